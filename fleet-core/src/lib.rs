@@ -1,0 +1,8 @@
+//! The Fleet data model every fleet-rs crate shares.
+//!
+//! Wire-compatible `fleet.cattle.io/v1alpha1` types, the fleet.yaml model, label selectors,
+//! Fleet's naming functions, manifest and deployment IDs, option merging, bundle states and
+//! rollout arithmetic. Pure: no I/O, no async runtime.
+
+pub mod selector;
+pub mod yaml;

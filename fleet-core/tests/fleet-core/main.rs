@@ -1,0 +1,3 @@
+//! Integration tests for fleet-core.
+
+mod yaml;
