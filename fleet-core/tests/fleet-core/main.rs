@@ -1,3 +1,4 @@
 //! Integration tests for fleet-core.
 
+mod crds;
 mod yaml;
