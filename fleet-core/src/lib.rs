@@ -4,5 +4,6 @@
 //! Fleet's naming functions, manifest and deployment IDs, option merging, bundle states and
 //! rollout arithmetic. Pure: no I/O, no async runtime.
 
+pub mod names;
 pub mod selector;
 pub mod yaml;

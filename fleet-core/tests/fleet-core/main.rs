@@ -1,3 +1,5 @@
 //! Integration tests for fleet-core.
 
+mod names;
+mod selector;
 mod yaml;
