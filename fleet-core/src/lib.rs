@@ -5,5 +5,6 @@
 //! rollout arithmetic. Pure: no I/O, no async runtime.
 
 pub mod names;
+pub mod rollout;
 pub mod selector;
 pub mod yaml;
