@@ -7,4 +7,5 @@
 pub mod names;
 pub mod rollout;
 pub mod selector;
+pub mod state;
 pub mod yaml;

@@ -3,4 +3,5 @@
 mod names;
 mod rollout;
 mod selector;
+mod state;
 mod yaml;
