@@ -4,6 +4,8 @@
 //! Fleet's naming functions, manifest and deployment IDs, option merging, bundle states and
 //! rollout arithmetic. Pure: no I/O, no async runtime.
 
+pub mod gojson;
+pub mod manifest;
 pub mod names;
 pub mod rollout;
 pub mod selector;
