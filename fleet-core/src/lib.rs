@@ -6,6 +6,7 @@
 
 pub mod gojson;
 pub mod manifest;
+pub mod merge;
 pub mod names;
 pub mod rollout;
 pub mod selector;
