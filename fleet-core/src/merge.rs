@@ -3,8 +3,8 @@
 //! customization to the bundle's BundleDeploymentOptions, and the helpers it relies on:
 //! wrangler's `data.MergeMaps` (Helm values deep merge) and Fleet's `merge.ByKey`.
 //!
-//! [`merge_options_json`] works on the options as JSON (CRD field names), so it applies to any
-//! typed representation that round-trips through JSON.
+//! [`merge`] works on the typed [`BundleDeploymentOptions`]; [`merge_options_json`] applies
+//! the same rules to options held as JSON (CRD field names).
 //!
 //! ```
 //! use serde_json::json;
@@ -20,6 +20,10 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
+
+use crate::crd::{
+    BundleDeploymentOptions, DiffOptions, HelmOptions, KustomizeOptions, ValuesFrom, YamlOptions,
+};
 
 /// wrangler `data.MergeMaps(base, overlay)`: a new map with every key of `base`, then every key
 /// of `overlay`; when both values are maps they are merged recursively, otherwise the overlay
@@ -316,4 +320,116 @@ pub fn merge_options_json(base: &Value, custom: &Value) -> Value {
     copy_string_map(&mut result, custom, "namespaceLabels");
     copy_string_map(&mut result, custom, "namespaceAnnotations");
     Value::Object(result)
+}
+
+fn values_from_key_typed(v: &ValuesFrom) -> String {
+    if let Some(r) = &v.config_map_key_ref {
+        return format!("configmap|{}|{}|{}", r.namespace, r.name, r.key);
+    }
+    if let Some(r) = &v.secret_key_ref {
+        return format!("secret|{}|{}|{}", r.namespace, r.name, r.key);
+    }
+    String::new()
+}
+
+/// `Merge(base, custom)` on the typed options: the same rules as [`merge_options_json`].
+pub fn merge(
+    base: &BundleDeploymentOptions,
+    custom: &BundleDeploymentOptions,
+) -> BundleDeploymentOptions {
+    let mut result = base.clone();
+    if !custom.default_namespace.is_empty() {
+        result
+            .default_namespace
+            .clone_from(&custom.default_namespace);
+    }
+    if !custom.target_namespace.is_empty() {
+        result.target_namespace.clone_from(&custom.target_namespace);
+    }
+    if !custom.service_account.is_empty() {
+        result.service_account.clone_from(&custom.service_account);
+    }
+    if let Some(ch) = &custom.helm {
+        let helm = result.helm.get_or_insert_with(HelmOptions::default);
+        if ch.timeout_seconds > 0 {
+            helm.timeout_seconds = ch.timeout_seconds;
+        } else if ch.timeout_seconds < 0 {
+            helm.timeout_seconds = 0;
+        }
+        match (&mut helm.values, &ch.values) {
+            (None, v) => helm.values.clone_from(v),
+            (Some(b), Some(c)) => *b = merge_maps(b, c),
+            (Some(_), None) => {}
+        }
+        match (&mut helm.template_values, &ch.template_values) {
+            (None, v) => helm.template_values.clone_from(v),
+            (Some(b), Some(c)) => b.extend(c.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            (Some(_), None) => {}
+        }
+        if !ch.values_from.is_empty() {
+            helm.values_from =
+                merge_by_key(&helm.values_from, &ch.values_from, values_from_key_typed);
+        }
+        for (dst, src) in [
+            (&mut helm.repo, &ch.repo),
+            (&mut helm.chart, &ch.chart),
+            (&mut helm.version, &ch.version),
+            (&mut helm.release_name, &ch.release_name),
+        ] {
+            if !src.is_empty() {
+                dst.clone_from(src);
+            }
+        }
+        helm.force |= ch.force;
+        helm.atomic |= ch.atomic;
+        helm.take_ownership |= ch.take_ownership;
+        helm.disable_pre_process |= ch.disable_pre_process;
+        helm.wait_for_jobs |= ch.wait_for_jobs;
+        helm.disable_dns |= ch.disable_dns;
+    }
+    if let Some(ck) = &custom.kustomize {
+        let kustomize = result
+            .kustomize
+            .get_or_insert_with(KustomizeOptions::default);
+        if !ck.dir.is_empty() {
+            kustomize.dir.clone_from(&ck.dir);
+        }
+    }
+    if let Some(cd) = &custom.diff {
+        let diff = result.diff.get_or_insert_with(DiffOptions::default);
+        diff.compare_patches = merge_by_key(&diff.compare_patches, &cd.compare_patches, |p| {
+            format!("{}|{}|{}|{}", p.api_version, p.kind, p.namespace, p.name)
+        });
+    }
+    if let Some(cy) = &custom.yaml {
+        let yaml = result.yaml.get_or_insert_with(YamlOptions::default);
+        yaml.overlays.extend(cy.overlays.iter().cloned());
+    }
+    if custom.force_sync_generation > 0 {
+        result.force_sync_generation = custom.force_sync_generation;
+    }
+    result.keep_resources |= custom.keep_resources;
+    if custom.correct_drift.is_some() {
+        result.correct_drift.clone_from(&custom.correct_drift);
+    }
+    if !custom.downstream_resources.is_empty() {
+        result.downstream_resources = merge_by_key(
+            &result.downstream_resources,
+            &custom.downstream_resources,
+            |r| format!("{}|{}", r.kind.to_lowercase(), r.name),
+        );
+    }
+    for (dst, src) in [
+        (&mut result.namespace_labels, &custom.namespace_labels),
+        (
+            &mut result.namespace_annotations,
+            &custom.namespace_annotations,
+        ),
+    ] {
+        if let Some(add) = src.as_ref().filter(|m| !m.is_empty()) {
+            dst.get_or_insert_with(Default::default)
+                .extend(add.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    result
 }

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use fleet_core::merge::{merge_by_key, merge_maps, merge_options_json};
+use fleet_core::crd::BundleDeploymentOptions;
+use fleet_core::merge::{merge, merge_by_key, merge_maps, merge_options_json};
 use serde_json::{Value, json};
 
 fn load_vectors(file: &str) -> Option<Value> {
@@ -53,27 +54,41 @@ fn fleet_options_merge_vectors() {
         let result = customs
             .iter()
             .fold(base.clone(), |acc, c| merge_options_json(&acc, c));
-        assert_eq!((base, customs), before, "{name}: inputs unchanged");
+        assert_eq!(
+            (base.clone(), customs.clone()),
+            before,
+            "{name}: inputs unchanged"
+        );
+        // The typed merge gives the same options.
+        let typed_base: BundleDeploymentOptions = serde_json::from_value(base).unwrap();
+        let typed = customs.iter().fold(typed_base, |acc, c| {
+            merge(&acc, &serde_json::from_value(c.clone()).unwrap())
+        });
+        let reparsed: BundleDeploymentOptions = serde_json::from_value(result.clone()).unwrap();
+        assert_eq!(typed, reparsed, "{name}: typed and JSON merges agree");
+        let typed_json = serde_json::to_value(&typed).unwrap();
         for check in case["checks"].as_array().unwrap() {
             let Some(path) = check.get("path").and_then(Value::as_str) else {
                 continue;
             };
-            let got = at(&result, path);
-            if let Some(want) = check.get("equals") {
-                assert_eq!(got, want, "{name}: {path} in {result}");
-            }
-            if let Some(len) = check.get("length") {
-                assert_eq!(
-                    got.as_array().map_or(0, Vec::len) as u64,
-                    len.as_u64().unwrap(),
-                    "{name}: {path}"
-                );
+            for (form, tree) in [("json", &result), ("typed", &typed_json)] {
+                let got = at(tree, path);
+                if let Some(want) = check.get("equals") {
+                    assert_eq!(got, want, "{name} ({form}): {path} in {tree}");
+                }
+                if let Some(len) = check.get("length") {
+                    let n = got.as_array().map_or(0, Vec::len) as u64;
+                    assert_eq!(n, len.as_u64().unwrap(), "{name} ({form}): {path}");
+                }
             }
         }
         passed += 1;
     }
     assert_eq!(passed, cases.len());
-    eprintln!("options-merge.json: {passed}/{} cases pass", cases.len());
+    eprintln!(
+        "options-merge.json: {passed}/{} cases pass (JSON and typed)",
+        cases.len()
+    );
 }
 
 /// Spec §6.3 rules the vectors do not cover, and §12 item 12.
@@ -149,4 +164,60 @@ fn by_key_rules() {
         vec![("a", 1), ("", 2), ("b", 4), ("c", 5), ("", 7)]
     );
     assert_eq!(merge_by_key(&base, &[], key), base.to_vec());
+}
+
+/// The typed merge agrees with the JSON merge on a wide input.
+#[test]
+fn typed_merge_matches_json_merge() {
+    let base = json!({
+        "defaultNamespace": "base", "namespace": "t", "serviceAccount": "sa",
+        "deleteNamespace": true, "ignore": {"conditions": [{"type": "x"}]},
+        "helm": {"timeoutSeconds": 30, "maxHistory": 5, "chart": "c", "atomic": true,
+                 "templateValues": {"a": "1", "b": "2"}, "values": {"a": {"b": 1}},
+                 "valuesFrom": [{"secretKeyRef": {"name": "s", "key": "k"}}]},
+        "yaml": {"overlays": ["o1"]},
+        "diff": {"comparePatches": [{"kind": "A", "name": "x", "jsonPointers": ["/a"]}]},
+        "keepResources": true,
+        "correctDrift": {"enabled": false},
+        "namespaceLabels": {"l": "base"},
+        "downstreamResources": [{"kind": "Secret", "name": "s"}]
+    });
+    let custom = json!({
+        "defaultNamespace": "-", "namespace": "", "deleteNamespace": false,
+        "helm": {"timeoutSeconds": -1, "maxHistory": 9, "version": "1.2.3",
+                 "templateValues": {"b": "3"}, "disableDNS": true, "values": {"a": {"c": 2}},
+                 "valuesFrom": [{"secretKeyRef": {"name": "s", "key": "k"}}, {"configMapKeyRef": {"name": "c"}}]},
+        "kustomize": {"dir": "k"},
+        "yaml": {"overlays": ["o2"]},
+        "diff": {"comparePatches": [{"kind": "A", "name": "x", "jsonPointers": ["/b"]}]},
+        "forceSyncGeneration": 4,
+        "correctDrift": {"enabled": true, "force": true},
+        "namespaceLabels": {"m": "x"},
+        "namespaceAnnotations": {"n": "y"},
+        "downstreamResources": [{"kind": "secret", "name": "s"}, {"kind": "ConfigMap", "name": "c"}],
+        "createNamespace": false
+    });
+    let json_result = merge_options_json(&base, &custom);
+    let typed = merge(
+        &serde_json::from_value(base).unwrap(),
+        &serde_json::from_value(custom).unwrap(),
+    );
+    let from_json: BundleDeploymentOptions = serde_json::from_value(json_result).unwrap();
+    assert_eq!(typed, from_json);
+    let helm = typed.helm.as_ref().unwrap();
+    assert_eq!(helm.timeout_seconds, 0);
+    assert_eq!(helm.max_history, 5);
+    assert_eq!(helm.values_from.len(), 2);
+    assert_eq!(
+        typed.create_namespace, None,
+        "createNamespace is not merged"
+    );
+    assert_eq!(
+        typed.downstream_resources[0].kind, "secret",
+        "custom replaces in place"
+    );
+    assert_eq!(
+        typed.diff.as_ref().unwrap().compare_patches[0].json_pointers,
+        vec!["/b".to_string()]
+    );
 }
