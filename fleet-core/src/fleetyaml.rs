@@ -40,6 +40,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::crd::{AlphabeticalPolicy, ImagePolicyChoice, SemVerPolicy};
 use crate::crd::{BundleSpec, BundleTarget, GitTarget, LocalObjectReference};
 use crate::meta::{Unknown, is_false, null_default};
 use crate::state::BundleState;
@@ -168,49 +169,6 @@ pub struct ImageScanYaml {
     /// Tag selection policy.
     #[serde(default, deserialize_with = "null_default")]
     pub policy: ImagePolicyChoice,
-    /// Fields without a typed field here.
-    #[serde(flatten)]
-    pub extra: Unknown,
-}
-
-/// Tag selection policy of an image scan.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImagePolicyChoice {
-    /// Highest tag within a semver range.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub semver: Option<SemVerPolicy>,
-    /// First or last tag in alphabetical order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alphabetical: Option<AlphabeticalPolicy>,
-    /// Fields without a typed field here.
-    #[serde(flatten)]
-    pub extra: Unknown,
-}
-
-/// Semver tag policy.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SemVerPolicy {
-    /// Semver range, e.g. `>=1.0.0`.
-    #[serde(default, deserialize_with = "null_default")]
-    pub range: String,
-    /// Fields without a typed field here.
-    #[serde(flatten)]
-    pub extra: Unknown,
-}
-
-/// Alphabetical tag policy.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlphabeticalPolicy {
-    /// `asc` or `desc`.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub order: String,
     /// Fields without a typed field here.
     #[serde(flatten)]
     pub extra: Unknown,
