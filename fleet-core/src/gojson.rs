@@ -734,4 +734,31 @@ mod tests {
             "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f\\u003c\\u003e\\u0026\u{7f}é\\u2028\\u2029😀\""
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_read_back_and_stay_html_safe(text in "\\PC*|[<>&\u{2028}\u{2029}\u{0}-\u{1f}\"\\\\a]*") {
+            let json = to_string(&text).unwrap();
+            let back: String = serde_json::from_str(&json).unwrap();
+            proptest::prop_assert_eq!(&back, &text);
+            let unsafe_chars = ['<', '>', '&', '\u{2028}', '\u{2029}'];
+            proptest::prop_assert!(!json.contains(unsafe_chars), "unescaped in {}", json);
+            proptest::prop_assert!(!json.bytes().any(|b| b < 0x20));
+        }
+
+        #[test]
+        fn floats_read_back(bits in proptest::num::u64::ANY) {
+            let f = f64::from_bits(bits);
+            match format_f64(f) {
+                Ok(text) => {
+                    let back: f64 = text.parse().unwrap();
+                    proptest::prop_assert_eq!(back.to_bits(), f.to_bits(), "{}", text);
+                    let abs = f.abs();
+                    let exp = text.contains('e');
+                    proptest::prop_assert_eq!(exp, abs != 0.0 && !(1e-6..1e21).contains(&abs), "{}", text);
+                }
+                Err(_) => proptest::prop_assert!(!f.is_finite()),
+            }
+        }
+    }
 }
