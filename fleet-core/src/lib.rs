@@ -4,5 +4,7 @@
 //! Fleet's naming functions, manifest and deployment IDs, option merging, bundle states and
 //! rollout arithmetic. Pure: no I/O, no async runtime.
 
+pub mod crd;
+pub mod meta;
 pub mod selector;
 pub mod yaml;
