@@ -6,5 +6,10 @@
 
 pub mod crd;
 pub mod meta;
+pub mod gojson;
+pub mod manifest;
+pub mod names;
+pub mod rollout;
 pub mod selector;
+pub mod state;
 pub mod yaml;

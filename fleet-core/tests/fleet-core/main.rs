@@ -1,3 +1,8 @@
 //! Integration tests for fleet-core.
 
+mod manifest;
+mod names;
+mod rollout;
+mod selector;
+mod state;
 mod yaml;
