@@ -3,35 +3,31 @@
 
 use std::collections::BTreeMap;
 
-use fleet_core::selector::LabelSelector;
-use serde::{Deserialize, Serialize};
+pub use fleet_core::crd::{Partition as PartitionDef, RolloutStrategy};
+use fleet_core::rollout::{DeploymentView, IntOrString, limit};
+use fleet_core::selector::{Labels, Selector};
 
 use crate::engine::DISPLAY_NAME_LABEL;
-use crate::selector::{self, RawOp, RawReq, SelectorError};
+use crate::selector::SelectorError;
 
 /// Default `maxNew`.
 pub const DEFAULT_MAX_NEW: i64 = 50;
 /// Default `autoPartitionThreshold`.
 pub const DEFAULT_AUTO_PARTITION_THRESHOLD: i64 = 200;
 
-/// Kubernetes IntOrString.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum IntOrString {
-    /// An integer.
-    Int(i64),
-    /// A string (`"25%"`, or digits).
-    String(String),
-}
-
 /// Why a rollout computation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RolloutError {
-    /// A value that is neither an integer nor a percentage.
-    #[error("invalid maxUnavailable, must be int or percentage (ending with %): {0}")]
-    Limit(String),
+    /// A limit that is neither an integer nor a percentage.
+    #[error("{field}: {source}")]
+    Limit {
+        /// Which field (`maxUnavailable`, `autoPartitionSize`, …).
+        field: String,
+        /// The error.
+        source: fleet_core::rollout::RolloutError,
+    },
     /// An invalid partition selector.
-    #[error("partition {index} ({field}): {source}")]
+    #[error("rolloutStrategy.partitions[{index}].{field}: {source}")]
     Partition {
         /// Index in `rolloutStrategy.partitions`.
         index: usize,
@@ -42,101 +38,29 @@ pub enum RolloutError {
     },
 }
 
-/// Fleet's `limit(count, values…)`: the first present value, else `100%`.
-pub fn limit(count: i64, values: &[Option<&IntOrString>]) -> Result<i64, RolloutError> {
-    if count <= 0 {
-        return Ok(1);
-    }
-    let v = values
-        .iter()
-        .flatten()
-        .next()
-        .copied()
-        .cloned()
-        .unwrap_or_else(|| IntOrString::String("100%".into()));
+/// The CRD's IntOrString as `fleet_core::rollout`'s.
+pub fn int_or_string(v: &fleet_core::crd::IntOrString) -> IntOrString {
     match v {
-        IntOrString::Int(i) => Ok(if i > count {
-            count
-        } else if i < 0 {
-            0
-        } else {
-            i
-        }),
-        IntOrString::String(s) => {
-            if let Ok(i) = s.parse::<i64>()
-                && i > 0
-                && !s.starts_with('+')
-            {
-                return Ok(i);
-            }
-            let Some(p) = s.strip_suffix('%') else {
-                return Err(RolloutError::Limit(s));
-            };
-            let p: f64 = p
-                .trim()
-                .parse()
-                .map_err(|_| RolloutError::Limit(s.clone()))?;
-            if p <= 0.0 {
-                return Ok(1);
-            }
-            let i = ((count as f64) * p) as i64 / 100;
-            Ok(if i <= 0 {
-                1
-            } else if i > count {
-                count
-            } else {
-                i
-            })
-        }
+        fleet_core::crd::IntOrString::Int(i) => IntOrString::Int(*i),
+        fleet_core::crd::IntOrString::String(s) => IntOrString::String(s.clone()),
     }
 }
 
-/// A manual partition definition.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PartitionDef {
-    /// Name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    /// Per-partition maxUnavailable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<IntOrString>,
-    /// `clusterName`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub cluster_name: String,
-    /// `clusterSelector`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster_selector: Option<LabelSelector>,
-    /// `clusterGroup`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub cluster_group: String,
-    /// `clusterGroupSelector`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster_group_selector: Option<LabelSelector>,
-}
-
-/// `spec.rolloutStrategy`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RolloutStrategy {
-    /// Global maxUnavailable (default 100%).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<IntOrString>,
-    /// maxUnavailablePartitions (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable_partitions: Option<IntOrString>,
-    /// autoPartitionSize (default 25%).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_partition_size: Option<IntOrString>,
-    /// autoPartitionThreshold (default 200).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_partition_threshold: Option<i64>,
-    /// maxNew (default 50).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_new: Option<i64>,
-    /// Manual partitions.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub partitions: Vec<PartitionDef>,
+fn lim(
+    field: &str,
+    count: i64,
+    values: &[Option<&fleet_core::crd::IntOrString>],
+    fallback: Option<IntOrString>,
+) -> Result<i64, RolloutError> {
+    let conv: Vec<Option<IntOrString>> = values
+        .iter()
+        .map(|v| v.map(int_or_string))
+        .chain(std::iter::once(fallback))
+        .collect();
+    limit(count, conv.iter().map(Option::as_ref)).map_err(|source| RolloutError::Limit {
+        field: field.to_owned(),
+        source,
+    })
 }
 
 /// The cluster side of a target, as the partition matchers see it.
@@ -176,34 +100,43 @@ pub struct RolloutTarget {
     pub bd: Option<BdState>,
 }
 
+impl DeploymentView for BdState {
+    fn deployment_id(&self) -> &str {
+        &self.deployment_id
+    }
+    fn staged_deployment_id(&self) -> &str {
+        &self.staged_deployment_id
+    }
+    fn applied_deployment_id(&self) -> &str {
+        &self.applied_deployment_id
+    }
+    fn ready(&self) -> bool {
+        self.ready
+    }
+}
+
 /// Fleet's `isUnavailable`.
 pub fn is_unavailable(bd: Option<&BdState>) -> bool {
-    bd.is_some_and(|bd| bd.applied_deployment_id != bd.deployment_id || !bd.ready)
+    fleet_core::rollout::is_unavailable(bd)
 }
 
 /// Fleet's `upToDate`.
 pub fn up_to_date(t: &RolloutTarget) -> bool {
-    t.bd.as_ref().is_some_and(|bd| {
-        bd.staged_deployment_id == t.deployment_id
-            && bd.deployment_id == t.deployment_id
-            && bd.applied_deployment_id == t.deployment_id
-    })
+    fleet_core::rollout::up_to_date(&t.deployment_id, t.bd.as_ref())
 }
 
 /// Number of targets with an existing, unavailable BundleDeployment.
 pub fn unavailable(targets: &[&RolloutTarget]) -> i64 {
-    targets
-        .iter()
-        .filter(|t| is_unavailable(t.bd.as_ref()))
-        .count() as i64
+    fleet_core::rollout::unavailable(targets.iter().map(|t| t.bd.as_ref())) as i64
 }
 
 /// Fleet's partition counter: targets not up to date or unavailable.
 pub fn partition_unavailable(targets: &[&RolloutTarget]) -> i64 {
-    targets
-        .iter()
-        .filter(|t| !up_to_date(t) || is_unavailable(t.bd.as_ref()))
-        .count() as i64
+    fleet_core::rollout::partition_unavailable(
+        targets
+            .iter()
+            .map(|t| (t.deployment_id.as_str(), t.bd.as_ref())),
+    ) as i64
 }
 
 /// A partition: its status and its targets (indices into the target list).
@@ -224,28 +157,16 @@ pub struct Partition {
 struct StrMatcher {
     name: String,
     group: String,
-    group_sel: Option<Vec<RawReq>>,
-    cluster_sel: Option<Vec<RawReq>>,
-}
-
-fn raw_matches(reqs: &[RawReq], labels: &BTreeMap<String, String>) -> bool {
-    reqs.iter().all(|r| {
-        let v = labels.get(&r.key);
-        match r.op {
-            RawOp::In => v.is_some_and(|v| r.values.contains(v)),
-            RawOp::NotIn => v.is_none_or(|v| !r.values.contains(v)),
-            RawOp::Exists => v.is_some(),
-            RawOp::DoesNotExist => v.is_none(),
-        }
-    })
+    group_sel: Option<Selector>,
+    cluster_sel: Option<Selector>,
 }
 
 impl StrMatcher {
     fn new(p: &PartitionDef, index: usize) -> Result<Self, RolloutError> {
-        let conv = |s: &Option<LabelSelector>, field| {
+        let conv = |s: &Option<fleet_core::selector::LabelSelector>, field| {
             s.as_ref()
                 .map(|s| {
-                    selector::validate(s).map_err(|source| RolloutError::Partition {
+                    s.to_selector().map_err(|source| RolloutError::Partition {
                         index,
                         field,
                         source,
@@ -276,7 +197,7 @@ impl StrMatcher {
         }
         if !self.name.is_empty()
             && c.name != self.name
-            && c.labels.get(DISPLAY_NAME_LABEL) != Some(&self.name)
+            && c.labels.get_label(DISPLAY_NAME_LABEL) != Some(self.name.as_str())
         {
             return false;
         }
@@ -284,12 +205,12 @@ impl StrMatcher {
             return false;
         }
         if let Some(s) = &self.group_sel
-            && !raw_matches(s, glabels)
+            && !s.matches(glabels)
         {
             return false;
         }
         if let Some(s) = &self.cluster_sel
-            && !raw_matches(s, &c.labels)
+            && !s.matches(&c.labels)
         {
             return false;
         }
@@ -308,13 +229,13 @@ fn make_partition(
     name: String,
     idx: Vec<usize>,
     targets: &[RolloutTarget],
-    values: &[Option<&IntOrString>],
+    values: &[Option<&fleet_core::crd::IntOrString>],
 ) -> Result<Partition, RolloutError> {
     let refs: Vec<&RolloutTarget> = idx.iter().map(|&i| &targets[i]).collect();
     Ok(Partition {
+        max_unavailable: lim("maxUnavailable", idx.len() as i64, values, None)?,
         name,
         count: idx.len() as i64,
-        max_unavailable: limit(idx.len() as i64, values)?,
         unavailable: unavailable(&refs),
         targets: idx,
     })
@@ -345,7 +266,7 @@ pub fn partitions(
     let all = |targets: &[RolloutTarget]| {
         make_partition("All".into(), (0..targets.len()).collect(), targets, &[mu]).map(|p| vec![p])
     };
-    if let Some(IntOrString::Int(i)) = &strategy.auto_partition_size
+    if let Some(fleet_core::crd::IntOrString::Int(i)) = &strategy.auto_partition_size
         && *i <= 0
     {
         return all(targets);
@@ -356,10 +277,11 @@ pub fn partitions(
     if threshold <= 0 || (targets.len() as i64) < threshold {
         return all(targets);
     }
-    let def = IntOrString::String("25%".into());
-    let size = limit(
+    let size = lim(
+        "autoPartitionSize",
         targets.len() as i64,
-        &[strategy.auto_partition_size.as_ref(), Some(&def)],
+        &[strategy.auto_partition_size.as_ref()],
+        Some(IntOrString::String("25%".into())),
     )?
     .max(1) as usize;
     let mut out = Vec::new();
@@ -424,15 +346,21 @@ pub fn update_partitions(
     let mut status = RolloutStatus {
         newly_created: 0,
         unavailable: unavailable(&refs),
-        max_unavailable: limit(targets.len() as i64, &[strategy.max_unavailable.as_ref()])?,
+        max_unavailable: lim(
+            "maxUnavailable",
+            targets.len() as i64,
+            &[strategy.max_unavailable.as_ref()],
+            None,
+        )?,
         ..Default::default()
     };
     let max_new = strategy.max_new.unwrap_or(DEFAULT_MAX_NEW);
     let parts = partitions(strategy, targets)?;
-    let zero = IntOrString::Int(0);
-    status.max_unavailable_partitions = limit(
+    status.max_unavailable_partitions = lim(
+        "maxUnavailablePartitions",
         parts.len() as i64,
-        &[strategy.max_unavailable_partitions.as_ref(), Some(&zero)],
+        &[strategy.max_unavailable_partitions.as_ref()],
+        Some(IntOrString::Int(0)),
     )?;
     // Working copy of the targets, whose BundleDeployments the walk creates and changes.
     let mut work: Vec<RolloutTarget> = targets.to_vec();

@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use fleet_targeting::rollout::{
-    self, BdState, ClusterView, IntOrString, RolloutStrategy, RolloutTarget,
-};
+use fleet_core::rollout::IntOrString;
+use fleet_targeting::rollout::{self, BdState, ClusterView, RolloutStrategy, RolloutTarget};
 use serde_json::Value;
 
 use crate::common::{labels, vector};
@@ -65,16 +64,17 @@ fn rollout_limit_vectors() {
                     .map(ios)
                     .collect();
                 let refs: Vec<Option<&IntOrString>> = vals.iter().map(Option::as_ref).collect();
-                let got =
-                    rollout::limit(input["count"].as_i64().expect("count"), &refs).expect("limit");
+                let got = fleet_core::rollout::limit(input["count"].as_i64().expect("count"), refs)
+                    .expect("limit");
                 assert_eq!(got, exp.as_i64().expect("int"), "{name}");
             }
             "MaxUnavailable" => {
                 let s: RolloutStrategy =
                     serde_json::from_value(input["rolloutStrategy"].clone()).expect("strategy");
-                let got = rollout::limit(
+                let mu = s.max_unavailable.as_ref().map(rollout::int_or_string);
+                let got = fleet_core::rollout::limit(
                     input["targetCount"].as_i64().expect("count"),
-                    &[s.max_unavailable.as_ref()],
+                    [mu.as_ref()],
                 )
                 .expect("limit");
                 assert_eq!(got, exp.as_i64().expect("int"), "{name}");
