@@ -9,7 +9,10 @@
 //!   DEL (0x7f) and all other characters are written as they are.
 //! * Maps are written with their keys sorted bytewise (whatever the map type's own order);
 //!   integer keys are written as strings. Structs keep their field order (serde's declaration
-//!   order). A `#[serde(flatten)]`ed struct reaches the serializer as a map and is sorted.
+//!   order). A struct with a `#[serde(flatten)]` field reaches a serializer as a map *without a
+//!   length*; such maps keep the order serde gives (declared fields first, then the flattened
+//!   ones), while every real map (`BTreeMap`, `HashMap`, `serde_json::Map`, which all announce
+//!   their length) is sorted.
 //! * Floating-point numbers use the shortest representation that reads back to the same value,
 //!   in plain notation for magnitudes in `[1e-6, 1e21)` and as `1e+21`, `1.5e-7` otherwise;
 //!   NaN and infinities are an error (`json: unsupported value`).
@@ -338,6 +341,7 @@ impl<'a> ser::Serializer for Serializer<'a> {
             out: self.out,
             entries: Vec::with_capacity(len.unwrap_or(0)),
             key: None,
+            sorted: len.is_some(),
         })
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<StructWriter<'a>, Error> {
@@ -434,11 +438,13 @@ impl ser::SerializeTupleVariant for SeqWriter<'_> {
     }
 }
 
-/// Writes maps: entries are buffered and written sorted by key.
+/// Writes maps: entries are buffered and written sorted by key (unless the map has no
+/// declared length: see the module documentation).
 pub struct MapWriter<'a> {
     out: &'a mut Vec<u8>,
     entries: Vec<(String, Vec<u8>)>,
     key: Option<String>,
+    sorted: bool,
 }
 
 impl ser::SerializeMap for MapWriter<'_> {
@@ -459,8 +465,10 @@ impl ser::SerializeMap for MapWriter<'_> {
         Ok(())
     }
     fn end(mut self) -> Result<(), Error> {
-        self.entries
-            .sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        if self.sorted {
+            self.entries
+                .sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        }
         self.out.push(b'{');
         for (i, (k, v)) in self.entries.iter().enumerate() {
             if i > 0 {
@@ -689,6 +697,29 @@ mod tests {
         assert!(format_f64(f64::INFINITY).is_err());
         assert_eq!(format_f32(0.1).unwrap(), "0.1");
         assert_eq!(format_f32(1e22).unwrap(), "1e+22");
+    }
+
+    #[test]
+    fn maps_sorted_flattened_structs_in_order() {
+        #[derive(Serialize)]
+        struct Flat {
+            z: u8,
+            a: u8,
+            #[serde(flatten)]
+            extra: std::collections::BTreeMap<String, u8>,
+        }
+        let extra = std::collections::BTreeMap::from([("m".to_string(), 3)]);
+        assert_eq!(
+            to_string(&Flat { z: 1, a: 2, extra }).unwrap(),
+            r#"{"z":1,"a":2,"m":3}"#
+        );
+        let hash: std::collections::HashMap<&str, u8> =
+            [("b", 1), ("a", 2), ("c", 3)].into_iter().collect();
+        assert_eq!(to_string(&hash).unwrap(), r#"{"a":2,"b":1,"c":3}"#);
+        let int_keys = std::collections::BTreeMap::from([(10, "x"), (9, "y")]);
+        assert_eq!(to_string(&int_keys).unwrap(), r#"{"10":"x","9":"y"}"#);
+        assert_eq!(to_string(&b"hi"[..].to_vec()).unwrap(), "[104,105]");
+        assert!(to_string(&std::collections::BTreeMap::from([(true, 1)])).is_err());
     }
 
     #[test]
