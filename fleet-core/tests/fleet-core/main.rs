@@ -1,5 +1,6 @@
 //! Integration tests for fleet-core.
 
+mod crds;
 mod manifest;
 mod merge;
 mod names;
