@@ -33,6 +33,7 @@
 //! assert!(engine.targets(id).clusters().contains(c1));
 //! ```
 
+mod crd;
 mod engine;
 mod explain;
 mod index;

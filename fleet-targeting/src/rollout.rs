@@ -38,26 +38,20 @@ pub enum RolloutError {
     },
 }
 
-/// The CRD's IntOrString as `fleet_core::rollout`'s.
-pub fn int_or_string(v: &fleet_core::crd::IntOrString) -> IntOrString {
-    match v {
-        fleet_core::crd::IntOrString::Int(i) => IntOrString::Int(*i),
-        fleet_core::crd::IntOrString::String(s) => IntOrString::String(s.clone()),
-    }
-}
-
 fn lim(
     field: &str,
     count: i64,
-    values: &[Option<&fleet_core::crd::IntOrString>],
+    values: &[Option<&IntOrString>],
     fallback: Option<IntOrString>,
 ) -> Result<i64, RolloutError> {
-    let conv: Vec<Option<IntOrString>> = values
-        .iter()
-        .map(|v| v.map(int_or_string))
-        .chain(std::iter::once(fallback))
-        .collect();
-    limit(count, conv.iter().map(Option::as_ref)).map_err(|source| RolloutError::Limit {
+    limit(
+        count,
+        values
+            .iter()
+            .copied()
+            .chain(std::iter::once(fallback.as_ref())),
+    )
+    .map_err(|source| RolloutError::Limit {
         field: field.to_owned(),
         source,
     })
@@ -229,7 +223,7 @@ fn make_partition(
     name: String,
     idx: Vec<usize>,
     targets: &[RolloutTarget],
-    values: &[Option<&fleet_core::crd::IntOrString>],
+    values: &[Option<&IntOrString>],
 ) -> Result<Partition, RolloutError> {
     let refs: Vec<&RolloutTarget> = idx.iter().map(|&i| &targets[i]).collect();
     Ok(Partition {
@@ -266,7 +260,7 @@ pub fn partitions(
     let all = |targets: &[RolloutTarget]| {
         make_partition("All".into(), (0..targets.len()).collect(), targets, &[mu]).map(|p| vec![p])
     };
-    if let Some(fleet_core::crd::IntOrString::Int(i)) = &strategy.auto_partition_size
+    if let Some(IntOrString::Int(i)) = &strategy.auto_partition_size
         && *i <= 0
     {
         return all(targets);

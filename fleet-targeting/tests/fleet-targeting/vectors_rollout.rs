@@ -71,10 +71,9 @@ fn rollout_limit_vectors() {
             "MaxUnavailable" => {
                 let s: RolloutStrategy =
                     serde_json::from_value(input["rolloutStrategy"].clone()).expect("strategy");
-                let mu = s.max_unavailable.as_ref().map(rollout::int_or_string);
                 let got = fleet_core::rollout::limit(
                     input["targetCount"].as_i64().expect("count"),
-                    [mu.as_ref()],
+                    [s.max_unavailable.as_ref()],
                 )
                 .expect("limit");
                 assert_eq!(got, exp.as_i64().expect("int"), "{name}");
