@@ -600,42 +600,61 @@ impl Engine {
         GroupSet::Some { groups, empty_ok }
     }
 
-    fn group_set_bitmap(&self, gs: &GroupSet) -> Option<RoaringBitmap> {
+    fn group_set_bitmap(&self, gs: &GroupSet) -> Option<Cow<'_, RoaringBitmap>> {
         match gs {
             GroupSet::Any => None,
             GroupSet::Some { groups, empty_ok } => {
+                let members: Vec<&RoaringBitmap> = groups
+                    .iter()
+                    .filter_map(|&g| self.groups[g as usize].as_ref().map(|r| &r.members))
+                    .collect();
+                if !*empty_ok && members.len() == 1 {
+                    return Some(Cow::Borrowed(members[0]));
+                }
                 let mut acc = if *empty_ok {
                     self.no_group.clone()
                 } else {
                     RoaringBitmap::new()
                 };
-                for &g in groups {
-                    if let Some(r) = &self.groups[g as usize] {
-                        acc |= &r.members;
-                    }
+                for m in members {
+                    acc |= m;
                 }
-                Some(acc)
+                Some(Cow::Owned(acc))
             }
         }
     }
 
-    /// Clusters of `base` satisfying the cluster-level criteria (name, clusterSelector).
-    fn cluster_level(&self, m: &Matcher, base: &RoaringBitmap) -> RoaringBitmap {
-        let mut acc = match m.name {
-            Some(n) => {
-                let mut named = RoaringBitmap::new();
-                self.clusters.clusters_named(n, &mut named);
-                self.clusters.keys[self.display_key as usize]
-                    .posting(n)
-                    .union_into(&mut named);
-                named & base
-            }
-            None => base.clone(),
-        };
-        if let Some(s) = &m.cluster_sel {
-            acc = self.eval_selector(s, &acc);
+    /// Clusters of `base` satisfying the cluster-level criteria (name, clusterSelector);
+    /// `None` when the matcher has none (all of `base`).
+    fn cluster_level(&self, m: &Matcher, base: &RoaringBitmap) -> Option<RoaringBitmap> {
+        let named = m.name.map(|n| {
+            let mut named = RoaringBitmap::new();
+            self.clusters.clusters_named(n, &mut named);
+            self.clusters.keys[self.display_key as usize]
+                .posting(n)
+                .union_into(&mut named);
+            named & base
+        });
+        match (&m.cluster_sel, named) {
+            (None, named) => named,
+            (Some(s), Some(named)) => Some(self.eval_selector(s, &named)),
+            (Some(s), None) => Some(self.eval_selector(s, base)),
         }
-        acc
+    }
+
+    /// `base ∩ cluster-level ∩ groups` for one matcher.
+    fn combine(
+        &self,
+        base: &RoaringBitmap,
+        cl: Option<RoaringBitmap>,
+        groups: Option<Cow<'_, RoaringBitmap>>,
+    ) -> RoaringBitmap {
+        match (cl, groups) {
+            (Some(c), Some(g)) => c & g.as_ref(),
+            (Some(c), None) => c,
+            (None, Some(g)) => base & g.as_ref(),
+            (None, None) => base.clone(),
+        }
     }
 
     /// Clusters of `base` a matcher matches (through any group).
@@ -648,11 +667,9 @@ impl Engine {
         if m.is_empty() || base.is_empty() {
             return RoaringBitmap::new();
         }
-        let mut acc = self.cluster_level(m, base);
-        if let Some(g) = self.group_set_bitmap(&self.group_set(m, scope)) {
-            acc &= g;
-        }
-        acc
+        let cl = self.cluster_level(m, base);
+        let g = self.group_set_bitmap(&self.group_set(m, scope));
+        self.combine(base, cl, g)
     }
 
     fn scope_bitmap(&self, scope: &[Sym]) -> Cow<'_, RoaringBitmap> {
@@ -686,13 +703,13 @@ impl Engine {
         restrict: Option<&RoaringBitmap>,
     ) -> BundleTargets {
         let base = self.scope_bitmap(scope);
-        let mut remaining = match restrict {
-            Some(r) => base.as_ref() & r,
-            None => base.into_owned(),
+        let mut remaining: Cow<'_, RoaringBitmap> = match restrict {
+            Some(r) => Cow::Owned(base.as_ref() & r),
+            None => base,
         };
         let mut variants: Vec<(Decision, RoaringBitmap)> = Vec::new();
-        // Restriction parts, computed once: (cluster-level set within base, group set).
-        let restr: Vec<(RoaringBitmap, GroupSet)> = b
+        // Restriction parts, computed once: (cluster-level set, group set).
+        let restr: Vec<(Option<RoaringBitmap>, GroupSet)> = b
             .restrictions
             .iter()
             .filter(|r| !r.is_empty())
@@ -706,33 +723,35 @@ impl Engine {
                 continue;
             }
             let tc = self.cluster_level(&t.matcher, &remaining);
-            if tc.is_empty() {
+            if tc.as_ref().is_some_and(RoaringBitmap::is_empty) {
                 continue;
             }
             let tg = self.group_set(&t.matcher, scope);
             let allowed = if b.restrictions.is_empty() {
-                match self.group_set_bitmap(&tg) {
-                    Some(g) => tc & g,
-                    None => tc,
-                }
+                self.combine(&remaining, tc, self.group_set_bitmap(&tg))
             } else {
                 let mut acc = RoaringBitmap::new();
                 for (rc, rg) in &restr {
-                    let mut part = &tc & rc;
-                    if part.is_empty() {
+                    let cl = match (&tc, rc) {
+                        (Some(a), Some(b)) => Some(a & b),
+                        (Some(a), None) => Some(a.clone()),
+                        (None, Some(b)) => Some(b & remaining.as_ref()),
+                        (None, None) => None,
+                    };
+                    if cl.as_ref().is_some_and(RoaringBitmap::is_empty) {
                         continue;
                     }
-                    if let Some(g) = self.group_set_bitmap(&intersect_group_sets(&tg, rg)) {
-                        part &= g;
-                    }
-                    acc |= part;
+                    let g = self.group_set_bitmap(&intersect_group_sets(&tg, rg));
+                    acc |= self.combine(&remaining, cl, g);
                 }
                 acc
             };
             if allowed.is_empty() {
                 continue;
             }
-            remaining -= &allowed;
+            if ti + 1 < b.targets.len() {
+                *remaining.to_mut() -= &allowed;
+            }
             if !t.do_not_deploy {
                 variants.push((
                     Decision {
@@ -912,7 +931,7 @@ impl Engine {
         }
         let labels = self.clusters.label_list(c);
         let groups = self.groups_of(c);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(64);
         let mut best = Vec::new();
         self.decisions_with(
             self.clusters.name(c),
