@@ -1130,6 +1130,8 @@ impl Engine {
         for ns in namespaces {
             self.recompute_groups_of_namespace(ns);
         }
+        self.clusters.compact();
+        self.strings.shrink_to_fit();
     }
 
     fn recompute_groups_of_namespace(&mut self, ns: Sym) {

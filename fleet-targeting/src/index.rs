@@ -232,6 +232,20 @@ impl KeyIndex {
         }
     }
 
+    /// Drops trailing empty slots and spare capacity (after a bulk load).
+    fn compact(&mut self) {
+        if let Column::Dense(d) = &mut self.column {
+            let keep = d.iter().rposition(|&x| x != NONE).map_or(0, |i| i + 1);
+            d.truncate(keep);
+            d.shrink_to_fit();
+        }
+        if let Heads::Wide(w) = &mut self.heads {
+            let keep = w.iter().rposition(|&x| x != NONE).map_or(0, |i| i + 1);
+            w.truncate(keep);
+            w.shrink_to_fit();
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         let col = match &self.column {
             Column::Sparse(m) => m.capacity() * 9,
@@ -453,6 +467,22 @@ impl ClusterIndex {
         self.alive.remove(c);
         self.names[c as usize] = NONE;
         self.free.push(c);
+    }
+
+    /// Drops spare capacity of the columns and tables (after a bulk load).
+    pub fn compact(&mut self) {
+        for k in &mut self.keys {
+            k.compact();
+        }
+        let keep = self
+            .name_head
+            .iter()
+            .rposition(|&x| x != NONE)
+            .map_or(0, |i| i + 1);
+        self.name_head.truncate(keep);
+        self.name_head.shrink_to_fit();
+        self.names.shrink_to_fit();
+        self.namespaces.shrink_to_fit();
     }
 
     /// Number of live clusters.

@@ -63,6 +63,12 @@ impl Interner {
         sym
     }
 
+    /// Drops spare capacity (after a bulk load).
+    pub fn shrink_to_fit(&mut self) {
+        self.arena.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
     /// Bytes held (arena, offsets, table), for memory reports.
     pub fn heap_bytes(&self) -> usize {
         self.arena.capacity() + self.ends.capacity() * 4 + self.table.capacity() * 5
