@@ -1,10 +1,49 @@
 //! The fleet-rs manager.
 //!
-//! It will reconcile git to bundles to targets to deployments and serve agents, and offer the
-//! offline commands `fleet-manager apply`, `fleet-manager target` and `fleet-manager rollout`.
-//! None of that is implemented yet; running it prints what exists and exits with status 2.
+//! Offline commands over Fleet objects given as YAML files:
+//! `fleet-manager target` (which BundleDeployments Fleet would create, or why a cluster does or
+//! does not get a bundle) and `fleet-manager rollout --plan` (one reconcile's rollout step).
+//! Bad input exits with status 2 and a message naming the file and the reason.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("fleet-manager: no command is implemented yet (see SHORTCOMINGS.md)");
-    std::process::ExitCode::from(2)
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "fleet-manager",
+    version,
+    about = "The fleet-rs manager and its offline commands"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the BundleDeployments Fleet would create for a bundle (or explain one cluster).
+    Target(cmd::target::TargetArgs),
+    /// Run one bundle reconcile's rollout step over a given state and print what it decides.
+    Rollout(cmd::rollout::RolloutArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Target(a) => cmd::target::run(a),
+        Command::Rollout(a) => cmd::rollout::run(a),
+    };
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fleet-manager: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }
