@@ -1,3 +1,10 @@
 //! Integration tests for fleet-core.
 
+mod crds;
+mod manifest;
+mod merge;
+mod names;
+mod rollout;
+mod selector;
+mod state;
 mod yaml;
