@@ -1,5 +1,6 @@
-//! One module per subcommand; each `run` returns the complete output text (no partial output).
+//! One module per subcommand; each `run` returns or writes the complete output (no partial output).
 
+pub mod apply;
 pub mod input;
 pub mod rollout;
 pub mod target;

@@ -1,5 +1,6 @@
 //! Integration tests for the fleet-manager binary: the built binary run on fixture files.
 
+mod apply;
 mod rollout;
 mod target;
 
