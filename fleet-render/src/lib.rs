@@ -1,7 +1,7 @@
 //! A bundle and a cluster to the objects to apply.
 //!
-//! This crate will render raw YAML bundles with Fleet overlays, build kustomizations
-//! natively, template Helm values per cluster, substitute variables, and compute the drift
-//! diff of desired against live objects. It is pure: no I/O beyond what the caller hands in.
-//!
-//! Not implemented yet: see the project's issue tracker and `SHORTCOMINGS.md`.
+//! This crate renders raw YAML bundles with Fleet overlays, templates Helm values per
+//! cluster, substitutes variables, and post-renders objects the way Fleet's agent does. It is
+//! pure: no I/O beyond what the caller hands in.
+
+pub mod envsubst;
