@@ -1,7 +1,10 @@
 //! A bundle and a cluster to the objects to apply.
 //!
-//! This crate renders raw YAML bundles with Fleet overlays, templates Helm values per
-//! cluster, substitutes variables, and post-renders objects the way Fleet's agent does. It is
+//! This crate renders raw YAML bundles with Fleet overlays, builds kustomizations natively,
+//! templates Helm values per cluster, substitutes variables, post-renders objects the way
+//! Fleet's agent does, and computes the drift diff of desired against live objects. It is
 //! pure: no I/O beyond what the caller hands in.
 
 pub mod envsubst;
+pub mod files;
+pub mod schema;
