@@ -4,7 +4,14 @@
 //! templates Helm values per cluster, substitutes variables, post-renders objects the way
 //! Fleet's agent does, and computes the drift diff of desired against live objects. It is
 //! pure: no I/O beyond what the caller hands in.
+//!
+//! The Fleet-facing entry point is [`render::Renderer::render`].
 
+pub mod chart;
 pub mod envsubst;
 pub mod files;
+pub mod postrender;
+pub mod render;
 pub mod schema;
+pub mod values;
+pub mod yamlbundle;

@@ -1,3 +1,4 @@
 //! Integration tests of fleet-render.
 
 mod envsubst;
+mod values;
