@@ -8,3 +8,4 @@
 
 pub mod files;
 pub mod schema;
+pub mod smp;

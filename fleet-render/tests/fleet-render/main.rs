@@ -1,0 +1,3 @@
+//! Integration tests of fleet-render.
+
+mod smp;
