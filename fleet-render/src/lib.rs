@@ -15,3 +15,4 @@ pub mod render;
 pub mod schema;
 pub mod values;
 pub mod yamlbundle;
+pub mod smp;

@@ -2,3 +2,4 @@
 
 mod envsubst;
 mod values;
+mod smp;
