@@ -1,3 +1,7 @@
 //! Integration tests for fleet-core.
 
+mod names;
+mod rollout;
+mod selector;
+mod state;
 mod yaml;
