@@ -13,6 +13,6 @@ pub mod files;
 pub mod postrender;
 pub mod render;
 pub mod schema;
+pub mod smp;
 pub mod values;
 pub mod yamlbundle;
-pub mod smp;

@@ -73,24 +73,6 @@ pub struct PostRenderOptions {
     pub delete_crd_resources: bool,
 }
 
-/// Fleet's `SafeConcatName`: the parts joined with `-`; a result of 64 bytes or more is cut
-/// and suffixed with part of its SHA-256 so that it stays within 63 bytes.
-pub fn safe_concat_name(parts: &[&str]) -> String {
-    let full = parts.join("-");
-    if full.len() < 64 {
-        return full;
-    }
-    let digest = hex::encode(sha2::Sha256::digest(full.as_bytes()));
-    let bytes = full.as_bytes();
-    let (cut, hash_len) = if bytes[56].is_ascii_lowercase() || bytes[56].is_ascii_digit() {
-        (57, 5)
-    } else {
-        (56, 6)
-    };
-    let head = String::from_utf8_lossy(&bytes[..cut]);
-    format!("{head}-{}", &digest[..hash_len])
-}
-
 /// The objectset ID of a BundleDeployment: `SafeConcatName(labelPrefix, bdName[, suffix])`;
 /// BundleDeployments named `fleet-agent*` use `fleet-agent-bootstrap` (with the suffix).
 /// The agent's label prefix is [`AGENT_LABEL_PREFIX`]; Fleet's `fleet test` uses `""`.
@@ -99,12 +81,12 @@ pub fn set_id(label_prefix: &str, bd_name: &str, label_suffix: &str) -> String {
         if label_suffix.is_empty() {
             return AGENT_BOOTSTRAP_SET_ID.to_string();
         }
-        return safe_concat_name(&[AGENT_BOOTSTRAP_SET_ID, label_suffix]);
+        return fleet_core::names::safe_concat_name(&[AGENT_BOOTSTRAP_SET_ID, label_suffix]);
     }
     if label_suffix.is_empty() {
-        safe_concat_name(&[label_prefix, bd_name])
+        fleet_core::names::safe_concat_name(&[label_prefix, bd_name])
     } else {
-        safe_concat_name(&[label_prefix, bd_name, label_suffix])
+        fleet_core::names::safe_concat_name(&[label_prefix, bd_name, label_suffix])
     }
 }
 

@@ -488,7 +488,7 @@ impl Renderer {
             .as_ref()
             .map(|h| h.release_name.clone())
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| req.name.to_string())
+            .unwrap_or_else(|| fleet_core::names::helm_release_name(req.name))
     }
 }
 

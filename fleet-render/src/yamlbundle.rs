@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::files::Files;
 use crate::schema::{Gvk, Schema};
+use crate::smp;
 
 /// The directory of overlays in a bundle.
 pub const OVERLAY_PREFIX: &str = "overlays/";
@@ -134,17 +135,20 @@ fn read_patch_document(file: &str, bytes: &[u8]) -> Result<Value, Error> {
     }
 }
 
-/// The strategic merge patch used for overlays of built-in kinds.
-///
-/// This is the one place the overlay code merges strategically; it is meant to call the
-/// crate's strategic-merge implementation. Until that is available here it applies the patch
-/// as a JSON merge patch, which gives the same result for patches that only set or delete
-/// fields and maps but replaces lists wholesale instead of merging them by key (see
-/// `docs/render.md`).
-pub fn strategic_merge(target: &Value, patch: &Value, _gvk: &Gvk) -> Result<Value, String> {
-    let mut out = target.clone();
-    json_patch::merge(&mut out, patch);
-    Ok(out)
+/// The strategic merge patch used for overlays of built-in kinds: the server-side rules of
+/// Kubernetes' `strategicpatch` (which wrangler's `patch.Apply` calls), i.e. merge keys from
+/// the schema, patch-only list items appended, and the `$patch`, `$setElementOrder`,
+/// `$deleteFromPrimitiveList` and `$retainKeys` directives. A patch deleting the whole object
+/// gives `{}`.
+pub fn strategic_merge(target: &Value, patch: &Value) -> Result<Value, String> {
+    let opts = smp::MergeOptions {
+        list_increase: smp::ListIncrease::Append,
+        infer_keys: false,
+        server_directives: true,
+    };
+    smp::merge(target, patch, Schema::builtin(), &opts)
+        .map(|merged| merged.unwrap_or_else(|| Value::Object(Default::default())))
+        .map_err(|e| e.to_string())
 }
 
 /// Applies one overlay patch document to a target document (wrangler's `patch.Apply`).
@@ -158,7 +162,7 @@ pub fn apply_patch(target: &Value, patch: &Value) -> Result<Value, String> {
     }
     let gvk = Gvk::of(target);
     if !gvk.kind.is_empty() && Schema::builtin().knows_kind(&gvk) {
-        strategic_merge(target, patch, &gvk)
+        strategic_merge(target, patch)
     } else {
         let mut out = target.clone();
         json_patch::merge(&mut out, patch);

@@ -1,5 +1,8 @@
 //! Integration tests of fleet-render.
 
 mod envsubst;
-mod values;
+mod postrender;
+mod render;
 mod smp;
+mod values;
+mod yamlbundle;
