@@ -7,5 +7,6 @@
 //! Not implemented yet: see the project's issue tracker and `SHORTCOMINGS.md`.
 
 pub mod files;
+pub mod kustomize;
 pub mod schema;
 pub mod smp;

@@ -1,3 +1,4 @@
 //! Integration tests of fleet-render.
 
+mod kustomize;
 mod smp;
