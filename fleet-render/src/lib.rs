@@ -12,6 +12,7 @@ pub mod envsubst;
 pub mod files;
 pub mod postrender;
 pub mod render;
+pub mod kustomize;
 pub mod schema;
 pub mod smp;
 pub mod values;

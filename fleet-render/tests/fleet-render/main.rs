@@ -3,6 +3,7 @@
 mod envsubst;
 mod postrender;
 mod render;
+mod kustomize;
 mod smp;
 mod values;
 mod yamlbundle;
