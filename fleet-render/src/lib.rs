@@ -10,9 +10,9 @@
 pub mod chart;
 pub mod envsubst;
 pub mod files;
+pub mod kustomize;
 pub mod postrender;
 pub mod render;
-pub mod kustomize;
 pub mod schema;
 pub mod smp;
 pub mod values;

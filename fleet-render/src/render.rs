@@ -21,7 +21,8 @@
 //! The style is Fleet's (`internal/bundlereader/style.go`): **Helm** when the chart's
 //! `Chart.yaml` is among the files, **kustomize** when `<kustomize.dir>/kustomization.yaml` is,
 //! **raw YAML** otherwise. Raw YAML applies the `yaml.overlays` ([`crate::yamlbundle`]);
-//! kustomize builds `kustomize.dir` (overlays are ignored, as in Fleet); Helm goes through the
+//! kustomize builds `kustomize.dir` natively ([`crate::kustomize`]; overlays are ignored, as
+//! in Fleet); Helm goes through the
 //! [`ChartRenderer`] with values templated per cluster ([`crate::values`]). Then the optional
 //! variable substitution ([`crate::envsubst`], the fleet.yaml `substitute` extension) and the
 //! post-render step ([`crate::postrender`]).
@@ -234,12 +235,13 @@ pub enum Error {
     #[error(transparent)]
     PostRender(#[from] postrender::Error),
     /// The kustomize build.
-    #[error("kustomize build of {dir:?}: {message}")]
+    #[error("kustomize build of {dir:?}: {source}")]
     Kustomize {
         /// The kustomization directory.
         dir: String,
         /// What the build said.
-        message: String,
+        #[source]
+        source: BuildError,
     },
     /// Options that cannot be used.
     #[error("options: {message}")]
@@ -249,20 +251,45 @@ pub enum Error {
     },
 }
 
+/// An error from a [`KustomizeBuilder`].
+pub type BuildError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Runs a kustomize build of a directory of a file tree.
 pub trait KustomizeBuilder: Send + Sync {
     /// Builds `dir` of `files`, returning the objects in kustomize's output order.
-    fn build(&self, files: &Files, dir: &str) -> Result<Vec<Value>, String>;
+    fn build(&self, files: &Files, dir: &str) -> Result<Vec<Value>, BuildError>;
 }
 
-/// The kustomize builder used when none is given: this crate's native build is not part of
-/// this build yet, so kustomize-style bundles are an error.
+/// The native kustomize build of this crate ([`crate::kustomize::build`]), run the way Fleet
+/// runs its embedded kustomize: root-only load restrictions and **no reordering** — Fleet's
+/// krusty options leave `Reorder` at its zero value, which is neither `legacy` nor
+/// `unspecified`, so resources come out in input order unless the kustomization itself has
+/// `sortOptions` (the fleet-examples goldens show input order). The build gets
+/// `sortOptions: {order: fifo}` added to `<dir>/kustomization.yaml` when it has none.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NoKustomizeBuilder;
+pub struct NativeKustomize;
 
-impl KustomizeBuilder for NoKustomizeBuilder {
-    fn build(&self, _files: &Files, _dir: &str) -> Result<Vec<Value>, String> {
-        Err("no kustomize builder is available in this build".to_string())
+impl KustomizeBuilder for NativeKustomize {
+    fn build(&self, files: &Files, dir: &str) -> Result<Vec<Value>, BuildError> {
+        let path = join_clean(dir, "kustomization.yaml");
+        let Some(bytes) = files.get(&path) else {
+            return Ok(crate::kustomize::build(files, dir)?);
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| format!("{path}: not UTF-8 text"))?;
+        let mut k = fleet_core::yaml::from_str_value(text).map_err(|e| format!("{path}: {e}"))?;
+        let Value::Object(map) = &mut k else {
+            return Ok(crate::kustomize::build(files, dir)?);
+        };
+        if map.get("sortOptions").is_some_and(|v| !v.is_null()) {
+            return Ok(crate::kustomize::build(files, dir)?);
+        }
+        map.insert(
+            "sortOptions".to_string(),
+            serde_json::json!({"order": "fifo"}),
+        );
+        let mut copy = files.clone();
+        copy.insert(&path, fleet_core::yaml::to_string(&k)?.into_bytes())?;
+        Ok(crate::kustomize::build(&copy, dir)?)
     }
 }
 
@@ -278,7 +305,7 @@ impl Default for Renderer {
     fn default() -> Self {
         Renderer {
             charts: Box::new(NoChartRenderer),
-            kustomize: Box::new(NoKustomizeBuilder),
+            kustomize: Box::new(NativeKustomize),
         }
     }
 }
@@ -425,9 +452,9 @@ impl Renderer {
             Style::Kustomize { dir } => {
                 self.kustomize
                     .build(req.files, &dir)
-                    .map_err(|message| Error::Kustomize {
+                    .map_err(|source| Error::Kustomize {
                         dir: dir.clone(),
-                        message,
+                        source,
                     })?
             }
             Style::RawYaml => {

@@ -1,9 +1,9 @@
 //! Integration tests of fleet-render.
 
 mod envsubst;
+mod kustomize;
 mod postrender;
 mod render;
-mod kustomize;
 mod smp;
 mod values;
 mod yamlbundle;

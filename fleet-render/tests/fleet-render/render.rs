@@ -87,22 +87,20 @@ fn fleet_test_request<'a>(
 }
 
 #[test]
-fn fleet_examples_manifest_goldens() {
+fn fleet_examples_goldens() {
     let Some(root) = examples() else { return };
     let mut compared = 0;
+    let same = [("dev", None), ("test", None), ("prod", None)];
+    let per_env = [
+        ("dev", Some("dev")),
+        ("test", Some("test")),
+        ("prod", Some("prod")),
+    ];
     for (case, envs) in [
-        (
-            "single-cluster/manifests",
-            [("dev", None), ("test", None), ("prod", None)],
-        ),
-        (
-            "multi-cluster/manifests",
-            [
-                ("dev", Some("dev")),
-                ("test", Some("test")),
-                ("prod", Some("prod")),
-            ],
-        ),
+        ("single-cluster/manifests", same),
+        ("multi-cluster/manifests", per_env),
+        ("single-cluster/kustomize", same),
+        ("multi-cluster/kustomize", per_env),
     ] {
         let (files, fleet_yaml) = load(&root.join(case));
         for (env, customization) in envs {
@@ -116,7 +114,7 @@ fn fleet_examples_manifest_goldens() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 6);
+    assert_eq!(compared, 12);
 }
 
 #[test]
@@ -160,7 +158,7 @@ fn same_bundle_differs_per_cluster() {
 struct Recorder(Mutex<Vec<String>>);
 
 impl KustomizeBuilder for Recorder {
-    fn build(&self, _files: &Files, dir: &str) -> Result<Vec<Value>, String> {
+    fn build(&self, _files: &Files, dir: &str) -> Result<Vec<Value>, render::BuildError> {
         self.0
             .lock()
             .map_err(|e| e.to_string())?
