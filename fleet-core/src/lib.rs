@@ -4,6 +4,8 @@
 //! Fleet's naming functions, manifest and deployment IDs, option merging, bundle states and
 //! rollout arithmetic. Pure: no I/O, no async runtime.
 
+pub mod crd;
+pub mod meta;
 pub mod names;
 pub mod rollout;
 pub mod selector;
