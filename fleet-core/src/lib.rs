@@ -6,6 +6,8 @@
 
 pub mod crd;
 pub mod meta;
+pub mod gojson;
+pub mod manifest;
 pub mod names;
 pub mod rollout;
 pub mod selector;

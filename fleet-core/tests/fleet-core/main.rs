@@ -1,5 +1,6 @@
 //! Integration tests for fleet-core.
 
+mod manifest;
 mod names;
 mod rollout;
 mod selector;
