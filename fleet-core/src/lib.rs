@@ -5,9 +5,10 @@
 //! rollout arithmetic. Pure: no I/O, no async runtime.
 
 pub mod crd;
-pub mod meta;
 pub mod gojson;
 pub mod manifest;
+pub mod merge;
+pub mod meta;
 pub mod names;
 pub mod rollout;
 pub mod selector;

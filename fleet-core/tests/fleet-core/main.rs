@@ -1,6 +1,7 @@
 //! Integration tests for fleet-core.
 
 mod manifest;
+mod merge;
 mod names;
 mod rollout;
 mod selector;
