@@ -69,6 +69,20 @@ pub struct DeploymentOptions {
     pub delete_crd_resources: bool,
 }
 
+impl DeploymentOptions {
+    /// The rendering options of Fleet's typed `BundleDeploymentOptions`.
+    pub fn from_bundle_options(
+        options: &fleet_core::crd::BundleDeploymentOptions,
+    ) -> Result<Self, Error> {
+        let value = serde_json::to_value(options).map_err(|e| Error::Options {
+            message: e.to_string(),
+        })?;
+        serde_json::from_value(value).map_err(|e| Error::Options {
+            message: e.to_string(),
+        })
+    }
+}
+
 /// `kustomize:` options.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
