@@ -247,3 +247,33 @@ fn parse_errors() {
         assert_eq!(err, want, "{input:?}");
     }
 }
+
+mod props {
+    use std::collections::BTreeMap;
+
+    use fleet_render::envsubst;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn text_without_dollar_is_unchanged(text in "[^$\\x00]{0,64}") {
+            let vars = BTreeMap::new();
+            prop_assert_eq!(envsubst::expand(&text, &vars, true).expect("no variables"), text);
+        }
+
+        #[test]
+        fn escaped_references_stay_literal(name in "[a-z_][a-z0-9_]{0,8}", value in "[a-z]{0,8}") {
+            let vars = BTreeMap::from([(name.clone(), value.clone())]);
+            let out = envsubst::expand(&format!("$${{{name}}}=${{{name}}}"), &vars, true)
+                .expect("expands");
+            prop_assert_eq!(out, format!("${{{name}}}={value}"));
+        }
+
+        #[test]
+        fn expansion_never_panics(text in "[ -~]{0,48}") {
+            let vars = BTreeMap::from([("a".to_string(), "x/y".to_string())]);
+            let _ = envsubst::expand(&text, &vars, true);
+            let _ = envsubst::expand(&text, &vars, false);
+        }
+    }
+}

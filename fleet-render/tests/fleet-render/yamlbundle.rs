@@ -247,3 +247,34 @@ fn which_files_and_documents_become_objects() {
         Err(Error::NotAnObject { .. })
     ));
 }
+
+mod props {
+    use fleet_render::files::Files;
+    use fleet_render::yamlbundle;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    proptest! {
+        #[test]
+        fn json6902_add_then_remove_restores(key in "[a-z]{1,8}", value in "[a-z0-9]{0,8}") {
+            let base = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"keep": "1"}});
+            let add = json!([{"op": "add", "path": format!("/data/{key}x"), "value": value}]);
+            let remove = json!([{"op": "remove", "path": format!("/data/{key}x")}]);
+            let mut f = Files::new();
+            f.insert("c.yaml", serde_json::to_vec(&base).expect("json")).expect("insert");
+            f.insert("overlays/a/c_patch.yaml", serde_json::to_vec(&add).expect("json")).expect("insert");
+            f.insert("overlays/b/c_patch.yaml", serde_json::to_vec(&remove).expect("json")).expect("insert");
+            let out = yamlbundle::apply_overlays(&f, &["a".to_string(), "b".to_string()]).expect("overlays");
+            let objs = yamlbundle::raw_objects(&out).expect("objects");
+            prop_assert_eq!(&objs[0], &base);
+        }
+
+        #[test]
+        fn empty_strategic_patch_is_identity(replicas in 0u32..10, name in "[a-z]{1,8}") {
+            let base = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+                "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}});
+            let out = yamlbundle::apply_patch(&base, &json!({})).expect("patch");
+            prop_assert_eq!(out, base);
+        }
+    }
+}
