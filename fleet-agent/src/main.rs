@@ -1,10 +1,19 @@
-//! The fleet-rs agent.
-//!
-//! It will pull its BundleDeployments, render them, apply them with server-side apply, watch
-//! for drift and report status, and offer `fleet-agent test` and `fleet-agent diff` offline.
-//! None of that is implemented yet; running it prints what exists and exits with status 2.
+//! The fleet-rs agent command line: `fleet-agent test` renders a bundle directory as one
+//! cluster would receive it (Fleet's `fleet test`). See [`fleet_agent::cmd`].
 
-fn main() -> std::process::ExitCode {
-    eprintln!("fleet-agent: no command is implemented yet (see SHORTCOMINGS.md)");
-    std::process::ExitCode::from(2)
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = fleet_agent::cmd::Cli::parse();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    match fleet_agent::cmd::run(cli, &mut stdout.lock(), &mut stderr.lock()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("fleet-agent: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

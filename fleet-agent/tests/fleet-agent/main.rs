@@ -1,0 +1,3 @@
+//! Integration tests of the fleet-agent command line.
+
+mod test_cmd;

@@ -1,0 +1,9 @@
+//! Integration tests of fleet-render.
+
+mod envsubst;
+mod kustomize;
+mod postrender;
+mod render;
+mod smp;
+mod values;
+mod yamlbundle;
