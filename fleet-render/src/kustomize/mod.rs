@@ -247,7 +247,7 @@ impl<'a> Builder<'a> {
             message: e.to_string(),
         })?;
         let body = match value {
-            Value::Object(m) => m,
+            Value::Object(m) => canonical_fields(m),
             Value::Null => Map::new(),
             other => {
                 return Err(Error::Invalid {
@@ -354,14 +354,27 @@ impl<'a> Builder<'a> {
         }
         let k = self.load(dir)?;
         let kind = k.body.get("kind").and_then(Value::as_str).unwrap_or("");
+        let api_version = k
+            .body
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if kind == "Component"
+            && !api_version.is_empty()
+            && api_version != "kustomize.config.k8s.io/v1alpha1"
+        {
+            return Err(k.invalid(format!(
+                "apiVersion for Component should be kustomize.config.k8s.io/v1alpha1, found {api_version:?}"
+            )));
+        }
         if component && kind != "Component" {
             return Err(k.invalid(format!(
                 "apiVersion: kustomize.config.k8s.io/v1beta1 kind {kind:?} cannot be used as a component; expected kind: Component"
             )));
         }
-        if !component && kind == "Component" {
+        if !component && kind == "Component" && !self.stack.is_empty() {
             return Err(k.invalid(
-                "kind: Component cannot be used as a resource or the root of a build; list it under 'components'".into(),
+                "kind: Component cannot be used as a resource; list it under 'components'".into(),
             ));
         }
         self.stack.push(dir.to_string());
@@ -475,13 +488,29 @@ fn push_object(out: &mut Vec<Res>, doc: Value, path: &str) -> Result<(), Error> 
                     message: format!("missing metadata.name in object of kind {kind}"),
                 });
             }
-            out.push(Res::new(Value::Object(m), path));
+            let mut obj = Value::Object(m);
+            stringify_meta(&mut obj);
+            out.push(Res::new(obj, path));
             Ok(())
         }
         other => Err(Error::InvalidResource {
             file: path.to_string(),
             message: format!("expected an object, found {other}"),
         }),
+    }
+}
+
+/// Labels and annotations are string maps in Kubernetes; kustomize reads them as such, so
+/// `happy: true` becomes `"true"`.
+fn stringify_meta(obj: &mut Value) {
+    for field in ["labels", "annotations"] {
+        if let Some(Value::Object(m)) = obj.pointer_mut(&format!("/metadata/{field}")) {
+            for v in m.values_mut() {
+                if matches!(v, Value::Bool(_) | Value::Number(_)) {
+                    *v = Value::String(scalar_string(v));
+                }
+            }
+        }
     }
 }
 
@@ -495,6 +524,21 @@ pub(crate) fn add_resource(resources: &mut Vec<Res>, r: Res, file: &str) -> Resu
     }
     resources.push(r);
     Ok(())
+}
+
+/// Go's `encoding/json` matches field names case-insensitively (`nameprefix` is
+/// `namePrefix`); later spellings of the same field win.
+fn canonical_fields(m: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in m {
+        let canonical = KNOWN_FIELDS
+            .iter()
+            .chain(UNSUPPORTED_FIELDS)
+            .find(|f| f.eq_ignore_ascii_case(&key))
+            .map_or(key, |f| f.to_string());
+        out.insert(canonical, value);
+    }
+    out
 }
 
 fn is_empty_value(v: &Value) -> bool {

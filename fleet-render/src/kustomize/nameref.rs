@@ -90,14 +90,6 @@ fn table() -> Vec<((&'static str, &'static str), Specs)> {
                 ("Ingress", "spec/defaultBackend/service/name".to_string()),
                 ("Ingress", "spec/backend/serviceName".to_string()),
                 ("APIService", "spec/service/name".to_string()),
-                (
-                    "ValidatingWebhookConfiguration",
-                    "webhooks/clientConfig/service/name".to_string(),
-                ),
-                (
-                    "MutatingWebhookConfiguration",
-                    "webhooks/clientConfig/service/name".to_string(),
-                ),
             ],
         ),
         (
@@ -268,6 +260,37 @@ pub(super) fn fix(resources: &mut [Res], schema: &Schema) {
                         m.insert("name".into(), Value::String(t.name.clone()));
                         if !t.namespace.is_empty() {
                             m.insert("namespace".into(), Value::String(t.namespace.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        if matches!(
+            kind.as_str(),
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
+        ) {
+            let services: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.kind == "Service" && t.group.is_empty())
+                .collect();
+            if let Some(Value::Array(hooks)) = r.obj.get_mut("webhooks") {
+                for hook in hooks {
+                    let Some(Value::Object(svc)) = hook.pointer_mut("/clientConfig/service") else {
+                        continue;
+                    };
+                    let name = svc
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    let sns = svc
+                        .get("namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    if let Some(t) = pick(&services, &name, sns.as_deref()) {
+                        svc.insert("name".into(), Value::String(t.name.clone()));
+                        if !t.namespace.is_empty() {
+                            svc.insert("namespace".into(), Value::String(t.namespace.clone()));
                         }
                     }
                 }

@@ -194,10 +194,14 @@ pub(crate) fn visit_path(
     let Value::Object(map) = v else {
         return;
     };
-    let key = first.strip_suffix("[]").unwrap_or(first);
+    // A `[]` segment names a list: it is traversed but never created.
+    let (key, is_list) = match first.strip_suffix("[]") {
+        Some(key) => (key, true),
+        None => (*first, false),
+    };
     match map.get_mut(key) {
         Some(next) if !next.is_null() => visit_path(next, rest, create, f),
-        _ if create => {
+        _ if create && !is_list => {
             let next = map
                 .entry(key.to_string())
                 .or_insert_with(|| Value::Object(Map::new()));

@@ -273,7 +273,7 @@ fn volume_claim_specs() -> Vec<FieldSpec> {
     vec![FieldSpec::new(
         Some("apps"),
         Some("StatefulSet"),
-        "spec/volumeClaimTemplates/metadata/labels",
+        "spec/volumeClaimTemplates[]/metadata/labels",
         true,
     )]
 }
@@ -493,6 +493,13 @@ pub(super) fn images(k: &Kustomization, resources: &mut [Res]) -> Result<(), Err
                 message: "an image entry needs a name".into(),
             });
         };
+        if regex::Regex::new(&name).is_err() {
+            return Err(Error::Transform {
+                file: k.file.clone(),
+                field: "images".into(),
+                message: format!("image name {name:?} is not a valid regular expression"),
+            });
+        }
         rules.push(ImageRule {
             name,
             new_name: s("newName"),

@@ -36,7 +36,7 @@ fn run_case(dir: &Path) -> anyhow::Result<Outcome> {
     let case: Value =
         fleet_core::yaml::from_str_value(&std::fs::read_to_string(dir.join("case.yaml"))?)?;
     let run = case["run"].as_str().unwrap_or(".");
-    let flags = case["kubectl_flags"].as_str().unwrap_or("");
+    let flags = case["kubectl_flags"].to_string();
     let opts = BuildOptions {
         load_restrictions_none: flags.contains("LoadRestrictionsNone"),
     };
