@@ -72,7 +72,10 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
     };
     let (mut resources, top) = builder.kustomization(&dir, Vec::new(), false)?;
     generate::apply_hashes(&mut resources);
-    nameref::fix(&mut resources, builder.schema);
+    nameref::fix(&mut resources, builder.schema).map_err(|message| Error::NameReference {
+        file: top.file.clone(),
+        message,
+    })?;
     resources.retain(|r| {
         r.obj
             .pointer("/metadata/annotations/config.kubernetes.io~1local-config")

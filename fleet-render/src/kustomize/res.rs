@@ -27,6 +27,10 @@ pub(crate) struct Res {
     pub prev_names: Vec<String>,
     /// Namespaces the object had before its current one, oldest first.
     pub prev_namespaces: Vec<String>,
+    /// Name prefixes applied, innermost first.
+    pub prefixes: Vec<String>,
+    /// Name suffixes applied, innermost first.
+    pub suffixes: Vec<String>,
     /// Set for generated ConfigMaps and Secrets.
     pub generated: Option<Generated>,
     /// The file the resource came from (for messages).
@@ -47,6 +51,8 @@ impl Res {
             obj,
             prev_names: Vec::new(),
             prev_namespaces: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
             generated: None,
             file: file.to_string(),
         }

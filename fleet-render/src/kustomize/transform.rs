@@ -156,6 +156,12 @@ pub(super) fn prefix_suffix(k: &Kustomization, resources: &mut [Res]) -> Result<
         }
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(&name);
+        if !prefix.is_empty() {
+            r.prefixes.push(prefix.clone());
+        }
+        if !suffix.is_empty() {
+            r.suffixes.push(suffix.clone());
+        }
     }
     Ok(())
 }
