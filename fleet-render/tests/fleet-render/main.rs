@@ -2,3 +2,4 @@
 
 mod kustomize;
 mod smp;
+mod yaml_policy;
