@@ -22,6 +22,7 @@
 //! `replacements`, `vars`, `openapi`, `configurations`, `crds` and `buildMetadata` return
 //! [`Error::Unsupported`] naming the field.
 
+mod dedupe;
 mod error;
 mod generate;
 mod nameref;
@@ -245,10 +246,24 @@ impl<'a> Builder<'a> {
             }
         };
         let text = self.text(&file)?;
-        let value = fleet_core::yaml::from_str_value(&text).map_err(|e| Error::Yaml {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+        let value = match fleet_core::yaml::from_str_value(&text) {
+            Ok(v) => v,
+            Err(e) if e.to_string().contains("duplicate mapping key") => {
+                // Kustomize lets a repeated key override the earlier one.
+                fleet_core::yaml::from_str_value(&dedupe::drop_duplicate_keys(&text)).map_err(
+                    |e| Error::Yaml {
+                        file: file.clone(),
+                        message: e.to_string(),
+                    },
+                )?
+            }
+            Err(e) => {
+                return Err(Error::Yaml {
+                    file: file.clone(),
+                    message: e.to_string(),
+                });
+            }
+        };
         let body = match value {
             Value::Object(m) => canonical_fields(m),
             Value::Null => Map::new(),
