@@ -17,9 +17,10 @@
 //! Supported: local resources and bases (files and directories), components, `namePrefix`,
 //! `nameSuffix`, `namespace`, `commonLabels`, `labels`, `commonAnnotations`, `images`,
 //! `replicas`, `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches`,
-//! `patchesStrategicMerge`, `patchesJson6902`, `sortOptions`, name references after renames.
+//! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `sortOptions`, name references
+//! after renames.
 //! Remote bases, plugins (`generators`, `transformers`, `validators`), `helmCharts`,
-//! `replacements`, `vars`, `openapi`, `configurations`, `crds` and `buildMetadata` return
+//! `vars`, `openapi`, `configurations`, `crds` and `buildMetadata` return
 //! [`Error::Unsupported`] naming the field.
 
 mod dedupe;
@@ -28,6 +29,7 @@ mod generate;
 mod nameref;
 mod patch;
 mod print;
+mod replace;
 mod res;
 mod select;
 mod sort;
@@ -110,6 +112,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "patchesStrategicMerge",
     "patchesJson6902",
     "sortOptions",
+    "replacements",
 ];
 
 /// Fields kustomize knows that this build does not implement.
@@ -120,7 +123,6 @@ const UNSUPPORTED_FIELDS: &[&str] = &[
     "helmCharts",
     "helmGlobals",
     "helmChartInflationGenerator",
-    "replacements",
     "vars",
     "openapi",
     "configurations",
@@ -454,6 +456,7 @@ impl<'a> Builder<'a> {
         patch::json6902_legacy(self, k, &mut resources)?;
         transform::replicas(k, &mut resources)?;
         transform::images(k, &mut resources)?;
+        replace::run(self, k, &mut resources)?;
         Ok(resources)
     }
 
