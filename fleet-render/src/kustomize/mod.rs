@@ -75,6 +75,7 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
     };
     let (mut resources, top) = builder.kustomization(&dir, Vec::new(), false)?;
     generate::apply_hashes(&mut resources);
+    check_subjects(&resources, &top.file)?;
     nameref::fix(&mut resources, builder.schema).map_err(|message| Error::NameReference {
         file: top.file.clone(),
         message,
@@ -533,6 +534,30 @@ fn stringify_meta(obj: &mut Value) {
             }
         }
     }
+}
+
+/// A binding subject that names a namespace must not leave it blank.
+fn check_subjects(resources: &[Res], file: &str) -> Result<(), Error> {
+    for r in resources {
+        if !matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding") {
+            continue;
+        }
+        let subjects = r.obj.get("subjects").and_then(Value::as_array);
+        for s in subjects.into_iter().flatten() {
+            let blank = match s.get("namespace") {
+                Some(Value::Null) => true,
+                Some(Value::String(ns)) => ns.is_empty(),
+                _ => false,
+            };
+            if blank && s.get("kind").and_then(Value::as_str) == Some("ServiceAccount") {
+                return Err(Error::InvalidResource {
+                    file: file.to_string(),
+                    message: format!("namespace is blank for a subject of {}", r.id_string()),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds a resource, rejecting a second one with the same id.

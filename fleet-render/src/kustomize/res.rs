@@ -122,8 +122,12 @@ impl Res {
             .insert("namespace".into(), Value::String(ns.to_string()));
     }
 
-    /// Whether the kind is namespaced (unknown kinds are).
+    /// Whether the kind is namespaced, as Kustomize v5.5.0 sees it: unknown kinds are, and
+    /// so are cluster-scoped kinds newer than its embedded schema (Kubernetes 1.21).
     pub fn is_namespaced(&self, schema: &Schema) -> bool {
+        if NEWER_THAN_KUSTOMIZE_SCHEMA.contains(&(self.group(), self.kind())) {
+            return true;
+        }
         schema
             .is_namespaced(self.group(), self.kind())
             .unwrap_or(true)
@@ -160,6 +164,29 @@ impl Res {
             && ns_eq(self.namespace(), other.namespace())
     }
 }
+
+/// Cluster-scoped kinds that Kustomize v5.5.0's embedded schema (Kubernetes 1.21) does not
+/// know, so that it treats them as namespaced.
+const NEWER_THAN_KUSTOMIZE_SCHEMA: &[(&str, &str)] = &[
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    ("resource.k8s.io", "DeviceClass"),
+    ("resource.k8s.io", "ResourceSlice"),
+    ("resource.k8s.io", "DeviceTaintRule"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+    ("storagemigration.k8s.io", "StorageVersionMigration"),
+];
 
 pub(crate) fn ns_eq(a: &str, b: &str) -> bool {
     fn norm(s: &str) -> &str {
