@@ -17,10 +17,10 @@
 //! Supported: local resources and bases (files and directories), components, `namePrefix`,
 //! `nameSuffix`, `namespace`, `commonLabels`, `labels`, `commonAnnotations`, `images`,
 //! `replicas`, `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches`,
-//! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `sortOptions`, name references
-//! after renames.
+//! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `vars`, `sortOptions`, name
+//! references after renames.
 //! Remote bases, plugins (`generators`, `transformers`, `validators`), `helmCharts`,
-//! `vars`, `openapi`, `configurations`, `crds` and `buildMetadata` return
+//! `openapi`, `configurations`, `crds` and `buildMetadata` return
 //! [`Error::Unsupported`] naming the field.
 
 mod dedupe;
@@ -34,6 +34,7 @@ mod res;
 mod select;
 mod sort;
 mod transform;
+mod vars;
 
 use std::collections::BTreeSet;
 
@@ -72,6 +73,7 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
         opts: *opts,
         schema: Schema::builtin(),
         stack: Vec::new(),
+        vars: Vec::new(),
     };
     let (mut resources, top) = builder.kustomization(&dir, Vec::new(), false)?;
     generate::apply_hashes(&mut resources);
@@ -80,6 +82,7 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
         file: top.file.clone(),
         message,
     })?;
+    vars::resolve(&builder.vars, &mut resources)?;
     resources.retain(|r| {
         r.obj
             .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
@@ -114,6 +117,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "patchesJson6902",
     "sortOptions",
     "replacements",
+    "vars",
 ];
 
 /// Fields kustomize knows that this build does not implement.
@@ -124,7 +128,6 @@ const UNSUPPORTED_FIELDS: &[&str] = &[
     "helmCharts",
     "helmGlobals",
     "helmChartInflationGenerator",
-    "vars",
     "openapi",
     "configurations",
     "crds",
@@ -216,6 +219,7 @@ struct Builder<'a> {
     opts: BuildOptions,
     schema: &'static Schema,
     stack: Vec<String>,
+    vars: Vec<vars::Var>,
 }
 
 const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -458,6 +462,7 @@ impl<'a> Builder<'a> {
         transform::replicas(k, &mut resources)?;
         transform::images(k, &mut resources)?;
         replace::run(self, k, &mut resources)?;
+        vars::declared(k, &resources, &mut self.vars)?;
         Ok(resources)
     }
 

@@ -35,7 +35,11 @@ pub(crate) struct Res {
     pub generated: Option<Generated>,
     /// The file the resource came from (for messages).
     pub file: String,
+    /// Identity of the resource within the process, kept through every transformation.
+    pub uid: usize,
 }
+
+static NEXT_UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
@@ -55,6 +59,7 @@ impl Res {
             suffixes: Vec::new(),
             generated: None,
             file: file.to_string(),
+            uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
