@@ -142,6 +142,9 @@ fn reference_fields() -> Vec<(&'static str, String)> {
         ("PersistentVolume", "spec/nfs/server"),
         ("", "metadata/labels"),
         ("", "metadata/annotations"),
+        ("", "spec/template/metadata/labels"),
+        ("", "spec/template/metadata/annotations"),
+        ("", "spec/jobTemplate/spec/template/metadata/annotations"),
     ] {
         out.push((kind, path.to_string()));
     }
