@@ -20,7 +20,7 @@
 //! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `vars`, `sortOptions`, name
 //! references after renames.
 //! Remote bases, plugins (`generators`, `transformers`, `validators`), `helmCharts`,
-//! `openapi`, `configurations`, `crds` and `buildMetadata` return
+//! `configurations`, `crds` and `buildMetadata` return
 //! [`Error::Unsupported`] naming the field.
 
 mod dedupe;
@@ -71,14 +71,14 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
     let mut builder = Builder {
         files,
         opts: *opts,
-        schema: Schema::builtin(),
+        custom_schema: None,
         stack: Vec::new(),
         vars: Vec::new(),
     };
     let (mut resources, top) = builder.kustomization(&dir, Vec::new(), false)?;
     generate::apply_hashes(&mut resources);
     check_subjects(&resources, &top.file)?;
-    nameref::fix(&mut resources, builder.schema).map_err(|message| Error::NameReference {
+    nameref::fix(&mut resources, builder.schema()).map_err(|message| Error::NameReference {
         file: top.file.clone(),
         message,
     })?;
@@ -118,6 +118,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "sortOptions",
     "replacements",
     "vars",
+    "openapi",
 ];
 
 /// Fields kustomize knows that this build does not implement.
@@ -128,7 +129,6 @@ const UNSUPPORTED_FIELDS: &[&str] = &[
     "helmCharts",
     "helmGlobals",
     "helmChartInflationGenerator",
-    "openapi",
     "configurations",
     "crds",
     "buildMetadata",
@@ -217,7 +217,8 @@ pub(crate) fn scalar_string(v: &Value) -> String {
 struct Builder<'a> {
     files: &'a Files,
     opts: BuildOptions,
-    schema: &'static Schema,
+    /// The schema from an `openapi:` field, when one was given (the outermost wins).
+    custom_schema: Option<Box<Schema>>,
     stack: Vec<String>,
     vars: Vec<vars::Var>,
 }
@@ -233,6 +234,60 @@ fn is_remote(entry: &str) -> bool {
 }
 
 impl<'a> Builder<'a> {
+    /// The schema strategic merges and scopes use.
+    fn schema(&self) -> &Schema {
+        self.custom_schema
+            .as_deref()
+            .unwrap_or_else(|| Schema::builtin())
+    }
+
+    /// Reads the kustomization's `openapi:` field.
+    fn openapi(&mut self, k: &Kustomization) -> Result<(), Error> {
+        let Some(openapi) = k.get("openapi") else {
+            return Ok(());
+        };
+        let path = openapi.get("path").and_then(Value::as_str);
+        let version = openapi.get("version").and_then(Value::as_str);
+        match (path, version) {
+            (Some(_), Some(_)) => {
+                Err(k.invalid("openapi: the path and version fields cannot both be set".into()))
+            }
+            (None, Some(v)) => {
+                if v == "v1.21.2" {
+                    Ok(())
+                } else {
+                    Err(Error::Unsupported {
+                        file: k.file.clone(),
+                        field: "openapi".into(),
+                        detail: format!(
+                            ": builtin schema version {v} (only v1.21.2, served by the v1.32 table)"
+                        ),
+                    })
+                }
+            }
+            (Some(path), None) => {
+                let (file, bytes) = self.read_file(k, "openapi", path)?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let doc = fleet_core::yaml::from_str_value(&text).map_err(|e| Error::Yaml {
+                    file: file.clone(),
+                    message: e.to_string(),
+                })?;
+                if self.custom_schema.is_none() {
+                    let mut schema = Schema::builtin().clone();
+                    if schema.add_openapi_definitions(&doc) == 0 {
+                        return Err(Error::Yaml {
+                            file,
+                            message: "no OpenAPI definitions found".into(),
+                        });
+                    }
+                    self.custom_schema = Some(Box::new(schema));
+                }
+                Ok(())
+            }
+            (None, None) => Ok(()),
+        }
+    }
+
     fn load(&self, dir: &str) -> Result<Kustomization, Error> {
         let found: Vec<String> = KUSTOMIZATION_NAMES
             .iter()
@@ -402,6 +457,7 @@ impl<'a> Builder<'a> {
                 "kind: Component cannot be used as a resource; list it under 'components'".into(),
             ));
         }
+        self.openapi(&k)?;
         self.stack.push(dir.to_string());
         let result = self.run(&k, start);
         self.stack.pop();
@@ -454,7 +510,7 @@ impl<'a> Builder<'a> {
         // 4. transformers, in kustomize's fixed order.
         patch::strategic_legacy(self, k, &mut resources)?;
         patch::patches(self, k, &mut resources)?;
-        transform::namespace(k, &mut resources, self.schema)?;
+        transform::namespace(k, &mut resources, self.schema())?;
         transform::prefix_suffix(k, &mut resources)?;
         transform::labels(k, &mut resources)?;
         transform::annotations(k, &mut resources)?;
