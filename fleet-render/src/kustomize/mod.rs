@@ -20,9 +20,10 @@
 //! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `vars`, `sortOptions`, name
 //! references after renames.
 //! Remote bases, plugins (`generators`, `transformers`, `validators`), `helmCharts`,
-//! `configurations`, `crds` and `buildMetadata` return
+//! `crds` and `buildMetadata` return
 //! [`Error::Unsupported`] naming the field.
 
+mod config;
 mod dedupe;
 mod error;
 mod generate;
@@ -74,15 +75,21 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
         custom_schema: None,
         stack: Vec::new(),
         vars: Vec::new(),
+        config: config::Config::default(),
     };
     let (mut resources, top) = builder.kustomization(&dir, Vec::new(), false)?;
     generate::apply_hashes(&mut resources);
     check_subjects(&resources, &top.file)?;
-    nameref::fix(&mut resources, builder.schema()).map_err(|message| Error::NameReference {
+    nameref::fix(
+        &mut resources,
+        builder.schema(),
+        &builder.config.name_reference,
+    )
+    .map_err(|message| Error::NameReference {
         file: top.file.clone(),
         message,
     })?;
-    vars::resolve(&builder.vars, &mut resources)?;
+    vars::resolve(&builder.vars, &mut resources, &builder.config.var_reference)?;
     resources.retain(|r| {
         r.obj
             .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
@@ -119,6 +126,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "replacements",
     "vars",
     "openapi",
+    "configurations",
 ];
 
 /// Fields kustomize knows that this build does not implement.
@@ -129,7 +137,6 @@ const UNSUPPORTED_FIELDS: &[&str] = &[
     "helmCharts",
     "helmGlobals",
     "helmChartInflationGenerator",
-    "configurations",
     "crds",
     "buildMetadata",
     "images_transformers",
@@ -221,6 +228,7 @@ struct Builder<'a> {
     custom_schema: Option<Box<Schema>>,
     stack: Vec<String>,
     vars: Vec<vars::Var>,
+    config: config::Config,
 }
 
 const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -458,6 +466,10 @@ impl<'a> Builder<'a> {
             ));
         }
         self.openapi(&k)?;
+        let mut cfg = std::mem::take(&mut self.config);
+        let loaded = config::load(self, &k, &mut cfg);
+        self.config = cfg;
+        loaded?;
         self.stack.push(dir.to_string());
         let result = self.run(&k, start);
         self.stack.pop();
@@ -512,11 +524,11 @@ impl<'a> Builder<'a> {
         patch::patches(self, k, &mut resources)?;
         transform::namespace(k, &mut resources, self.schema())?;
         transform::prefix_suffix(k, &mut resources)?;
-        transform::labels(k, &mut resources)?;
-        transform::annotations(k, &mut resources)?;
+        transform::labels(k, &mut resources, &self.config)?;
+        transform::annotations(k, &mut resources, &self.config)?;
         patch::json6902_legacy(self, k, &mut resources)?;
         transform::replicas(k, &mut resources)?;
-        transform::images(k, &mut resources)?;
+        transform::images(k, &mut resources, &self.config)?;
         replace::run(self, k, &mut resources)?;
         vars::declared(k, &resources, &mut self.vars)?;
         Ok(resources)

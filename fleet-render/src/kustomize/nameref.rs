@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::res::{Res, ns_eq, visit_path};
+use super::transform::FieldSpec;
 use crate::schema::Schema;
 
 /// A renamed object others may refer to.
@@ -215,7 +216,11 @@ fn rewrite(v: &mut Value, candidates: &[&Target], who: Referrer<'_>, errors: &mu
 }
 
 /// Rewrites references to renamed objects.
-pub(super) fn fix(resources: &mut [Res], schema: &Schema) -> Result<(), String> {
+pub(super) fn fix(
+    resources: &mut [Res],
+    schema: &Schema,
+    extra: &[((String, String), Vec<FieldSpec>)],
+) -> Result<(), String> {
     let targets: Vec<Target> = resources
         .iter()
         .map(|r| {
@@ -282,6 +287,21 @@ pub(super) fn fix(resources: &mut [Res], schema: &Schema) -> Result<(), String> 
                 visit_path(&mut r.obj, &segments, false, &mut |v| {
                     rewrite(v, &candidates, who, &mut errors)
                 });
+            }
+        }
+        // Field specs from configuration files.
+        for ((group, referral), specs) in extra {
+            let candidates: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.kind == *referral && (group.is_empty() || t.group == *group))
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            for spec in specs {
+                let mut spec = spec.clone();
+                spec.create = false;
+                spec.visit(r, &mut |v| rewrite(v, &candidates, who, &mut errors));
             }
         }
         // RBAC: roleRef and subjects.

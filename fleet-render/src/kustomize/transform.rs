@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::config::Config;
 use super::res::{Res, ensure_map, visit_path};
 use super::{Error, Kustomization, scalar_string};
 use crate::schema::Schema;
@@ -302,13 +303,19 @@ fn meta_spec(leaf: &str) -> FieldSpec {
 }
 
 /// `commonLabels:` and `labels:`.
-pub(super) fn labels(k: &Kustomization, resources: &mut [Res]) -> Result<(), Error> {
+pub(super) fn labels(
+    k: &Kustomization,
+    resources: &mut [Res],
+    config: &Config,
+) -> Result<(), Error> {
     let common = k.string_map("commonLabels")?;
     if !common.is_empty() {
         let mut specs = vec![meta_spec("labels")];
         specs.extend(selector_specs());
         specs.extend(template_specs("labels"));
         specs.extend(volume_claim_specs());
+        specs.extend(config.common_labels.iter().cloned());
+        specs.extend(config.template_labels.iter().cloned());
         add_pairs(resources, &common, &specs);
     }
     for entry in k.list("labels")? {
@@ -343,10 +350,14 @@ pub(super) fn labels(k: &Kustomization, resources: &mut [Res]) -> Result<(), Err
             specs.extend(selector_specs());
             specs.extend(template_specs("labels"));
             specs.extend(volume_claim_specs());
+            specs.extend(config.common_labels.iter().cloned());
+            specs.extend(config.template_labels.iter().cloned());
         } else if templates {
             specs.extend(template_specs("labels"));
             specs.extend(volume_claim_specs());
+            specs.extend(config.template_labels.iter().cloned());
         }
+        specs.extend(config.labels.iter().cloned());
         specs.extend(parse_fieldspecs(k, m.get("fields"), "labels")?);
         add_pairs(resources, &pairs, &specs);
     }
@@ -354,13 +365,18 @@ pub(super) fn labels(k: &Kustomization, resources: &mut [Res]) -> Result<(), Err
 }
 
 /// `commonAnnotations:`.
-pub(super) fn annotations(k: &Kustomization, resources: &mut [Res]) -> Result<(), Error> {
+pub(super) fn annotations(
+    k: &Kustomization,
+    resources: &mut [Res],
+    config: &Config,
+) -> Result<(), Error> {
     let common = k.string_map("commonAnnotations")?;
     if common.is_empty() {
         return Ok(());
     }
     let mut specs = vec![meta_spec("annotations")];
     specs.extend(template_specs("annotations"));
+    specs.extend(config.common_annotations.iter().cloned());
     add_pairs(resources, &common, &specs);
     Ok(())
 }
@@ -479,7 +495,11 @@ fn walk_images(v: &mut Value, rules: &[ImageRule]) {
 }
 
 /// `images:`.
-pub(super) fn images(k: &Kustomization, resources: &mut [Res]) -> Result<(), Error> {
+pub(super) fn images(
+    k: &Kustomization,
+    resources: &mut [Res],
+    config: &Config,
+) -> Result<(), Error> {
     let entries = k.list("images")?;
     if entries.is_empty() {
         return Ok(());
@@ -518,6 +538,15 @@ pub(super) fn images(k: &Kustomization, resources: &mut [Res]) -> Result<(), Err
             continue;
         }
         walk_images(&mut r.obj, &rules);
+        for spec in &config.images {
+            spec.visit(r, &mut |v: &mut Value| {
+                if let Value::String(image) = v
+                    && let Some(new) = rewrite_image(image, &rules)
+                {
+                    *image = new;
+                }
+            });
+        }
     }
     Ok(())
 }

@@ -204,7 +204,11 @@ fn substitute(v: &mut Value, values: &[(String, Value)]) {
 }
 
 /// Resolves the variables and substitutes them.
-pub(super) fn resolve(vars: &[Var], resources: &mut [Res]) -> Result<(), Error> {
+pub(super) fn resolve(
+    vars: &[Var],
+    resources: &mut [Res],
+    extra: &[super::transform::FieldSpec],
+) -> Result<(), Error> {
     if vars.is_empty() {
         return Ok(());
     }
@@ -259,6 +263,11 @@ pub(super) fn resolve(vars: &[Var], resources: &mut [Res]) -> Result<(), Error> 
             visit_path(&mut r.obj, &segments, false, &mut |v| {
                 substitute(v, &values)
             });
+        }
+        for spec in extra {
+            let mut spec = spec.clone();
+            spec.create = false;
+            spec.visit(r, &mut |v| substitute(v, &values));
         }
     }
     Ok(())
