@@ -250,6 +250,11 @@ pub(super) fn run(
                 obj.insert("immutable".into(), Value::Bool(im));
             }
             let mut res = Res::new(Value::Object(obj), &k.file);
+            res.generator = Some(if kind == "Secret" {
+                "SecretGenerator"
+            } else {
+                "ConfigMapGenerator"
+            });
             res.generated = Some(Generated {
                 hash: !opts.disable_hash.unwrap_or(false),
             });

@@ -90,6 +90,7 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
         message,
     })?;
     vars::resolve(&builder.vars, &mut resources, &builder.config.var_reference)?;
+    annotate_origins(&mut resources, &dir);
     resources.retain(|r| {
         r.obj
             .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
@@ -127,6 +128,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "vars",
     "openapi",
     "configurations",
+    "buildMetadata",
 ];
 
 /// Fields kustomize knows that this build does not implement.
@@ -138,7 +140,6 @@ const UNSUPPORTED_FIELDS: &[&str] = &[
     "helmGlobals",
     "helmChartInflationGenerator",
     "crds",
-    "buildMetadata",
     "images_transformers",
 ];
 
@@ -531,6 +532,31 @@ impl<'a> Builder<'a> {
         transform::images(k, &mut resources, &self.config)?;
         replace::run(self, k, &mut resources)?;
         vars::declared(k, &resources, &mut self.vars)?;
+        let metadata = k.str_list("buildMetadata")?;
+        for m in &metadata {
+            match m.as_str() {
+                "originAnnotations" => resources.iter_mut().for_each(|r| r.origin = true),
+                "managedByLabel" => {
+                    for r in resources.iter_mut() {
+                        let meta = r.metadata_mut();
+                        let labels = meta
+                            .entry("labels")
+                            .or_insert_with(|| Value::Object(Map::new()));
+                        res::ensure_map(labels).insert(
+                            "app.kubernetes.io/managed-by".into(),
+                            Value::String("kustomize-(devel)".into()),
+                        );
+                    }
+                }
+                other => {
+                    return Err(Error::Unsupported {
+                        file: k.file.clone(),
+                        field: "buildMetadata".into(),
+                        detail: format!(": option {other}"),
+                    });
+                }
+            }
+        }
         Ok(resources)
     }
 
@@ -606,6 +632,35 @@ fn stringify_meta(obj: &mut Value) {
                 }
             }
         }
+    }
+}
+
+/// `path` relative to directory `from` (both relative to the tree root).
+fn relative(from: &str, path: &str) -> String {
+    let from: Vec<&str> = from.split('/').filter(|s| !s.is_empty()).collect();
+    let to: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = std::iter::repeat_n("..", from.len() - common).collect();
+    parts.extend(&to[common..]);
+    parts.join("/")
+}
+
+/// `config.kubernetes.io/origin` on resources of kustomizations that ask for it.
+fn annotate_origins(resources: &mut [Res], top: &str) {
+    for r in resources.iter_mut().filter(|r| r.origin) {
+        let rel = relative(top, &r.file);
+        let text = match r.generator {
+            Some(kind) => format!(
+                "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n"
+            ),
+            None => format!("path: {rel}\n"),
+        };
+        let meta = r.metadata_mut();
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        res::ensure_map(annotations)
+            .insert("config.kubernetes.io/origin".into(), Value::String(text));
     }
 }
 

@@ -37,6 +37,10 @@ pub(crate) struct Res {
     pub file: String,
     /// Identity of the resource within the process, kept through every transformation.
     pub uid: usize,
+    /// The generator kind that made the resource (`ConfigMapGenerator`, `SecretGenerator`).
+    pub generator: Option<&'static str>,
+    /// Whether a kustomization with `buildMetadata: [originAnnotations]` holds the resource.
+    pub origin: bool,
 }
 
 static NEXT_UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -60,6 +64,8 @@ impl Res {
             generated: None,
             file: file.to_string(),
             uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            generator: None,
+            origin: false,
         }
     }
 
