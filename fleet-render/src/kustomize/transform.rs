@@ -519,7 +519,10 @@ pub(super) fn images(
                 message: "an image entry needs a name".into(),
             });
         };
-        if regex::Regex::new(&name).is_err() {
+        let plain = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | ':' | '.'));
+        if !plain && regex::Regex::new(&name).is_err() {
             return Err(Error::Transform {
                 file: k.file.clone(),
                 field: "images".into(),
