@@ -170,3 +170,84 @@ proptest! {
         }
     }
 }
+
+fn arb_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (0i64..5).prop_map(Value::from),
+        prop::sample::select(vec![
+            "web",
+            "a=b",
+            "cm.yaml",
+            "../x",
+            "Deployment",
+            "$patch",
+            "delete",
+            ".*",
+            "[",
+            "",
+            "spec.replicas",
+            "name",
+            "nginx",
+        ])
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop::sample::select(vec![
+                    "name",
+                    "kind",
+                    "path",
+                    "patch",
+                    "target",
+                    "literals",
+                    "behavior",
+                    "count",
+                    "newTag",
+                    "pairs",
+                    "includeSelectors",
+                    "source",
+                    "targets",
+                    "fieldPaths",
+                    "select",
+                    "op",
+                    "value",
+                    "spec",
+                    "metadata",
+                    "$patch",
+                ])
+                .prop_map(str::to_string),
+                inner,
+                0..4,
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Arbitrary kustomization fields never make the build panic: it returns objects or a
+    /// typed error.
+    #[test]
+    fn arbitrary_kustomizations_do_not_panic(
+        fields in prop::collection::btree_map(
+            prop::sample::select(kustomize::known_fields().into_iter().collect::<Vec<_>>()),
+            arb_value(),
+            0..5,
+        ),
+    ) {
+        let mut files = overlay_files("p-", 1, "x");
+        let body = Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        let text = kustomize::to_yaml(&[body]);
+        let _ = files.insert("overlay/kustomization.yaml", format!("resources: [../base]\n{text}"));
+        let _ = files.insert("overlay/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n");
+        if let Ok(objects) = kustomize::build(&files, "overlay") {
+            let printed = kustomize::to_yaml(&objects);
+            prop_assert_eq!(docs(&printed).unwrap_or_default(), objects);
+        }
+    }
+}
