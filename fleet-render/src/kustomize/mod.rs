@@ -19,7 +19,8 @@
 //! `replicas`, `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches`,
 //! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `vars`, `sortOptions`, name
 //! references after renames.
-//! Remote bases, plugins (`generators`, `transformers`, `validators`), `helmCharts`,
+//! `generators`/`transformers` naming builtin plugins. Remote bases, other plugins, `validators`,
+//! `helmCharts`,
 //! `crds` and `buildMetadata` return
 //! [`Error::Unsupported`] naming the field.
 
@@ -29,6 +30,7 @@ mod error;
 mod generate;
 mod nameref;
 mod patch;
+mod plugins;
 mod print;
 mod replace;
 mod res;
@@ -129,12 +131,12 @@ const KNOWN_FIELDS: &[&str] = &[
     "openapi",
     "configurations",
     "buildMetadata",
+    "generators",
+    "transformers",
 ];
 
 /// Fields kustomize knows that this build does not implement.
 const UNSUPPORTED_FIELDS: &[&str] = &[
-    "generators",
-    "transformers",
     "validators",
     "helmCharts",
     "helmGlobals",
@@ -502,6 +504,7 @@ impl<'a> Builder<'a> {
         }
         // 2. generators.
         generate::run(self, k, &mut resources)?;
+        plugins::generators(self, k, &mut resources)?;
         // 3. components.
         for entry in k.str_list("components")? {
             if is_remote(&entry) {
@@ -531,6 +534,7 @@ impl<'a> Builder<'a> {
         transform::replicas(k, &mut resources)?;
         transform::images(k, &mut resources, &self.config)?;
         replace::run(self, k, &mut resources)?;
+        plugins::transformers(self, k, &mut resources)?;
         vars::declared(k, &resources, &mut self.vars)?;
         let metadata = k.str_list("buildMetadata")?;
         for m in &metadata {
