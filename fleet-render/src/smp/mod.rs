@@ -428,10 +428,11 @@ fn list_directive(
 }
 
 fn matches(item: &Value, keys: &[String], values: &[String]) -> bool {
+    // A missing key reads as the empty string, as kyaml compares field values as text.
     item.as_object().is_some_and(|m| {
         keys.iter()
             .zip(values)
-            .all(|(k, v)| m.get(k).is_some_and(|x| key_text(Some(x)) == *v))
+            .all(|(k, v)| key_text(m.get(k)) == *v)
     })
 }
 
@@ -612,7 +613,7 @@ fn merge_assoc(
             Some(mut v) if !is_empty_map(&v) => {
                 if let Value::Object(m) = &mut v {
                     for (k, val) in valid_keys.iter().zip(&valid_values) {
-                        if !m.contains_key(k) {
+                        if !m.contains_key(k) && !val.is_empty() {
                             m.insert(k.clone(), Value::String(val.clone()));
                         }
                     }
