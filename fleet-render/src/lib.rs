@@ -5,3 +5,7 @@
 //! diff of desired against live objects. It is pure: no I/O beyond what the caller hands in.
 //!
 //! Not implemented yet: see the project's issue tracker and `SHORTCOMINGS.md`.
+
+pub mod diff;
+pub mod normalize;
+pub mod readiness;

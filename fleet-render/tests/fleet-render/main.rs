@@ -1,0 +1,4 @@
+//! Integration tests of fleet-render.
+
+mod diff;
+mod readiness;
