@@ -1,0 +1,3 @@
+//! Integration tests of the fleet-agent binary.
+
+mod diff_cmd;
