@@ -4,5 +4,13 @@
 //! Fleet's naming functions, manifest and deployment IDs, option merging, bundle states and
 //! rollout arithmetic. Pure: no I/O, no async runtime.
 
+pub mod crd;
+pub mod gojson;
+pub mod manifest;
+pub mod merge;
+pub mod meta;
+pub mod names;
+pub mod rollout;
 pub mod selector;
+pub mod state;
 pub mod yaml;
