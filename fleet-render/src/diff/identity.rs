@@ -32,37 +32,11 @@ pub fn set_hash(set_id: &str) -> String {
     hex::encode(Sha1::digest(set_id.as_bytes()))
 }
 
-/// Fleet's `names.SafeConcatName`: the parts joined with `-`; from 64 characters on, cut to 57
-/// (56 when the 57th is not a lowercase letter or digit) plus `-` and the first hex digits of
-/// the SHA-256 of the full name.
-fn safe_concat_name(parts: &[&str]) -> String {
-    use sha2::Sha256;
-    let full = parts.join("-");
-    if full.len() < 64 {
-        return full;
-    }
-    let digest = hex::encode(Sha256::digest(full.as_bytes()));
-    let bytes = full.as_bytes();
-    let c = bytes[56];
-    if c.is_ascii_lowercase() || c.is_ascii_digit() {
-        format!("{}-{}", String::from_utf8_lossy(&bytes[..57]), &digest[..5])
-    } else {
-        format!("{}-{}", String::from_utf8_lossy(&bytes[..56]), &digest[..6])
-    }
-}
+use fleet_core::names::safe_concat_name;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn safe_concat_matches_fleet() {
-        let long = "a".repeat(64);
-        assert_eq!(
-            safe_concat_name(&[&long]),
-            format!("{}-ffe05", "a".repeat(57))
-        );
-    }
 
     #[test]
     fn hash_of_set_id() {

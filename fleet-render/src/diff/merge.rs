@@ -525,7 +525,7 @@ mod tests {
         let predicted = predict(&ctx, &live, &desired);
         let patch = merge_patch(&live, &predicted).unwrap();
         assert_eq!(
-            crate::diff::gojson::to_string(&patch),
+            fleet_core::gojson::to_string(&patch).unwrap(),
             r#"{"spec":{"ports":[{"name":"http","port":80,"protocol":"TCP","targetPort":"http-web-svc"},{"name":"http","port":1234,"protocol":"TCP","targetPort":"http-web-svc"}]}}"#
         );
     }

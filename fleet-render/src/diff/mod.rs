@@ -27,7 +27,6 @@
 //!     r#"configmap.v1 default/cm modified {"data":{"foo":"bar"}}"#);
 //! ```
 
-pub mod gojson;
 mod identity;
 pub mod merge;
 pub mod quantity;
@@ -615,5 +614,9 @@ fn compare(
         return None;
     }
     let predicted = merge::predict(&ctx, &l, &d);
-    merge::merge_patch(&l, &predicted).map(|p| gojson::to_string(&p))
+    merge::merge_patch(&l, &predicted).map(|p| {
+        // A JSON value has no NaN or infinity, so Go's encoding cannot fail; fall back to
+        // serde_json's text all the same rather than panic.
+        fleet_core::gojson::to_string(&p).unwrap_or_else(|_| p.to_string())
+    })
 }

@@ -5,48 +5,11 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use fleet_core::selector::{Labels, Selector};
+
 use super::schema::group_of;
 
-/// One `diff.comparePatches` entry of fleet.yaml / `BundleDeployment.spec.options.diff`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ComparePatch {
-    /// Kind of the objects the entry applies to.
-    #[serde(default)]
-    pub kind: String,
-    /// `apiVersion` of the objects (only the group counts for `jsonPointers`).
-    #[serde(default)]
-    pub api_version: String,
-    /// Namespace; empty matches any for `jsonPointers`.
-    #[serde(default)]
-    pub namespace: String,
-    /// Name; empty matches any for `jsonPointers`.
-    #[serde(default)]
-    pub name: String,
-    /// RFC 6902 operations applied to both objects before comparing; `{op: ignore}` instead
-    /// suppresses "missing" for matching objects.
-    #[serde(default)]
-    pub operations: Vec<Operation>,
-    /// RFC 6901 pointers removed from both objects before comparing.
-    #[serde(default)]
-    pub json_pointers: Vec<String>,
-}
-
-/// One RFC 6902 operation of a [`ComparePatch`].
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Operation {
-    /// `remove`, `replace`, `add`, `move`, `copy`, `test` or `ignore`.
-    pub op: String,
-    /// The JSON pointer the operation applies to.
-    #[serde(default)]
-    pub path: String,
-    /// The value of `add`, `replace` and `test`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-    /// The source of `move` and `copy`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-}
+pub use fleet_core::crd::options::{ComparePatch, Operation};
 
 /// A Flux-style ignore rule (`spec.ignore[]` of a Flux Kustomization): JSON pointers removed
 /// from both objects of the selected kind before comparing. An empty pointer ignores the whole
@@ -225,16 +188,14 @@ impl Rules {
                 |field: &'static str, s: Option<String>| -> Result<Option<Selector>, RuleError> {
                     match s {
                         None => Ok(None),
-                        Some(s) => {
-                            Selector::parse(&s)
-                                .map(Some)
-                                .map_err(|reason| RuleError::Selector {
-                                    index,
-                                    field,
-                                    selector: s,
-                                    reason,
-                                })
-                        }
+                        Some(s) => Selector::parse(&s)
+                            .map(Some)
+                            .map_err(|e| RuleError::Selector {
+                                index,
+                                field,
+                                selector: s,
+                                reason: e.to_string(),
+                            }),
                     }
                 };
             compiled.push(CompiledIgnore {
@@ -336,11 +297,14 @@ impl CompiledIgnore {
                 .namespace
                 .as_ref()
                 .is_none_or(|re| re.is_match(obj.namespace))
-            && self.labels.as_ref().is_none_or(|s| s.matches(obj.labels))
+            && self
+                .labels
+                .as_ref()
+                .is_none_or(|s| s.matches(&JsonLabels(obj.labels)))
             && self
                 .annotations
                 .as_ref()
-                .is_none_or(|s| s.matches(obj.annotations))
+                .is_none_or(|s| s.matches(&JsonLabels(obj.annotations)))
     }
 }
 
@@ -369,128 +333,13 @@ fn glob(pattern: &str, text: &str) -> bool {
     rest.is_empty()
 }
 
-/// A label selector in the Kubernetes string form.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selector {
-    requirements: Vec<Requirement>,
-}
+/// Labels or annotations of a JSON object, for [`Selector::matches`].
+struct JsonLabels<'a>(Option<&'a serde_json::Map<String, Value>>);
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Requirement {
-    Equals(String, String),
-    NotEquals(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    DoesNotExist(String),
-}
-
-impl Selector {
-    /// Parses `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, joined by
-    /// commas.
-    pub fn parse(text: &str) -> Result<Selector, String> {
-        let mut requirements = Vec::new();
-        for part in split_top_level(text)? {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
-            }
-            requirements.push(parse_requirement(part)?);
-        }
-        Ok(Selector { requirements })
+impl Labels for JsonLabels<'_> {
+    fn get_label(&self, key: &str) -> Option<&str> {
+        self.0.and_then(|m| m.get(key)).and_then(Value::as_str)
     }
-
-    /// Whether the labels (or annotations) satisfy every requirement.
-    pub fn matches(&self, labels: Option<&serde_json::Map<String, Value>>) -> bool {
-        let get = |k: &str| labels.and_then(|m| m.get(k)).and_then(Value::as_str);
-        self.requirements.iter().all(|req| match req {
-            Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
-            Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
-            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| vs.iter().all(|v| v != x)),
-            Requirement::Exists(k) => get(k).is_some(),
-            Requirement::DoesNotExist(k) => get(k).is_none(),
-        })
-    }
-}
-
-fn split_top_level(text: &str) -> Result<Vec<&str>, String> {
-    let mut parts = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err("unbalanced ')'".into());
-                }
-            }
-            ',' if depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if depth != 0 {
-        return Err("unbalanced '('".into());
-    }
-    parts.push(&text[start..]);
-    Ok(parts)
-}
-
-fn valid_key(key: &str) -> Result<String, String> {
-    let key = key.trim();
-    if key.is_empty()
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-    {
-        return Err(format!("invalid key {key:?}"));
-    }
-    Ok(key.to_string())
-}
-
-fn parse_set(text: &str) -> Result<Vec<String>, String> {
-    let text = text.trim();
-    let inner = text
-        .strip_prefix('(')
-        .and_then(|t| t.strip_suffix(')'))
-        .ok_or_else(|| format!("expected a parenthesised value list, found {text:?}"))?;
-    Ok(inner
-        .split(',')
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .collect())
-}
-
-fn parse_requirement(part: &str) -> Result<Requirement, String> {
-    if let Some(key) = part.strip_prefix('!') {
-        return Ok(Requirement::DoesNotExist(valid_key(key)?));
-    }
-    if let Some((k, v)) = part.split_once("!=") {
-        return Ok(Requirement::NotEquals(valid_key(k)?, v.trim().to_string()));
-    }
-    if let Some((k, v)) = part.split_once("==") {
-        return Ok(Requirement::Equals(valid_key(k)?, v.trim().to_string()));
-    }
-    if let Some((k, v)) = part.split_once('=') {
-        return Ok(Requirement::Equals(valid_key(k)?, v.trim().to_string()));
-    }
-    let words: Vec<&str> = part.splitn(2, char::is_whitespace).collect();
-    if words.len() == 2 {
-        let rest = words[1].trim_start();
-        if let Some(set) = rest.strip_prefix("notin") {
-            return Ok(Requirement::NotIn(valid_key(words[0])?, parse_set(set)?));
-        }
-        if let Some(set) = rest.strip_prefix("in") {
-            return Ok(Requirement::In(valid_key(words[0])?, parse_set(set)?));
-        }
-        return Err(format!("unknown operator in {part:?}"));
-    }
-    Ok(Requirement::Exists(valid_key(part)?))
 }
 
 /// Removes the value at an RFC 6901 pointer; a pointer that names nothing is not an error
@@ -551,11 +400,9 @@ pub fn apply_operations(doc: &mut Value, operations: &[Operation]) {
             let mut m = serde_json::Map::new();
             m.insert("op".into(), Value::String(op.op.clone()));
             m.insert("path".into(), Value::String(op.path.clone()));
-            if let Some(v) = &op.value {
-                m.insert("value".into(), v.clone());
-            }
-            if let Some(f) = &op.from {
-                m.insert("from".into(), Value::String(f.clone()));
+            // Fleet's Operation carries its value as a string (`omitempty`).
+            if !op.value.is_empty() {
+                m.insert("value".into(), Value::String(op.value.clone()));
             }
             Value::Object(m)
         })
@@ -576,11 +423,11 @@ mod tests {
 
     #[test]
     fn selectors() {
-        let s = Selector::parse("app=web, tier!=db, env in (a, b), !skip, team").unwrap();
+        let s = Selector::parse("app=web,tier!=db,env in (a,b),!skip,team").unwrap();
         let labels = json!({"app": "web", "tier": "fe", "env": "b", "team": "x"});
-        assert!(s.matches(labels.as_object()));
+        assert!(s.matches(&JsonLabels(labels.as_object())));
         let labels = json!({"app": "web", "tier": "db", "env": "b", "team": "x"});
-        assert!(!s.matches(labels.as_object()));
+        assert!(!s.matches(&JsonLabels(labels.as_object())));
         assert!(Selector::parse("a in (b").is_err());
     }
 
@@ -596,8 +443,7 @@ mod tests {
         let ops = vec![Operation {
             op: "remove".into(),
             path: "/data".into(),
-            value: None,
-            from: None,
+            value: String::new(),
         }];
         apply_operations(&mut doc, &ops);
         assert_eq!(doc, json!({"metadata": {"annotations": {}}}));
@@ -607,14 +453,12 @@ mod tests {
             Operation {
                 op: "remove".into(),
                 path: "/a".into(),
-                value: None,
-                from: None,
+                value: String::new(),
             },
             Operation {
                 op: "remove".into(),
                 path: "/b".into(),
-                value: None,
-                from: None,
+                value: String::new(),
             },
         ];
         apply_operations(&mut doc2, &ops);
