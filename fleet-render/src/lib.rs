@@ -9,3 +9,7 @@
 pub mod diff;
 pub mod normalize;
 pub mod readiness;
+pub mod files;
+pub mod kustomize;
+pub mod schema;
+pub mod smp;

@@ -2,3 +2,6 @@
 
 mod diff;
 mod readiness;
+mod kustomize;
+mod smp;
+mod yaml_policy;
