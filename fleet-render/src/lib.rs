@@ -7,9 +7,9 @@
 //! Not implemented yet: see the project's issue tracker and `SHORTCOMINGS.md`.
 
 pub mod diff;
-pub mod normalize;
-pub mod readiness;
 pub mod files;
 pub mod kustomize;
+pub mod normalize;
+pub mod readiness;
 pub mod schema;
 pub mod smp;

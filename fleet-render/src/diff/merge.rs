@@ -36,8 +36,8 @@ pub struct Ctx<'a> {
     pub builtin: bool,
 }
 
-impl Ctx<'_> {
-    fn list_type(&self, path: &[&str]) -> ListType {
+impl<'a> Ctx<'a> {
+    fn list_type(&self, path: &[&str]) -> ListType<'a> {
         if self.builtin {
             self.schema.list_type(self.api_version, self.kind, path)
         } else {
@@ -115,6 +115,15 @@ fn numbers_equal(a: &serde_json::Number, b: &serde_json::Number) -> bool {
 }
 
 fn scalar_eq(ctx: &Ctx<'_>, path: &[&str], desired: &Value, live: &Value) -> bool {
+    let (key, parent) = match path {
+        [.., parent, key] => (*key, *parent),
+        [key] => (*key, ""),
+        [] => ("", ""),
+    };
+    scalar_eq_at(ctx, parent, key, desired, live)
+}
+
+fn scalar_eq_at(ctx: &Ctx<'_>, parent: &str, key: &str, desired: &Value, live: &Value) -> bool {
     match (desired, live) {
         (Value::Number(a), Value::Number(b)) if numbers_equal(a, b) => return true,
         _ if desired == live => return true,
@@ -123,10 +132,6 @@ fn scalar_eq(ctx: &Ctx<'_>, path: &[&str], desired: &Value, live: &Value) -> boo
     if !ctx.builtin {
         return false;
     }
-    let Some((&key, parents)) = path.split_last() else {
-        return false;
-    };
-    let parent = parents.last().copied().unwrap_or("");
     if QUANTITY_PARENTS.contains(&parent) || key == "sizeLimit" || key == "storage" {
         return quantity::same(desired, live);
     }
@@ -218,18 +223,16 @@ fn keyed(items: &[Value], key: &str) -> bool {
 
 fn find_keyed(
     ctx: &Ctx<'_>,
-    path: &mut Vec<&str>,
+    path: &[&str],
     items: &[Value],
-    key: &'static str,
+    key: &str,
     wanted: &Value,
 ) -> Option<usize> {
-    path.push(key);
-    let found = items.iter().position(|item| {
+    let parent = path.last().copied().unwrap_or("");
+    items.iter().position(|item| {
         item.get(key)
-            .is_some_and(|k| scalar_eq(ctx, path, wanted, k))
-    });
-    path.pop();
-    found
+            .is_some_and(|k| scalar_eq_at(ctx, parent, key, wanted, k))
+    })
 }
 
 /// The live object after the desired object is applied to it ("predicted live").
@@ -300,7 +303,7 @@ fn predict_keyed_list<'v>(
     path: &mut Vec<&'v str>,
     live: &'v [Value],
     desired: &'v [Value],
-    key: &'static str,
+    key: &str,
 ) -> Value {
     // Merge each desired item into its live item, append the new ones.
     let mut merged: Vec<Value> = live.to_vec();

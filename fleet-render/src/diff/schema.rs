@@ -3,18 +3,21 @@
 //! merged.
 //!
 //! The diff asks these questions through [`MergeSchema`], one call per list it meets. The
-//! [`BuiltinSchema`] table answers them for the Kubernetes kinds a bundle usually carries; the
-//! answers for a list are the `patchStrategy` / `patchMergeKey` tags of the Kubernetes API
-//! types (`k8s.io/api`), which is what `strategicpatch.NewPatchMetaFromStruct` reads in Fleet.
+//! answers come from the merge-key table of [`crate::schema`] (generated from the Kubernetes
+//! OpenAPI definitions, shared with the kustomize build): a list merges by key when its field
+//! has patch strategy `merge` and a `patchMergeKey`, as `strategicpatch` reads the struct tags
+//! in Fleet.
+
+use crate::schema::{Gvk, Schema};
 
 /// How a list merges under strategic merge patch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListType {
-    /// Replaced as a whole (no `patchStrategy`): equal or different, item by item.
+pub enum ListType<'s> {
+    /// Replaced as a whole (no `patchStrategy: merge`).
     Atomic,
     /// A list of objects merged item by item on a key (`patchStrategy: merge`,
     /// `patchMergeKey: <key>`).
-    Map(&'static str),
+    Map(&'s str),
     /// A list of scalars merged as a set (`patchStrategy: merge`, no key), like
     /// `metadata.finalizers`.
     Set,
@@ -31,7 +34,7 @@ pub trait MergeSchema: Send + Sync {
 
     /// How the list found at `path` (field names from the object root, list positions left
     /// out) merges.
-    fn list_type(&self, api_version: &str, kind: &str, path: &[&str]) -> ListType;
+    fn list_type(&self, api_version: &str, kind: &str, path: &[&str]) -> ListType<'_>;
 }
 
 /// The group of an `apiVersion` (`""` for the core group).
@@ -43,7 +46,8 @@ pub fn group_of(api_version: &str) -> &str {
 }
 
 /// API groups whose kinds are compiled into client-go's scheme, so Fleet diffs them with
-/// strategic merge semantics.
+/// strategic merge semantics (`scheme.Scheme.New(gvk)` succeeds). Everything else, including
+/// `apiextensions.k8s.io` and custom resources, is diffed with JSON merge semantics.
 const BUILTIN_GROUPS: &[&str] = &[
     "",
     "apps",
@@ -65,108 +69,62 @@ const BUILTIN_GROUPS: &[&str] = &[
     "resource.k8s.io",
     "authentication.k8s.io",
     "authorization.k8s.io",
+    "apiserverinternal.k8s.io",
+    "storagemigration.k8s.io",
 ];
 
-/// Cluster-scoped kinds of the Kubernetes API.
-const CLUSTER_SCOPED: &[(&str, &str)] = &[
-    ("", "Namespace"),
-    ("", "Node"),
-    ("", "PersistentVolume"),
-    ("", "ComponentStatus"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingWebhookConfiguration",
-    ),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingAdmissionPolicyBinding",
-    ),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "VolumeAttachment"),
-    ("scheduling.k8s.io", "PriorityClass"),
-    ("networking.k8s.io", "IngressClass"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("certificates.k8s.io", "CertificateSigningRequest"),
-    ("apiregistration.k8s.io", "APIService"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    ("policy", "PodSecurityPolicy"),
-];
+/// [`MergeSchema`] over a [`crate::schema::Schema`] (the built-in table, possibly extended
+/// with CustomResourceDefinitions for their scope).
+#[derive(Clone, Copy, Debug)]
+pub struct KubeSchema<'a>(pub &'a Schema);
 
-/// A built-in table of the Kubernetes kinds and list merge keys.
-///
-/// Covers the lists a workload bundle carries (containers, ports, env, volumes, mounts,
-/// tolerations, finalizers, owner references, webhooks, …). A list it does not know is atomic.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BuiltinSchema;
+impl<'a> KubeSchema<'a> {
+    /// [`MergeSchema::list_type`] with the lifetime of the schema.
+    pub fn lookup(&self, api_version: &str, kind: &str, path: &[&str]) -> ListType<'a> {
+        let schema: &'a Schema = self.0;
+        let gvk = Gvk::from_api_version(api_version, kind);
+        let Some(field) = schema.field(&gvk, path) else {
+            return ListType::Atomic;
+        };
+        if !field.strategy.merge {
+            return ListType::Atomic;
+        }
+        match field.patch_merge_key.as_deref() {
+            Some(key) => ListType::Map(key),
+            None => ListType::Set,
+        }
+    }
+}
 
-impl MergeSchema for BuiltinSchema {
+impl MergeSchema for KubeSchema<'_> {
     fn is_builtin(&self, api_version: &str, _kind: &str) -> bool {
         BUILTIN_GROUPS.contains(&group_of(api_version))
     }
 
     fn is_namespaced(&self, api_version: &str, kind: &str) -> Option<bool> {
-        let group = group_of(api_version);
-        if CLUSTER_SCOPED.contains(&(group, kind)) {
-            return Some(false);
-        }
-        if BUILTIN_GROUPS.contains(&group) {
-            return Some(true);
-        }
-        None
+        self.0.is_namespaced(group_of(api_version), kind)
     }
 
-    fn list_type(&self, _api_version: &str, kind: &str, path: &[&str]) -> ListType {
-        let Some((&last, parents)) = path.split_last() else {
-            return ListType::Atomic;
-        };
-        let parent = parents.last().copied().unwrap_or("");
-        match last {
-            "containers" | "initContainers" | "ephemeralContainers" => ListType::Map("name"),
-            "env" | "imagePullSecrets" | "resourceClaims" | "schedulingGates" => {
-                ListType::Map("name")
-            }
-            "volumes" => ListType::Map("name"),
-            "volumeMounts" => ListType::Map("mountPath"),
-            "volumeDevices" => ListType::Map("devicePath"),
-            "hostAliases" => ListType::Map("ip"),
-            "topologySpreadConstraints" => ListType::Map("topologyKey"),
-            "ownerReferences" if parent == "metadata" => ListType::Map("uid"),
-            "finalizers" if parent == "metadata" => ListType::Set,
-            "conditions" => ListType::Map("type"),
-            "ports" => {
-                let in_container = parents
-                    .iter()
-                    .any(|p| matches!(*p, "containers" | "initContainers" | "ephemeralContainers"));
-                if in_container {
-                    ListType::Map("containerPort")
-                } else if kind == "Service" && parent == "spec" {
-                    ListType::Map("port")
-                } else {
-                    ListType::Atomic
-                }
-            }
-            "secrets" if kind == "ServiceAccount" => ListType::Map("name"),
-            "webhooks"
-                if matches!(
-                    kind,
-                    "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
-                ) =>
-            {
-                ListType::Map("name")
-            }
-            _ => ListType::Atomic,
-        }
+    fn list_type(&self, api_version: &str, kind: &str, path: &[&str]) -> ListType<'_> {
+        self.lookup(api_version, kind, path)
+    }
+}
+
+/// The built-in Kubernetes schema ([`crate::schema::Schema::builtin`]) as a [`MergeSchema`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BuiltinSchema;
+
+impl MergeSchema for BuiltinSchema {
+    fn is_builtin(&self, api_version: &str, kind: &str) -> bool {
+        KubeSchema(Schema::builtin()).is_builtin(api_version, kind)
+    }
+
+    fn is_namespaced(&self, api_version: &str, kind: &str) -> Option<bool> {
+        KubeSchema(Schema::builtin()).is_namespaced(api_version, kind)
+    }
+
+    fn list_type(&self, api_version: &str, kind: &str, path: &[&str]) -> ListType<'_> {
+        KubeSchema(Schema::builtin()).lookup(api_version, kind, path)
     }
 }
 
@@ -192,6 +150,10 @@ mod tests {
         assert_eq!(
             s.list_type("v1", "Pod", &["spec", "tolerations"]),
             ListType::Atomic
+        );
+        assert_eq!(
+            s.list_type("v1", "Pod", &["metadata", "finalizers"]),
+            ListType::Set
         );
     }
 

@@ -1,7 +1,7 @@
 //! Integration tests of fleet-render.
 
 mod diff;
-mod readiness;
 mod kustomize;
+mod readiness;
 mod smp;
 mod yaml_policy;
