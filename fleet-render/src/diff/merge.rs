@@ -19,6 +19,10 @@
 //! field; resource quantities compare by value (`100m` = `0.1`); port numbers written as
 //! strings equal the integer; numbers compare by value (`1` = `1.0`).
 
+use std::cell::RefCell;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
 use serde_json::{Map, Value};
 
 use super::quantity;
@@ -34,14 +38,69 @@ pub struct Ctx<'a> {
     pub kind: &'a str,
     /// Strategic merge (built-in kind) or JSON merge.
     pub builtin: bool,
+    /// Remembers list types across objects of one diff (schema lookups allocate).
+    pub cache: Option<&'a ListCache<'a>>,
+}
+
+/// A memo of [`MergeSchema::list_type`] answers, keyed by apiVersion, kind and path.
+#[derive(Default)]
+pub struct ListCache<'a> {
+    entries: RefCell<FxHashMap<u64, Vec<CacheEntry<'a>>>>,
+}
+
+struct CacheEntry<'a> {
+    api_version: String,
+    kind: String,
+    path: Vec<String>,
+    list_type: ListType<'a>,
+}
+
+impl<'a> ListCache<'a> {
+    fn get(
+        &self,
+        schema: &'a dyn MergeSchema,
+        api_version: &str,
+        kind: &str,
+        path: &[&str],
+    ) -> ListType<'a> {
+        let mut hasher = FxHasher::default();
+        api_version.hash(&mut hasher);
+        kind.hash(&mut hasher);
+        path.hash(&mut hasher);
+        let key = hasher.finish();
+        if let Some(found) = self.entries.borrow().get(&key).and_then(|bucket| {
+            bucket.iter().find(|e| {
+                e.api_version == api_version
+                    && e.kind == kind
+                    && e.path.len() == path.len()
+                    && e.path.iter().zip(path).all(|(a, b)| a == b)
+            })
+        }) {
+            return found.list_type;
+        }
+        let list_type = schema.list_type(api_version, kind, path);
+        self.entries
+            .borrow_mut()
+            .entry(key)
+            .or_default()
+            .push(CacheEntry {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+                path: path.iter().map(|s| s.to_string()).collect(),
+                list_type,
+            });
+        list_type
+    }
 }
 
 impl<'a> Ctx<'a> {
     fn list_type(&self, path: &[&str]) -> ListType<'a> {
-        if self.builtin {
-            self.schema.list_type(self.api_version, self.kind, path)
-        } else {
-            ListType::Atomic
+        if !self.builtin {
+            return ListType::Atomic;
+        }
+        match self.cache {
+            Some(cache) => cache.get(self.schema, self.api_version, self.kind, path),
+            None => self.schema.list_type(self.api_version, self.kind, path),
         }
     }
 }
@@ -513,6 +572,7 @@ mod tests {
             api_version: "v1",
             kind: "Service",
             builtin: true,
+            cache: None,
         }
     }
 
@@ -550,6 +610,7 @@ mod tests {
             api_version: "apps/v1",
             kind: "Deployment",
             builtin: true,
+            cache: None,
         };
         let desired = json!({"spec": {"template": {"spec": {"containers": [
             {"name": "a", "resources": {"limits": {"cpu": 0.1, "memory": "1Gi"}},

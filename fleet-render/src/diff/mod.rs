@@ -255,18 +255,18 @@ pub fn objects_from_documents(docs: Vec<Value>) -> Vec<Value> {
 struct Ident<'v> {
     api_version: &'v str,
     kind: &'v str,
-    namespace: String,
+    namespace: &'v str,
     name: &'v str,
 }
 
-type Key<'v> = (&'v str, &'v str, String, &'v str); // (group, kind, namespace, name)
+type Key<'v> = (&'v str, &'v str, &'v str, &'v str); // (group, kind, namespace, name)
 
 impl<'v> Ident<'v> {
     fn key(&self) -> Key<'v> {
         (
             group_of(self.api_version),
             self.kind,
-            self.namespace.clone(),
+            self.namespace,
             self.name,
         )
     }
@@ -294,7 +294,7 @@ fn ident<'v>(side: &'static str, index: usize, obj: &'v Value) -> Result<Ident<'
     let name = str_at(obj, "/metadata/name")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| err(&format!("{kind} without metadata.name")))?;
-    let namespace = str_at(obj, "/metadata/namespace").unwrap_or("").to_string();
+    let namespace = str_at(obj, "/metadata/namespace").unwrap_or("");
     Ok(Ident {
         api_version,
         kind,
@@ -327,45 +327,48 @@ fn crd_scopes(objects: &[&Value]) -> HashMap<(String, String), bool> {
 /// `options.default_namespace`); `live` are objects as the API server returns them, of this
 /// set or not (only those labelled with `options.set_hash` take part, except to tell a missing
 /// object that exists unowned).
-pub fn diff(
-    desired: &[Value],
-    live: &[Value],
-    options: &DiffOptions<'_>,
+pub fn diff<'a>(
+    desired: &'a [Value],
+    live: &'a [Value],
+    options: &'a DiffOptions<'_>,
 ) -> Result<Report, DiffError> {
     let all: Vec<&Value> = desired.iter().chain(live.iter()).collect();
     let scopes = crd_scopes(&all);
-    let namespaced = |api_version: &str, kind: &str| -> bool {
-        options
-            .schema
-            .is_namespaced(api_version, kind)
-            .or_else(|| {
-                scopes
-                    .get(&(group_of(api_version).to_string(), kind.to_string()))
-                    .copied()
-            })
-            .unwrap_or(true)
+    let mut scope_cache: HashMap<(&str, &str), bool> = HashMap::new();
+    let mut namespaced = |api_version: &'a str, kind: &'a str| -> bool {
+        *scope_cache.entry((api_version, kind)).or_insert_with(|| {
+            options
+                .schema
+                .is_namespaced(api_version, kind)
+                .or_else(|| {
+                    scopes
+                        .get(&(group_of(api_version).to_string(), kind.to_string()))
+                        .copied()
+                })
+                .unwrap_or(true)
+        })
     };
 
     // Desired objects, namespaces adjusted.
     let mut desired_idents = Vec::with_capacity(desired.len());
     let mut desired_by_key: HashMap<Key<'_>, usize> = HashMap::with_capacity(desired.len());
     let mut desired_gks: BTreeSet<(&str, &str)> = BTreeSet::new();
-    let mut desired_namespaces: BTreeSet<String> = BTreeSet::new();
+    let mut desired_namespaces: BTreeSet<&str> = BTreeSet::new();
     for (index, obj) in desired.iter().enumerate() {
         let mut id = ident("desired", index, obj)?;
         if namespaced(id.api_version, id.kind) {
             if id.namespace.is_empty() {
-                id.namespace = options.default_namespace.clone();
+                id.namespace = &options.default_namespace;
             }
-            desired_namespaces.insert(id.namespace.clone());
+            desired_namespaces.insert(id.namespace);
         } else {
-            id.namespace.clear();
+            id.namespace = "";
         }
         desired_gks.insert((group_of(id.api_version), id.kind));
         if let Some(first) = desired_by_key.insert(id.key(), index) {
             return Err(DiffError::Duplicate {
                 kind: id.kind.to_string(),
-                namespace: id.namespace.clone(),
+                namespace: id.namespace.to_string(),
                 name: id.name.to_string(),
                 first,
                 second: index,
@@ -382,12 +385,12 @@ pub fn diff(
         let mut id = ident("live", index, obj)?;
         let is_namespaced = namespaced(id.api_version, id.kind);
         if !is_namespaced {
-            id.namespace.clear();
+            id.namespace = "";
         }
         let labelled = str_at(obj, "/metadata/labels/objectset.rio.cattle.io~1hash")
             == Some(options.set_hash.as_str());
         let in_scope = desired_gks.contains(&(group_of(id.api_version), id.kind))
-            && (!is_namespaced || desired_namespaces.contains(&id.namespace));
+            && (!is_namespaced || desired_namespaces.contains(id.namespace));
         if labelled && in_scope {
             set_by_key.insert(id.key(), in_set.len());
             in_set.push((index, id));
@@ -397,13 +400,14 @@ pub fn diff(
     }
 
     let hpa = hpa_ranges(desired, &desired_idents, &set_by_key);
+    let list_cache = merge::ListCache::default();
 
     let mut report = Report::default();
     for (d_index, id) in desired_idents.iter().enumerate() {
         let obj_ref = ObjectRef {
             api_version: id.api_version,
             kind: id.kind,
-            namespace: &id.namespace,
+            namespace: id.namespace,
             name: id.name,
             labels: desired[d_index]
                 .pointer("/metadata/labels")
@@ -421,7 +425,7 @@ pub fn diff(
                 report.entries.push(Entry {
                     api_version: id.api_version.to_string(),
                     kind: id.kind.to_string(),
-                    namespace: id.namespace.clone(),
+                    namespace: id.namespace.to_string(),
                     name: id.name.to_string(),
                     state: State::Missing,
                     patch: None,
@@ -434,7 +438,7 @@ pub fn diff(
                     None
                 } else {
                     hpa.get(&(
-                        id.namespace.clone(),
+                        id.namespace.to_string(),
                         id.kind.to_string(),
                         id.name.to_string(),
                     ))
@@ -442,6 +446,7 @@ pub fn diff(
                 };
                 let patch = compare(
                     options,
+                    &list_cache,
                     &obj_ref,
                     &desired[d_index],
                     &live[*l_index],
@@ -456,7 +461,7 @@ pub fn diff(
                     report.entries.push(Entry {
                         api_version: live_api_version(&live[*l_index], id.api_version),
                         kind: id.kind.to_string(),
-                        namespace: id.namespace.clone(),
+                        namespace: id.namespace.to_string(),
                         name: id.name.to_string(),
                         state: State::Modified,
                         patch: Some(patch),
@@ -486,7 +491,7 @@ pub fn diff(
         report.entries.push(Entry {
             api_version: id.api_version.to_string(),
             kind: id.kind.to_string(),
-            namespace: id.namespace.clone(),
+            namespace: id.namespace.to_string(),
             name: id.name.to_string(),
             state: State::Extra,
             patch: None,
@@ -534,7 +539,7 @@ fn hpa_ranges(
             continue;
         };
         out.insert(
-            (id.namespace.clone(), kind.to_string(), name.to_string()),
+            (id.namespace.to_string(), kind.to_string(), name.to_string()),
             (min, max),
         );
     }
@@ -542,9 +547,10 @@ fn hpa_ranges(
 }
 
 /// Compares one desired object with its live object; `Some(patch)` when modified.
-fn compare(
-    options: &DiffOptions<'_>,
-    obj_ref: &ObjectRef<'_>,
+fn compare<'s>(
+    options: &'s DiffOptions<'_>,
+    list_cache: &'s merge::ListCache<'s>,
+    obj_ref: &ObjectRef<'s>,
     desired: &Value,
     live: &Value,
     replicas_range: Option<(i64, i64)>,
@@ -564,6 +570,7 @@ fn compare(
         api_version: obj_ref.api_version,
         kind,
         builtin: options.schema.is_builtin(obj_ref.api_version, kind),
+        cache: Some(list_cache),
     };
     let is_secret = group.is_empty() && kind == "Secret";
     let is_role = group == "rbac.authorization.k8s.io" && matches!(kind, "Role" | "ClusterRole");
