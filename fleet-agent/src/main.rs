@@ -1,5 +1,6 @@
 //! The fleet-rs agent command line: `fleet-agent test` renders a bundle directory as one
-//! cluster would receive it (Fleet's `fleet test`). See [`fleet_agent::cmd`].
+//! cluster would receive it (Fleet's `fleet test`); `fleet-agent diff` compares desired with
+//! live objects as the agent monitors them. See [`fleet_agent::cmd`].
 
 use std::process::ExitCode;
 

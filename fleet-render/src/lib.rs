@@ -8,10 +8,13 @@
 //! The Fleet-facing entry point is [`render::Renderer::render`].
 
 pub mod chart;
+pub mod diff;
 pub mod envsubst;
 pub mod files;
 pub mod kustomize;
+pub mod normalize;
 pub mod postrender;
+pub mod readiness;
 pub mod render;
 pub mod schema;
 pub mod smp;

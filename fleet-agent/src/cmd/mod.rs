@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod diff;
 pub mod test;
 
 /// The fleet-rs agent.
@@ -21,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Match a bundle directory to a cluster and print what that cluster would receive.
     Test(test::TestArgs),
+    /// Compare desired objects with live objects: missing, extra and modified objects, and
+    /// optionally the readiness summary. Exit status 0 in sync, 1 drift, 2 error.
+    Diff(diff::Args),
 }
 
 /// Runs a parsed command line; normal output goes to `out`, notes to `err`. Nothing is written
@@ -28,5 +32,7 @@ pub enum Command {
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Test(args) => test::run(&args, out, err),
+        // `diff` prints its entries itself once the whole comparison is done.
+        Command::Diff(args) => Ok(diff::run(&args)),
     }
 }

@@ -4,6 +4,8 @@ mod envsubst;
 mod kustomize;
 mod postrender;
 mod render;
+mod diff;
+mod readiness;
 mod smp;
 mod values;
 mod yamlbundle;

@@ -1,0 +1,629 @@
+//! Drift diff: desired objects against live objects, the way Fleet's agent monitors a
+//! BundleDeployment (`monitor/updatestatus.go`, `desiredset/*`, `applied/diff.go`).
+//!
+//! * **missing**: a desired object with no live object of the set;
+//! * **extra**: a live object of the set (label `objectset.rio.cattle.io/hash`) that is not
+//!   desired, of a desired group/kind and in a namespace the desired objects use, not labelled
+//!   `objectset.rio.cattle.io/prune: "false"`, and (when the previous revision is given) part of
+//!   the previous revision by kind and name;
+//! * **modified**: after normalisation, the live object does not hold what the desired object
+//!   says (three-way patch with original = nil: fields only the live object has are never
+//!   drift); the patch reported is the JSON merge patch from normalised live to predicted live.
+//!
+//! ```
+//! use fleet_render::diff::{self, DiffOptions, rules::Rules, schema::BuiltinSchema};
+//! use serde_json::json;
+//!
+//! let hash = diff::set_hash(&diff::set_id("my-app", "default", ""));
+//! let desired = vec![json!({"apiVersion": "v1", "kind": "ConfigMap",
+//!     "metadata": {"name": "cm"}, "data": {"foo": "bar"}})];
+//! let live = vec![json!({"apiVersion": "v1", "kind": "ConfigMap",
+//!     "metadata": {"name": "cm", "namespace": "default", "labels": {diff::LABEL_HASH: hash}},
+//!     "data": {"foo": "changed"}})];
+//! let rules = Rules::default();
+//! let options = DiffOptions::new(&BuiltinSchema, &hash, &rules);
+//! let report = diff::diff(&desired, &live, &options).unwrap();
+//! assert_eq!(report.entries[0].to_string(),
+//!     r#"configmap.v1 default/cm modified {"data":{"foo":"bar"}}"#);
+//! ```
+
+mod identity;
+pub mod merge;
+pub mod quantity;
+pub mod rules;
+pub mod schema;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use identity::{AGENT_BOOTSTRAP_SET_ID, LABEL_HASH, LABEL_PRUNE, set_hash, set_id};
+
+use crate::normalize;
+use merge::Ctx;
+use rules::{ObjectRef, Rules};
+use schema::{MergeSchema, group_of};
+
+/// An object that cannot be diffed.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// The object lacks `apiVersion`, `kind` or `metadata.name`, or is not a mapping.
+    #[error("{side} object #{index}: {reason}")]
+    Object {
+        /// `desired` or `live`.
+        side: &'static str,
+        /// Position in the input list.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Two desired objects have the same identity.
+    #[error("desired objects #{first} and #{second} are both {kind} {namespace}/{name}")]
+    Duplicate {
+        /// Kind.
+        kind: String,
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+        /// Position of the first.
+        first: usize,
+        /// Position of the second.
+        second: usize,
+    },
+}
+
+/// The kind of a drift entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Desired, not live.
+    Missing,
+    /// Live in the set, not desired.
+    Extra,
+    /// Live differs from desired.
+    Modified,
+}
+
+impl State {
+    /// `missing`, `extra` or `modified`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Missing => "missing",
+            State::Extra => "extra",
+            State::Modified => "modified",
+        }
+    }
+}
+
+/// One drifted object (Fleet's `ModifiedStatus`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// Namespace; empty for cluster-scoped objects.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Missing, extra or modified.
+    pub state: State,
+    /// For modified objects, the JSON merge patch from (normalised) live to predicted live, as
+    /// Go writes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+    /// For missing objects: an object with that identity exists but does not carry the set's
+    /// label (not owned by this BundleDeployment).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exist: bool,
+}
+
+impl Entry {
+    /// Fleet's sort key of `modifiedStatus`: `apiVersion/kind/namespace/name`.
+    pub fn sort_key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.api_version, self.kind, self.namespace, self.name
+        )
+    }
+}
+
+/// Fleet's object name in status messages: `<kind>.<first part of apiVersion> <ns>/<name>`
+/// (the core group shows its version: `configmap.v1`).
+pub fn display_name(api_version: &str, kind: &str, namespace: &str, name: &str) -> String {
+    let kind = kind.to_lowercase();
+    let prefix = api_version.split('/').next().unwrap_or("");
+    match (api_version.is_empty(), namespace.is_empty()) {
+        (true, true) => format!("{kind} {name}"),
+        (true, false) => format!("{kind} {namespace}/{name}"),
+        (false, true) => format!("{kind}.{prefix} {name}"),
+        (false, false) => format!("{kind}.{prefix} {namespace}/{name}"),
+    }
+}
+
+impl fmt::Display for Entry {
+    /// Fleet's `ModifiedStatus.String()`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = display_name(&self.api_version, &self.kind, &self.namespace, &self.name);
+        match self.state {
+            State::Missing if self.exist => write!(f, "{name} is not owned by us"),
+            State::Missing => write!(f, "{name} missing"),
+            State::Extra => write!(f, "{name} extra"),
+            State::Modified => write!(f, "{name} modified {}", self.patch.as_deref().unwrap_or("")),
+        }
+    }
+}
+
+/// A desired object that exists live in the set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compared {
+    /// Position in the desired list.
+    pub desired: usize,
+    /// Position in the live list.
+    pub live: usize,
+    /// Whether it was reported as modified.
+    pub modified: bool,
+}
+
+/// The result of a diff.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Drifted objects, sorted as Fleet sorts `modifiedStatus`.
+    pub entries: Vec<Entry>,
+    /// The desired objects found live (Fleet's `plan.Objects`), in desired order.
+    pub compared: Vec<Compared>,
+}
+
+impl Report {
+    /// Whether nothing drifted.
+    pub fn in_sync(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of entries in each state: (missing, extra, modified).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for e in &self.entries {
+            match e.state {
+                State::Missing => c.0 += 1,
+                State::Extra => c.1 += 1,
+                State::Modified => c.2 += 1,
+            }
+        }
+        c
+    }
+}
+
+/// How to diff.
+pub struct DiffOptions<'a> {
+    /// Per-kind facts (strategic merge keys, scope).
+    pub schema: &'a dyn MergeSchema,
+    /// Namespace of namespaced desired objects that have none.
+    pub default_namespace: String,
+    /// Value of the `objectset.rio.cattle.io/hash` label of the set.
+    pub set_hash: String,
+    /// comparePatches and Flux ignore rules.
+    pub rules: &'a Rules,
+    /// `(kind, name)` of the objects of the previously applied revision; when given, only
+    /// live objects named there are reported as extra.
+    pub previous: Option<BTreeSet<(String, String)>>,
+}
+
+impl<'a> DiffOptions<'a> {
+    /// Options with default namespace `default` and no previous revision.
+    pub fn new(schema: &'a dyn MergeSchema, set_hash: &str, rules: &'a Rules) -> Self {
+        DiffOptions {
+            schema,
+            default_namespace: "default".to_string(),
+            set_hash: set_hash.to_string(),
+            rules,
+            previous: None,
+        }
+    }
+}
+
+/// Flattens parsed YAML documents into objects: `null` documents are dropped and `List`
+/// objects (`kind: List` or any `*List` with `items`) contribute their items.
+pub fn objects_from_documents(docs: Vec<Value>) -> Vec<Value> {
+    let mut out = Vec::with_capacity(docs.len());
+    for doc in docs {
+        if doc.is_null() {
+            continue;
+        }
+        let is_list = doc
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.ends_with("List"))
+            && doc.get("items").is_some_and(Value::is_array);
+        if is_list {
+            if let Some(Value::Array(items)) = doc.get("items").cloned() {
+                out.extend(objects_from_documents(items));
+            }
+        } else {
+            out.push(doc);
+        }
+    }
+    out
+}
+
+/// The identity fields of an object, borrowed.
+#[derive(Clone, Debug)]
+struct Ident<'v> {
+    api_version: &'v str,
+    kind: &'v str,
+    namespace: &'v str,
+    name: &'v str,
+}
+
+type Key<'v> = (&'v str, &'v str, &'v str, &'v str); // (group, kind, namespace, name)
+
+impl<'v> Ident<'v> {
+    fn key(&self) -> Key<'v> {
+        (
+            group_of(self.api_version),
+            self.kind,
+            self.namespace,
+            self.name,
+        )
+    }
+}
+
+fn str_at<'v>(obj: &'v Value, ptr: &str) -> Option<&'v str> {
+    obj.pointer(ptr).and_then(Value::as_str)
+}
+
+fn ident<'v>(side: &'static str, index: usize, obj: &'v Value) -> Result<Ident<'v>, DiffError> {
+    let err = |reason: &str| DiffError::Object {
+        side,
+        index,
+        reason: reason.to_string(),
+    };
+    if !obj.is_object() {
+        return Err(err("not a mapping"));
+    }
+    let api_version = str_at(obj, "/apiVersion")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| err("no apiVersion"))?;
+    let kind = str_at(obj, "/kind")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| err("no kind"))?;
+    let name = str_at(obj, "/metadata/name")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| err(&format!("{kind} without metadata.name")))?;
+    let namespace = str_at(obj, "/metadata/namespace").unwrap_or("");
+    Ok(Ident {
+        api_version,
+        kind,
+        namespace,
+        name,
+    })
+}
+
+/// Scope of custom kinds, read from CustomResourceDefinitions among the objects.
+fn crd_scopes(objects: &[&Value]) -> HashMap<(String, String), bool> {
+    let mut scopes = HashMap::new();
+    for obj in objects {
+        if str_at(obj, "/kind") != Some("CustomResourceDefinition") {
+            continue;
+        }
+        let (Some(group), Some(kind)) =
+            (str_at(obj, "/spec/group"), str_at(obj, "/spec/names/kind"))
+        else {
+            continue;
+        };
+        let namespaced = str_at(obj, "/spec/scope") != Some("Cluster");
+        scopes.insert((group.to_string(), kind.to_string()), namespaced);
+    }
+    scopes
+}
+
+/// Compares desired objects with live objects.
+///
+/// `desired` are the objects as rendered (namespaced ones without a namespace go to
+/// `options.default_namespace`); `live` are objects as the API server returns them, of this
+/// set or not (only those labelled with `options.set_hash` take part, except to tell a missing
+/// object that exists unowned).
+pub fn diff<'a>(
+    desired: &'a [Value],
+    live: &'a [Value],
+    options: &'a DiffOptions<'_>,
+) -> Result<Report, DiffError> {
+    let all: Vec<&Value> = desired.iter().chain(live.iter()).collect();
+    let scopes = crd_scopes(&all);
+    let mut scope_cache: HashMap<(&str, &str), bool> = HashMap::new();
+    let mut namespaced = |api_version: &'a str, kind: &'a str| -> bool {
+        *scope_cache.entry((api_version, kind)).or_insert_with(|| {
+            options
+                .schema
+                .is_namespaced(api_version, kind)
+                .or_else(|| {
+                    scopes
+                        .get(&(group_of(api_version).to_string(), kind.to_string()))
+                        .copied()
+                })
+                .unwrap_or(true)
+        })
+    };
+
+    // Desired objects, namespaces adjusted.
+    let mut desired_idents = Vec::with_capacity(desired.len());
+    let mut desired_by_key: HashMap<Key<'_>, usize> = HashMap::with_capacity(desired.len());
+    let mut desired_gks: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut desired_namespaces: BTreeSet<&str> = BTreeSet::new();
+    for (index, obj) in desired.iter().enumerate() {
+        let mut id = ident("desired", index, obj)?;
+        if namespaced(id.api_version, id.kind) {
+            if id.namespace.is_empty() {
+                id.namespace = &options.default_namespace;
+            }
+            desired_namespaces.insert(id.namespace);
+        } else {
+            id.namespace = "";
+        }
+        desired_gks.insert((group_of(id.api_version), id.kind));
+        if let Some(first) = desired_by_key.insert(id.key(), index) {
+            return Err(DiffError::Duplicate {
+                kind: id.kind.to_string(),
+                namespace: id.namespace.to_string(),
+                name: id.name.to_string(),
+                first,
+                second: index,
+            });
+        }
+        desired_idents.push(id);
+    }
+
+    // Live objects: those of the set (in scope), and the rest by key (for "exist").
+    let mut in_set: Vec<(usize, Ident<'_>)> = Vec::new();
+    let mut set_by_key: HashMap<Key<'_>, usize> = HashMap::new();
+    let mut unowned: BTreeSet<Key<'_>> = BTreeSet::new();
+    for (index, obj) in live.iter().enumerate() {
+        let mut id = ident("live", index, obj)?;
+        let is_namespaced = namespaced(id.api_version, id.kind);
+        if !is_namespaced {
+            id.namespace = "";
+        }
+        let labelled = str_at(obj, "/metadata/labels/objectset.rio.cattle.io~1hash")
+            == Some(options.set_hash.as_str());
+        let in_scope = desired_gks.contains(&(group_of(id.api_version), id.kind))
+            && (!is_namespaced || desired_namespaces.contains(id.namespace));
+        if labelled && in_scope {
+            set_by_key.insert(id.key(), in_set.len());
+            in_set.push((index, id));
+        } else {
+            unowned.insert(id.key());
+        }
+    }
+
+    let hpa = hpa_ranges(desired, &desired_idents, &set_by_key);
+    let list_cache = merge::ListCache::default();
+
+    let mut report = Report::default();
+    for (d_index, id) in desired_idents.iter().enumerate() {
+        let obj_ref = ObjectRef {
+            api_version: id.api_version,
+            kind: id.kind,
+            namespace: id.namespace,
+            name: id.name,
+            labels: desired[d_index]
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object),
+            annotations: desired[d_index]
+                .pointer("/metadata/annotations")
+                .and_then(Value::as_object),
+        };
+        let key = id.key();
+        match set_by_key.get(&key) {
+            None => {
+                if options.rules.ignores_missing(&obj_ref) {
+                    continue;
+                }
+                report.entries.push(Entry {
+                    api_version: id.api_version.to_string(),
+                    kind: id.kind.to_string(),
+                    namespace: id.namespace.to_string(),
+                    name: id.name.to_string(),
+                    state: State::Missing,
+                    patch: None,
+                    exist: unowned.contains(&key),
+                });
+            }
+            Some(&slot) => {
+                let (l_index, _) = &in_set[slot];
+                let replicas_range = if hpa.is_empty() {
+                    None
+                } else {
+                    hpa.get(&(
+                        id.namespace.to_string(),
+                        id.kind.to_string(),
+                        id.name.to_string(),
+                    ))
+                    .copied()
+                };
+                let patch = compare(
+                    options,
+                    &list_cache,
+                    &obj_ref,
+                    &desired[d_index],
+                    &live[*l_index],
+                    replicas_range,
+                );
+                report.compared.push(Compared {
+                    desired: d_index,
+                    live: *l_index,
+                    modified: patch.is_some(),
+                });
+                if let Some(patch) = patch {
+                    report.entries.push(Entry {
+                        api_version: live_api_version(&live[*l_index], id.api_version),
+                        kind: id.kind.to_string(),
+                        namespace: id.namespace.to_string(),
+                        name: id.name.to_string(),
+                        state: State::Modified,
+                        patch: Some(patch),
+                        exist: false,
+                    });
+                }
+            }
+        }
+    }
+
+    for (l_index, id) in &in_set {
+        if desired_by_key.contains_key(&id.key()) {
+            continue;
+        }
+        if str_at(
+            &live[*l_index],
+            "/metadata/labels/objectset.rio.cattle.io~1prune",
+        ) == Some("false")
+        {
+            continue;
+        }
+        if let Some(previous) = &options.previous
+            && !previous.contains(&(id.kind.to_string(), id.name.to_string()))
+        {
+            continue;
+        }
+        report.entries.push(Entry {
+            api_version: id.api_version.to_string(),
+            kind: id.kind.to_string(),
+            namespace: id.namespace.to_string(),
+            name: id.name.to_string(),
+            state: State::Extra,
+            patch: None,
+            exist: false,
+        });
+    }
+
+    report.entries.sort_by_cached_key(Entry::sort_key);
+    Ok(report)
+}
+
+fn live_api_version(live: &Value, fallback: &str) -> String {
+    str_at(live, "/apiVersion").unwrap_or(fallback).to_string()
+}
+
+/// `(namespace, kind, name)` of Deployments/StatefulSets scaled by an HPA of the bundle that
+/// is live in the set, with the HPA's replica range.
+fn hpa_ranges(
+    desired: &[Value],
+    idents: &[Ident<'_>],
+    set_by_key: &HashMap<Key<'_>, usize>,
+) -> HashMap<(String, String, String), (i64, i64)> {
+    let mut out = HashMap::new();
+    for (obj, id) in desired.iter().zip(idents) {
+        if id.kind != "HorizontalPodAutoscaler" || group_of(id.api_version) != "autoscaling" {
+            continue;
+        }
+        if !set_by_key.contains_key(&id.key()) {
+            continue;
+        }
+        let (Some(kind), Some(name)) = (
+            str_at(obj, "/spec/scaleTargetRef/kind"),
+            str_at(obj, "/spec/scaleTargetRef/name"),
+        ) else {
+            continue;
+        };
+        if !matches!(kind, "Deployment" | "StatefulSet") {
+            continue;
+        }
+        let min = obj
+            .pointer("/spec/minReplicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let Some(max) = obj.pointer("/spec/maxReplicas").and_then(Value::as_i64) else {
+            continue;
+        };
+        out.insert(
+            (id.namespace.to_string(), kind.to_string(), name.to_string()),
+            (min, max),
+        );
+    }
+    out
+}
+
+/// Compares one desired object with its live object; `Some(patch)` when modified.
+fn compare<'s>(
+    options: &'s DiffOptions<'_>,
+    list_cache: &'s merge::ListCache<'s>,
+    obj_ref: &ObjectRef<'s>,
+    desired: &Value,
+    live: &Value,
+    replicas_range: Option<(i64, i64)>,
+) -> Option<String> {
+    let applicable = if options.rules.is_empty() {
+        rules::Applicable::default()
+    } else {
+        options.rules.applicable(obj_ref)
+    };
+    if applicable.ignore_object {
+        return None;
+    }
+    let group = group_of(obj_ref.api_version);
+    let kind = obj_ref.kind;
+    let ctx = Ctx {
+        schema: options.schema,
+        api_version: obj_ref.api_version,
+        kind,
+        builtin: options.schema.is_builtin(obj_ref.api_version, kind),
+        cache: Some(list_cache),
+    };
+    let is_secret = group.is_empty() && kind == "Secret";
+    let is_role = group == "rbac.authorization.k8s.io" && matches!(kind, "Role" | "ClusterRole");
+    let is_webhook = group == "admissionregistration.k8s.io"
+        && matches!(
+            kind,
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
+        );
+    let excused_replicas = replicas_range.is_some_and(|(min, max)| {
+        live.pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .is_some_and(|r| r >= min && r <= max)
+    });
+    let special = is_secret || is_role || is_webhook || excused_replicas || !applicable.is_empty();
+
+    // Fast path: nothing to normalise beyond the skipped fields.
+    if !special && merge::contains(&ctx, desired, live) {
+        return None;
+    }
+
+    let mut d = merge::strip_nulls(desired);
+    let mut l = live.clone();
+    for obj in [&mut d, &mut l] {
+        normalize::strip_server_fields(obj);
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("namespace");
+        }
+        if is_secret {
+            normalize::fold_secret_string_data(obj);
+        }
+        if is_role {
+            normalize::normalize_role(obj);
+        }
+        if excused_replicas {
+            rules::remove_pointer(obj, "/spec/replicas");
+        }
+        for pointer in &applicable.pointers {
+            rules::remove_pointer(obj, pointer);
+        }
+        rules::apply_operations(obj, &applicable.operations);
+    }
+    if is_webhook {
+        let placeholders = normalize::webhook_ca_bundle_placeholders(&d);
+        normalize::remove_ca_bundles(&mut d, &placeholders);
+        normalize::remove_ca_bundles(&mut l, &placeholders);
+    }
+    if merge::contains(&ctx, &d, &l) {
+        return None;
+    }
+    let predicted = merge::predict(&ctx, &l, &d);
+    merge::merge_patch(&l, &predicted).map(|p| {
+        // A JSON value has no NaN or infinity, so Go's encoding cannot fail; fall back to
+        // serde_json's text all the same rather than panic.
+        fleet_core::gojson::to_string(&p).unwrap_or_else(|_| p.to_string())
+    })
+}
