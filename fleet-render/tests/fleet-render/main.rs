@@ -1,12 +1,12 @@
 //! Integration tests of fleet-render.
 
+mod diff;
 mod envsubst;
 mod kustomize;
 mod postrender;
-mod render;
-mod diff;
 mod readiness;
+mod render;
 mod smp;
 mod values;
-mod yamlbundle;
 mod yaml_policy;
+mod yamlbundle;
