@@ -1,5 +1,24 @@
-//! One module per subcommand; each `run` returns the complete output text (no partial output).
+//! Subcommands. Each command builds its complete output before printing (no partial output).
 
 pub mod input;
 pub mod rollout;
 pub mod target;
+
+/// The subcommands of `fleet-manager`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Print the BundleDeployments Fleet would create for bundles (or explain one cluster).
+    Target(target::TargetArgs),
+    /// Run one bundle reconcile's rollout step over a given state and print what it decides.
+    Rollout(rollout::RolloutArgs),
+}
+
+/// Runs a subcommand.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    let out = match command {
+        Command::Target(args) => target::run(&args)?,
+        Command::Rollout(args) => rollout::run(&args)?,
+    };
+    print!("{out}");
+    Ok(())
+}
