@@ -1,7 +1,10 @@
 //! The fleet-rs manager.
 //!
 //! Offline commands: `fleet-manager apply` turns a repository into Fleet Bundles (printed as
-//! YAML, like `fleet apply -o -`).
+//! YAML, like `fleet apply -o -`), `fleet-manager target` prints the BundleDeployments Fleet would create
+//! for bundles (or explains one cluster), `fleet-manager rollout --plan` runs one reconcile's
+//! rollout step. Errors (bad input) print a message naming the file and the reason and exit
+//! with status 2.
 
 use clap::Parser;
 
@@ -21,7 +24,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("fleet-manager: {err:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(2)
         }
     }
 }
