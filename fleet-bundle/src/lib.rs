@@ -29,11 +29,9 @@ pub mod chart;
 pub mod discover;
 #[cfg(feature = "http")]
 pub mod fetch;
-pub mod fleetyaml;
 #[cfg(feature = "git")]
 pub mod git;
 pub mod ignore;
-mod naming;
 pub mod read;
 pub mod semver;
 pub mod tree;

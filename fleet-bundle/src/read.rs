@@ -7,8 +7,6 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use crate::chart::{ChartFetcher, ChartRef, FetchError};
-use crate::fleetyaml::{self, FLEET_YAML_KEYS, OPTION_KEYS, SPEC_KEYS};
-use crate::naming;
 use crate::tree::{self, EntryKind, FileTree};
 use crate::walk;
 
@@ -27,23 +25,12 @@ pub const COMMIT_LABEL: &str = "fleet.cattle.io/commit";
 /// An error reading a bundle; every variant names the bundle directory.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// fleet.yaml (or the options file) is not valid YAML.
-    #[error("{file}: {source}")]
-    Yaml {
-        /// The file.
-        file: String,
-        /// The parser's message.
-        #[source]
-        source: fleet_core::yaml::Error,
-    },
-    /// fleet.yaml is valid YAML but breaks a rule.
-    #[error("{file}: {source}")]
+    /// fleet.yaml (or the options file) is invalid: bad YAML, a wrong type, a broken rule.
+    #[error(transparent)]
     FleetYaml {
-        /// The file.
-        file: String,
-        /// The rule.
-        #[source]
-        source: fleetyaml::Error,
+        /// The error, naming the file and the key.
+        #[from]
+        source: fleet_core::fleetyaml::Error,
     },
     /// An options file or values file could not be read.
     #[error("{file}: {source}")]
@@ -90,14 +77,6 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// fleet.yaml has image scans but image scanning is disabled.
-    #[error(
-        "{file}: imageScans are set but image scanning is disabled (experimental in Fleet, off by default; enable it explicitly)"
-    )]
-    ImageScansDisabled {
-        /// The file.
-        file: String,
-    },
     /// Serialising the bundle failed.
     #[error("encoding bundle {0}: {1}")]
     Encode(String, String),
@@ -113,40 +92,56 @@ pub struct TargetsFile {
 }
 
 impl TargetsFile {
-    /// Parses the YAML of a targets file; `file` names it in errors.
+    /// Parses the YAML of a targets file (a `BundleSpec` holding `targets` and
+    /// `targetRestrictions`, as Fleet decodes it); `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, Error> {
         let bad = |reason: String| Error::TargetsFile {
             file: file.to_string(),
             reason,
         };
-        let doc = fleet_core::yaml::from_str_value(text).map_err(|e| bad(e.to_string()))?;
-        let map = match doc {
-            Value::Null => Map::new(),
-            Value::Object(m) => m,
-            other => {
-                return Err(bad(format!(
-                    "expected a mapping, found {}",
-                    fleetyaml::type_name(&other)
-                )));
+        let spec: fleet_core::crd::BundleSpec = if text.trim().is_empty() {
+            fleet_core::crd::BundleSpec::default()
+        } else {
+            fleet_core::yaml::from_str(text).map_err(|e| bad(e.to_string()))?
+        };
+        let list = |v: serde_json::Result<Value>| -> Result<Vec<Value>, Error> {
+            match v.map_err(|e| bad(e.to_string()))? {
+                Value::Array(a) => Ok(a),
+                _ => Ok(Vec::new()),
             }
         };
-        let map = fleetyaml::canonicalize(map, &[&["targets", "targetRestrictions"]]);
-        let mut out = Self::default();
-        for (key, dest) in [
-            ("targets", &mut out.targets),
-            ("targetRestrictions", &mut out.target_restrictions),
-        ] {
-            let list = fleetyaml::opt_list(map.get(key), key)
-                .map_err(|e| bad(e.to_string()))?
-                .unwrap_or_default();
-            for (i, item) in list.iter().enumerate() {
-                let t = fleetyaml::git_target(item, &format!("{key}[{i}]"))
-                    .map_err(|e| bad(e.to_string()))?;
-                dest.push(Value::Object(t));
-            }
-        }
-        Ok(out)
+        Ok(Self {
+            targets: list(serde_json::to_value(&spec.targets))?,
+            target_restrictions: list(serde_json::to_value(&spec.target_restrictions))?,
+        })
     }
+}
+
+/// A target as Go serialises a `BundleTarget` built from these fields.
+fn as_bundle_target(v: Value) -> serde_json::Result<Value> {
+    let t: fleet_core::crd::BundleTarget = serde_json::from_value(v)?;
+    serde_json::to_value(t)
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "mapping",
+    }
+}
+
+fn string_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// How bundles are read.
@@ -249,7 +244,7 @@ pub fn bundle_id(repo_name: &str, id_path: &str, options_file: Option<&str>) -> 
         };
         id = go_join(&id, stem);
     }
-    naming::helm_release_name(&id)
+    fleet_core::names::helm_release_name(&id)
 }
 
 fn gzip_base64(data: &[u8]) -> Result<String, std::io::Error> {
@@ -268,47 +263,6 @@ pub fn merge_maps(base: &mut Map<String, Value>, overlay: Map<String, Value>) {
                 base.insert(k, v);
             }
         }
-    }
-}
-
-/// Removes what Go's `omitempty` drops from a struct-shaped value: empty strings, `false`,
-/// zero numbers, empty lists and nulls. Mappings are kept even when empty (the Go fields are
-/// pointers or maps that were set), and free-form maps (`values`, labels, selectors) are left
-/// untouched.
-fn omit_empty(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.retain(|k, child| {
-                let free = matches!(
-                    k.as_str(),
-                    "values"
-                        | "templateValues"
-                        | "matchLabels"
-                        | "labels"
-                        | "annotations"
-                        | "namespaceLabels"
-                        | "namespaceAnnotations"
-                        | "selector"
-                        | "clusterSelector"
-                        | "clusterGroupSelector"
-                        | "conditions"
-                        | "rolloutStrategy"
-                );
-                if !free {
-                    omit_empty(child);
-                }
-                match child {
-                    Value::Null => false,
-                    Value::Bool(b) => *b,
-                    Value::String(s) => !s.is_empty(),
-                    Value::Number(n) => free || n.as_f64() != Some(0.0),
-                    Value::Array(a) => !a.is_empty(),
-                    Value::Object(_) => true,
-                }
-            });
-        }
-        Value::Array(items) => items.iter_mut().for_each(omit_empty),
-        _ => {}
     }
 }
 
@@ -410,7 +364,7 @@ fn read_values_files(
     dir: &BundleDir,
     helm: &mut Map<String, Value>,
 ) -> Result<(), Error> {
-    let files = fleetyaml::string_list(helm.get("valuesFiles"), "valuesFiles").unwrap_or_default();
+    let files = string_list(helm.get("valuesFiles"));
     if files.is_empty() {
         return Ok(());
     }
@@ -439,7 +393,7 @@ fn read_values_files(
             other => {
                 return Err(Error::Values {
                     file: shown,
-                    reason: format!("expected a mapping, found {}", fleetyaml::type_name(&other)),
+                    reason: format!("expected a mapping, found {}", type_name(&other)),
                 });
             }
         }
@@ -486,113 +440,60 @@ fn read_once(
     compress: bool,
 ) -> Result<Option<ReadBundle>, Error> {
     let (fy_file, text) = read_fleet_yaml(tree, dir)?;
-    let fy_err = |source: fleetyaml::Error| Error::FleetYaml {
-        file: fy_file.clone(),
-        source,
-    };
-    let doc = match &text {
-        Some(t) => fleet_core::yaml::from_str_value(t).map_err(|source| Error::Yaml {
-            file: fy_file.clone(),
-            source,
-        })?,
-        None => Value::Object(Map::new()),
-    };
-    let raw = match doc {
-        Value::Null => Map::new(),
+    let core_err = |source: fleet_core::fleetyaml::Error| Error::FleetYaml { source };
+    let parsed = fleet_core::fleetyaml::parse(&fy_file, text.as_deref().unwrap_or("{}"))
+        .map_err(core_err)?;
+    parsed.validate_selectors(&fy_file).map_err(core_err)?;
+    parsed
+        .check_image_scans(&fy_file, opts.image_scans)
+        .map_err(core_err)?;
+    let encode = |what: &str, e: serde_json::Error| Error::Encode(what.to_string(), e.to_string());
+    // The Go-shaped JSON of the typed model: from here on the bundle is assembled as JSON.
+    let mut fy = match serde_json::to_value(&parsed.spec).map_err(|e| encode(&fy_file, e))? {
         Value::Object(m) => m,
-        other => {
-            return Err(fy_err(fleetyaml::Error::Type {
-                key: "(document)".into(),
-                expected: "mapping",
-                found: fleetyaml::type_name(&other),
-            }));
-        }
+        _ => Map::new(),
     };
-    // ObjectMeta decoding of the same bytes: name, labels, annotations (case-insensitive too).
-    let meta_keys = fleetyaml::canonicalize(raw.clone(), &[&["annotations"]]);
-    let annotations =
-        fleetyaml::string_map(meta_keys.get("annotations"), "annotations").map_err(fy_err)?;
 
-    let mut fy = fleetyaml::canonicalize(raw, &[FLEET_YAML_KEYS, SPEC_KEYS, OPTION_KEYS]);
-    let name = fleetyaml::opt_str(fy.get("name"), "name").map_err(fy_err)?;
-    let fy_labels = fleetyaml::string_map(fy.get("labels"), "labels").map_err(fy_err)?;
-    fleetyaml::options(&mut fy, "").map_err(fy_err)?;
-    let depends_on = fleetyaml::depends_on(fy.get("dependsOn")).map_err(fy_err)?;
-    fleetyaml::check_rollout(fy.get("rolloutStrategy")).map_err(fy_err)?;
-    for k in ["paused"] {
-        if let Some(v) = fy.get(k)
-            && !v.is_boolean()
-            && !v.is_null()
-        {
-            return Err(fy_err(fleetyaml::Error::Type {
-                key: k.into(),
-                expected: "boolean",
-                found: fleetyaml::type_name(v),
-            }));
-        }
-    }
-    if let Some(v) = fy.get("targetCustomizationMode")
-        && !v.is_null()
-    {
-        let mode = fleetyaml::opt_str(Some(v), "targetCustomizationMode").map_err(fy_err)?;
-        if !mode.is_empty() && mode != "FirstMatch" && mode != "AllMatches" {
-            return Err(fy_err(fleetyaml::Error::Invalid(format!(
-                "targetCustomizationMode: {mode:?} is not FirstMatch or AllMatches"
-            ))));
-        }
-    }
-
-    // imageScans: skip entries without image; tagName required; disabled unless enabled.
     let id = bundle_id(&opts.repo_name, &dir.id_path, dir.options_file.as_deref());
-    let bundle_name = if name.is_empty() {
+    let bundle_name = if parsed.name.is_empty() {
         id.clone()
     } else {
-        name.clone()
+        parsed.name.clone()
     };
+    // imageScans (only when enabled): entries without an image are skipped.
     let mut image_scans = Vec::new();
-    let scans = fleetyaml::opt_list(fy.get("imageScans"), "imageScans").map_err(fy_err)?;
-    for (i, scan) in scans.unwrap_or_default().iter().enumerate() {
-        let key = format!("imageScans[{i}]");
-        let m = fleetyaml::opt_map(Some(scan), &key)
-            .map_err(fy_err)?
-            .unwrap_or_default();
-        let image = fleetyaml::opt_str(m.get("image"), &format!("{key}.image")).map_err(fy_err)?;
-        if image.is_empty() {
+    for (i, scan) in parsed.image_scans.iter().enumerate() {
+        if scan.image.is_empty() {
             continue;
         }
-        let tag =
-            fleetyaml::opt_str(m.get("tagName"), &format!("{key}.tagName")).map_err(fy_err)?;
-        if tag.is_empty() {
-            return Err(fy_err(fleetyaml::Error::Invalid(format!(
-                "{key}: the name of scan is required (tagName)"
-            ))));
-        }
-        if !opts.image_scans {
-            return Err(Error::ImageScansDisabled {
-                file: fy_file.clone(),
-            });
-        }
-        let mut spec = m.clone();
+        let mut spec = match serde_json::to_value(scan).map_err(|e| encode(&fy_file, e))? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
         spec.remove("name");
-        let mut obj = json!({
+        image_scans.push(json!({
             "apiVersion": "fleet.cattle.io/v1alpha1",
             "kind": "ImageScan",
             "metadata": {
-                "name": naming::safe_concat_name(&["imagescan", &bundle_name, &i.to_string()]),
+                "name": fleet_core::names::safe_concat_name(&["imagescan", &bundle_name, &i.to_string()]),
                 "namespace": opts.namespace,
             },
             "spec": Value::Object(spec),
-        });
-        omit_empty(&mut obj);
-        image_scans.push(obj);
+        }));
     }
 
     // targets ++ targetCustomizations, named target%03d, with the root chart propagated.
     let mut targets: Vec<Map<String, Value>> = Vec::new();
-    for key in ["targets", "targetCustomizations"] {
-        let list = fleetyaml::opt_list(fy.get(key), key).map_err(fy_err)?;
-        for (i, t) in list.unwrap_or_default().iter().enumerate() {
-            targets.push(fleetyaml::target(t, &format!("{key}[{i}]")).map_err(fy_err)?);
+    let customizations =
+        serde_json::to_value(&parsed.target_customizations).map_err(|e| encode(&fy_file, e))?;
+    let listed = fy.remove("targets").unwrap_or(Value::Null);
+    for list in [listed, customizations] {
+        if let Value::Array(items) = list {
+            for item in items {
+                if let Value::Object(m) = item {
+                    targets.push(m);
+                }
+            }
         }
     }
     for (i, t) in targets.iter_mut().enumerate() {
@@ -630,9 +531,7 @@ fn read_once(
     let mut charts: Vec<ChartRef> = Vec::new();
     let mut root_helm = root_helm;
     if let Some(rh) = root_helm.as_mut() {
-        for f in
-            fleetyaml::string_list(rh.get("valuesFiles"), "helm.valuesFiles").map_err(fy_err)?
-        {
+        for f in string_list(rh.get("valuesFiles")) {
             skip.push(f.clone());
             skip.push(tree::base_name(&f).to_string());
         }
@@ -645,9 +544,7 @@ fn read_once(
     }
     for t in &mut targets {
         if let Some(Value::Object(th)) = t.get_mut("helm") {
-            for f in
-                fleetyaml::string_list(th.get("valuesFiles"), "helm.valuesFiles").map_err(fy_err)?
-            {
+            for f in string_list(th.get("valuesFiles")) {
                 skip.push(f.clone());
                 skip.push(tree::base_name(&f).to_string());
             }
@@ -714,67 +611,53 @@ fn read_once(
         resources.push(entry);
     }
 
-    // The spec: BundleSpec keys of fleet.yaml.
-    let mut spec = Map::new();
-    for (k, v) in &fy {
-        if SPEC_KEYS.contains(&k.as_str()) || OPTION_KEYS.contains(&k.as_str()) {
-            spec.insert(k.clone(), v.clone());
-        }
-    }
-    spec.remove("resources");
-    spec.remove("targetRestrictions");
-    spec.remove("contentsId");
-    spec.remove("valuesHash");
-    spec.remove("helmOpOptions");
-    if let Some(d) = depends_on {
-        spec.insert("dependsOn".into(), Value::Array(d));
+    // The spec: the typed fleet.yaml spec, with the assembled targets and the resources.
+    let mut spec = fy;
+    for k in [
+        "resources",
+        "targetRestrictions",
+        "contentsId",
+        "valuesHash",
+    ] {
+        spec.remove(k);
     }
     let mut all_targets: Vec<Value> = targets.into_iter().map(Value::Object).collect();
     let mut restrictions: Vec<Value> = Vec::new();
-    match fy.get("overrideTargets") {
-        Some(Value::Array(list)) => {
-            for (i, t) in list.iter().enumerate() {
-                let gt =
-                    fleetyaml::git_target(t, &format!("overrideTargets[{i}]")).map_err(fy_err)?;
-                all_targets.push(Value::Object(gt.clone()));
-                restrictions.push(Value::Object(gt));
+    match &parsed.override_targets {
+        Some(list) => {
+            for t in list {
+                // Fleet appends BundleTarget{name, cluster*} and BundleTargetRestriction(target).
+                let gt = serde_json::to_value(t).map_err(|e| encode(&fy_file, e))?;
+                all_targets.push(as_bundle_target(gt.clone()).map_err(|e| encode(&fy_file, e))?);
+                restrictions.push(gt);
             }
         }
-        None | Some(Value::Null) => {
+        None => {
             if let Some(tf) = &opts.targets_file {
                 all_targets.extend(tf.targets.iter().cloned());
                 restrictions.extend(tf.target_restrictions.iter().cloned());
             }
         }
-        Some(other) => {
-            return Err(fy_err(fleetyaml::Error::Type {
-                key: "overrideTargets".into(),
-                expected: "list",
-                found: fleetyaml::type_name(other),
-            }));
-        }
     }
     if all_targets.is_empty() {
-        all_targets.push(json!({"name": "default", "clusterGroup": "default"}));
+        all_targets.push(
+            as_bundle_target(json!({"name": "default", "clusterGroup": "default"}))
+                .map_err(|e| encode(&fy_file, e))?,
+        );
     }
     spec.insert("targets".into(), Value::Array(all_targets));
     if !restrictions.is_empty() {
         spec.insert("targetRestrictions".into(), Value::Array(restrictions));
     }
-    let mut spec = Value::Object(spec);
-    omit_empty(&mut spec);
-    if let Value::Object(m) = &mut spec {
-        m.insert("resources".into(), Value::Array(resources));
-    }
+    spec.insert("resources".into(), Value::Array(resources));
+    let spec = Value::Object(spec);
 
     let mut labels = Map::new();
     for (k, v) in &opts.labels {
         labels.insert(k.clone(), Value::String(v.clone()));
     }
-    if let Some(l) = fy_labels {
-        for (k, v) in l {
-            labels.insert(k, v);
-        }
+    for (k, v) in &parsed.labels {
+        labels.insert(k.clone(), Value::String(v.clone()));
     }
     let mut metadata = Map::new();
     metadata.insert("name".into(), Value::String(bundle_name));
@@ -782,7 +665,12 @@ fn read_once(
     if !labels.is_empty() {
         metadata.insert("labels".into(), Value::Object(labels));
     }
-    if let Some(a) = annotations.filter(|a| !a.is_empty()) {
+    if !parsed.annotations.is_empty() {
+        let a: Map<String, Value> = parsed
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         metadata.insert("annotations".into(), Value::Object(a));
     }
     let bundle = json!({

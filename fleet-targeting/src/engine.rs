@@ -1110,10 +1110,30 @@ impl Engine {
         L: IntoIterator<Item = (&'a str, &'a str)>,
     {
         let mut namespaces = Vec::new();
+        // Label keys repeat on every cluster: resolve them through a small cache instead of
+        // hashing them each time.
+        let mut key_cache: Vec<(&'a str, KeyId)> = Vec::new();
+        let mut new_labels: Vec<(KeyId, Sym)> = Vec::new();
         for (namespace, name, labels) in clusters {
             let ns = self.strings.intern(namespace);
             let n = self.strings.intern(name);
-            let new_labels = self.intern_labels(labels);
+            new_labels.clear();
+            for (k, v) in labels {
+                let kid = match key_cache.iter().find(|(s, _)| *s == k) {
+                    Some(&(_, kid)) => kid,
+                    None => {
+                        let ks = self.strings.intern(k);
+                        let kid = self.clusters.ensure_key(ks);
+                        if key_cache.len() < 64 {
+                            key_cache.push((k, kid));
+                        }
+                        kid
+                    }
+                };
+                new_labels.push((kid, self.strings.intern(v)));
+            }
+            new_labels.sort_unstable_by_key(|x| x.0);
+            new_labels.dedup_by_key(|x| x.0);
             match self.clusters.find(ns, n) {
                 Some(c) => {
                     let old = self.clusters.label_list(c);

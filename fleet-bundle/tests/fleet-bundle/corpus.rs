@@ -48,7 +48,7 @@ fn simple_and_named() {
     assert_eq!(resource_names(&b[0]), ["deployment.yaml", "svc.yaml"]);
     assert_eq!(
         b[0]["spec"]["targets"],
-        json!([{"name": "default", "clusterGroup": "default"}])
+        json!([{"name": "default", "clusterGroup": "default", "ignore": {}}])
     );
     assert!(b[0]["spec"].get("targetRestrictions").is_none());
     assert!(b[0]["spec"].get("keepResources").is_none());
@@ -306,7 +306,7 @@ fn depends_on() {
     assert_eq!(b[0]["spec"]["defaultNamespace"], "test-dependson");
     assert_eq!(
         b[0]["spec"]["targets"],
-        json!([{"name": "target000", "clusterSelector": {}}])
+        json!([{"name": "target000", "clusterSelector": {}, "ignore": {}}])
     );
     let b = read(&t, "dependson_all_states");
     assert_eq!(
@@ -369,13 +369,14 @@ fn targets_and_overrides() {
     assert_eq!(b[0]["spec"]["namespace"], "test");
     assert_eq!(
         b[0]["spec"]["targets"],
-        json!([{"name": "default", "clusterGroup": "default"}])
+        json!([{"name": "default", "clusterGroup": "default", "ignore": {}}])
     );
     let b = read(&t, "targets/override");
     assert_eq!(b[0]["metadata"]["name"], "assets-targets-override");
+    // Go's BundleTarget carries an `ignore` struct, always serialised; restrictions do not.
     assert_eq!(
         b[0]["spec"]["targets"],
-        json!([{"clusterName": "overridden"}])
+        json!([{"clusterName": "overridden", "ignore": {}}])
     );
     assert_eq!(
         b[0]["spec"]["targetRestrictions"],
@@ -394,7 +395,7 @@ fn targets_and_overrides() {
     let b = read_repo(&t, &Scan::Classic(vec!["targets/simple".into()]), &opts).expect("tf");
     assert_eq!(
         b[0].bundle["spec"]["targets"],
-        json!([{"name": "target1", "clusterName": "test1"}])
+        json!([{"name": "target1", "clusterName": "test1", "ignore": {}}])
     );
     assert_eq!(
         b[0].bundle["spec"]["targetRestrictions"],
@@ -403,7 +404,7 @@ fn targets_and_overrides() {
     let b = read_repo(&t, &Scan::Classic(vec!["targets/override".into()]), &opts).expect("tf2");
     assert_eq!(
         b[0].bundle["spec"]["targets"],
-        json!([{"clusterName": "overridden"}])
+        json!([{"clusterName": "overridden", "ignore": {}}])
     );
 }
 

@@ -55,22 +55,25 @@ fn wrong_key_types() {
         ("app/fleet.yaml", b"helm:\n  chart: [a]\n"),
         ("app/a.yaml", b"x: 1\n"),
     ]);
-    assert!(e.contains("helm.chart: expected string, found list"), "{e}");
+    assert!(
+        e.contains("app/fleet.yaml: helm.chart: expected a string, found a list"),
+        "{e}"
+    );
     let e = err(&[
         ("app/fleet.yaml", b"targetCustomizations: {}\n"),
         ("app/a.yaml", b"x: 1\n"),
     ]);
     assert!(
-        e.contains("targetCustomizations: expected list, found mapping"),
+        e.contains("targetCustomizations: expected a list, found a mapping"),
         "{e}"
     );
     let e = err(&[
         ("app/fleet.yaml", b"labels:\n  a: [1]\n"),
         ("app/a.yaml", b"x: 1\n"),
     ]);
-    assert!(e.contains("labels.a: expected string"), "{e}");
+    assert!(e.contains("labels.a: expected a string"), "{e}");
     let e = err(&[("app/fleet.yaml", b"- a\n"), ("app/a.yaml", b"x: 1\n")]);
-    assert!(e.contains("expected mapping, found list"), "{e}");
+    assert!(e.contains("expected a mapping, found a list"), "{e}");
 }
 
 #[test]
@@ -83,7 +86,7 @@ fn invalid_selectors() {
         ("app/a.yaml", b"x: 1\n"),
     ]);
     assert!(
-        e.contains("targetCustomizations[0].clusterSelector.matchExpressions[0].operator"),
+        e.contains("targetCustomizations[0].clusterSelector: \"Equals\" is not a valid label selector operator"),
         "{e}"
     );
     let e = err(&[
@@ -93,7 +96,7 @@ fn invalid_selectors() {
         ),
         ("app/a.yaml", b"x: 1\n"),
     ]);
-    assert!(e.contains("must be specified"), "{e}");
+    assert!(e.contains("targets[0].clusterSelector"), "{e}");
 }
 
 #[test]
@@ -152,18 +155,18 @@ fn image_scans_rejected_unless_enabled() {
         ("app/a.yaml", b"x: 1\n"),
     ]);
     assert!(
-        e.contains("imageScans are set but image scanning is disabled"),
+        e.contains("imageScans: image scans are an experimental feature and are not enabled"),
         "{e}"
     );
-    // Entries without an image are skipped, as Fleet does.
-    let ok = run(
+    // With the feature off, any imageScans list is refused (fleet_core::fleetyaml rule).
+    let refused = run(
         &[
             ("app/fleet.yaml", b"imageScans:\n- tagName: t\n"),
             ("app/a.yaml", b"x: 1\n"),
         ],
         &["app"],
     );
-    assert!(ok.is_ok());
+    assert!(refused.is_err());
 }
 
 #[test]

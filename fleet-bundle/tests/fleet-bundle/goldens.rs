@@ -4,8 +4,9 @@
 //! Documented differences, all due to the goldens predating Fleet v0.12/v0.16:
 //! 1. The goldens store `fleet.yaml` and the `valuesFiles` as resources (v0.12 stopped that,
 //!    PR #3403): they are removed from the golden resource list before comparing.
-//! 2. The goldens serialise empty `correctDrift: {}` and `ignore: {}` on the spec and every
-//!    target (non-pointer structs then): removed from the golden before comparing.
+//! 2. The goldens serialise an empty `correctDrift: {}` on the spec and every target (a
+//!    non-pointer struct then, a pointer since): removed from the golden before comparing.
+//!    `ignore: {}` is still a value struct in Fleet, so both sides carry it.
 //! 3. Remote charts (`.chart/<sha256>/…`) need the network: the file lists inside are not
 //!    compared, only that the same `.chart/<sha256>` prefixes appear (the hash is Fleet's).
 //! 4. The Fleet that wrote the goldens appended `/` to `helm.repo` in place while resolving
@@ -41,7 +42,7 @@ fn split_concatenated(text: &str) -> Vec<String> {
 
 fn strip_empty_legacy(v: &mut Value) {
     if let Value::Object(m) = v {
-        for k in ["correctDrift", "ignore"] {
+        for k in ["correctDrift"] {
             if m.get(k)
                 .is_some_and(|x| x.as_object().is_some_and(|o| o.is_empty()))
             {

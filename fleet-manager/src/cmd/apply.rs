@@ -1,7 +1,6 @@
 //! `fleet-manager apply`: a repository to Bundles, printed as multi-document YAML.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use anyhow::{Context, bail};
 use fleet_bundle::read::{COMMIT_LABEL, DEFAULT_NAMESPACE, Options, REPO_LABEL, TargetsFile};
@@ -63,8 +62,8 @@ fn current_commit() -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// Runs the command; returns what goes to standard output (nothing with `-o FILE`).
+pub fn run(args: Args) -> anyhow::Result<String> {
     let mut labels = BTreeMap::new();
     for l in &args.labels {
         let Some((k, v)) = l.split_once('=') else {
@@ -118,11 +117,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let yaml = fleet_bundle::to_yaml(&bundles)?;
     if args.output == "-" {
-        let mut out = std::io::stdout().lock();
-        out.write_all(yaml.as_bytes())?;
-        out.flush()?;
-    } else {
-        std::fs::write(&args.output, yaml).with_context(|| format!("writing {}", args.output))?;
+        return Ok(yaml);
     }
-    Ok(())
+    std::fs::write(&args.output, yaml).with_context(|| format!("writing {}", args.output))?;
+    Ok(String::new())
 }

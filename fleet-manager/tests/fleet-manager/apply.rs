@@ -127,7 +127,7 @@ fn targets_file_and_output_file() {
 fn errors_name_the_file_and_print_nothing() {
     for (dir, needle) in [
         ("bad-yaml", "app/fleet.yaml"),
-        ("bad-selector", "matchExpressions[0].operator"),
+        ("bad-selector", "targetCustomizations[0].clusterSelector"),
     ] {
         let out = apply(
             &root().join("fixtures/apply").join(dir),
