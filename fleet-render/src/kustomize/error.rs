@@ -107,6 +107,14 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A reference by name is ambiguous after renames.
+    #[error("{file}: updating name references: {message}")]
+    NameReference {
+        /// The top kustomization file.
+        file: String,
+        /// What is ambiguous.
+        message: String,
+    },
     /// Kustomizations refer to each other in a cycle.
     #[error("{file}: cycle detected: '{dir}' is already being built")]
     Cycle {

@@ -250,6 +250,11 @@ pub(super) fn run(
                 obj.insert("immutable".into(), Value::Bool(im));
             }
             let mut res = Res::new(Value::Object(obj), &k.file);
+            res.generator = Some(if kind == "Secret" {
+                "SecretGenerator"
+            } else {
+                "ConfigMapGenerator"
+            });
             res.generated = Some(Generated {
                 hash: !opts.disable_hash.unwrap_or(false),
             });
@@ -287,20 +292,34 @@ fn pairs_map(pairs: &[(String, String)]) -> Value {
     )
 }
 
+/// Base64 as kustomize writes generated data: wrapped at 70 characters, each line ending in
+/// a newline, when longer than one line.
+fn base64_wrapped(bytes: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if encoded.len() <= 70 {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 70 + 1);
+    for chunk in encoded.as_bytes().chunks(70) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
+}
+
 fn encode_data(kind: &str, data: &Data) -> (Map<String, Value>, Map<String, Value>) {
     let mut text = Map::new();
     let mut binary = Map::new();
-    let b64 = base64::engine::general_purpose::STANDARD;
     for (key, value) in &data.pairs {
         if kind == "Secret" {
-            text.insert(key.clone(), Value::String(b64.encode(value)));
+            text.insert(key.clone(), Value::String(base64_wrapped(value)));
         } else {
             match std::str::from_utf8(value) {
                 Ok(s) => {
                     text.insert(key.clone(), Value::String(s.to_string()));
                 }
                 Err(_) => {
-                    binary.insert(key.clone(), Value::String(b64.encode(value)));
+                    binary.insert(key.clone(), Value::String(base64_wrapped(value)));
                 }
             }
         }
@@ -351,9 +370,10 @@ fn merge_generated(existing: &mut Res, new: Res, behavior: Behavior) {
         obj.insert("immutable".into(), t.clone());
     }
     let hash = new.generated.as_ref().is_some_and(|g| g.hash);
-    match &mut existing.generated {
-        Some(g) => g.hash = g.hash && hash,
-        None => existing.generated = Some(Generated { hash }),
+    // A ConfigMap or Secret taken from `resources` keeps its name: only generated objects get
+    // a hash suffix.
+    if let Some(g) = &mut existing.generated {
+        g.hash = g.hash && hash;
     }
 }
 
@@ -381,11 +401,12 @@ pub(crate) fn content_hash(obj: &Value) -> String {
     let mut m = Map::new();
     m.insert("kind".into(), kind.into());
     m.insert("name".into(), "".into());
+    // An empty data map hashes as the empty string, as kustomize encodes it.
     let data = obj
         .get("data")
-        .filter(|v| !v.is_null())
+        .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
         .cloned()
-        .unwrap_or(Value::Object(Map::new()));
+        .unwrap_or(Value::String(String::new()));
     m.insert("data".into(), data);
     if kind == "Secret" {
         m.insert(
@@ -421,5 +442,25 @@ pub(super) fn apply_hashes(resources: &mut [Res]) {
             let name = format!("{}-{}", r.name(), content_hash(&r.obj));
             r.set_name(&name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_like_kustomize() {
+        let cm: Value = serde_json::json!({"kind": "ConfigMap", "data": {"a": "b"}});
+        assert_eq!(content_hash(&cm), "4h2mbtbbt6");
+        let empty: Value = serde_json::json!({"kind": "ConfigMap"});
+        assert_eq!(content_hash(&empty), "6ct58987ht");
+        let secret: Value = serde_json::json!({"kind": "Secret", "type": "Opaque", "data": {
+            "BIRD": "ZmFsY29u", "MOUNTAIN": "ZXZlcmVzdA==", "OCEAN": "cGFjaWZpYw==",
+            "forces.txt": "CmdyYXZpdGF0aW9uYWwKZWxlY3Ryb21hZ25ldGljCnN0cm9uZyBudWNsZWFyCndlYWsgbn\nVjbGVhcgo=\n",
+            "fruit": "YXBwbGU=",
+            "passphrase": "CkxpZmUgaXMgc2hvcnQuCkJ1dCB0aGUgeWVhcnMgYXJlIGxvbmcuCk5vdCB3aGlsZSB0aG\nUgZXZpbCBkYXlzIGNvbWUgbm90Lgo=\n",
+            "vegetable": "YnJvY2NvbGk="}});
+        assert_eq!(content_hash(&secret), "58g62h555c");
     }
 }

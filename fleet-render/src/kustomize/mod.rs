@@ -17,20 +17,27 @@
 //! Supported: local resources and bases (files and directories), components, `namePrefix`,
 //! `nameSuffix`, `namespace`, `commonLabels`, `labels`, `commonAnnotations`, `images`,
 //! `replicas`, `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches`,
-//! `patchesStrategicMerge`, `patchesJson6902`, `sortOptions`, name references after renames.
-//! Remote bases, plugins (`generators`, `transformers`, `validators`), `helmCharts`,
-//! `replacements`, `vars`, `openapi`, `configurations`, `crds` and `buildMetadata` return
+//! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `vars`, `sortOptions`, name
+//! references after renames.
+//! `generators`/`transformers` naming builtin plugins. Remote bases, other plugins, `validators`,
+//! `helmCharts`,
+//! `crds` and `buildMetadata` return
 //! [`Error::Unsupported`] naming the field.
 
+mod config;
+mod dedupe;
 mod error;
 mod generate;
 mod nameref;
 mod patch;
+mod plugins;
 mod print;
+mod replace;
 mod res;
 mod select;
 mod sort;
 mod transform;
+mod vars;
 
 use std::collections::BTreeSet;
 
@@ -67,12 +74,25 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
     let mut builder = Builder {
         files,
         opts: *opts,
-        schema: Schema::builtin(),
+        custom_schema: None,
         stack: Vec::new(),
+        vars: Vec::new(),
+        config: config::Config::default(),
     };
     let (mut resources, top) = builder.kustomization(&dir, Vec::new(), false)?;
     generate::apply_hashes(&mut resources);
-    nameref::fix(&mut resources, builder.schema);
+    check_subjects(&resources, &top.file)?;
+    nameref::fix(
+        &mut resources,
+        builder.schema(),
+        &builder.config.name_reference,
+    )
+    .map_err(|message| Error::NameReference {
+        file: top.file.clone(),
+        message,
+    })?;
+    vars::resolve(&builder.vars, &mut resources, &builder.config.var_reference)?;
+    annotate_origins(&mut resources, &dir);
     resources.retain(|r| {
         r.obj
             .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
@@ -106,22 +126,22 @@ const KNOWN_FIELDS: &[&str] = &[
     "patchesStrategicMerge",
     "patchesJson6902",
     "sortOptions",
-];
-
-/// Fields kustomize knows that this build does not implement.
-const UNSUPPORTED_FIELDS: &[&str] = &[
-    "generators",
-    "transformers",
-    "validators",
-    "helmCharts",
-    "helmGlobals",
-    "helmChartInflationGenerator",
     "replacements",
     "vars",
     "openapi",
     "configurations",
-    "crds",
     "buildMetadata",
+    "generators",
+    "transformers",
+];
+
+/// Fields kustomize knows that this build does not implement.
+const UNSUPPORTED_FIELDS: &[&str] = &[
+    "validators",
+    "helmCharts",
+    "helmGlobals",
+    "helmChartInflationGenerator",
+    "crds",
     "images_transformers",
 ];
 
@@ -207,8 +227,11 @@ pub(crate) fn scalar_string(v: &Value) -> String {
 struct Builder<'a> {
     files: &'a Files,
     opts: BuildOptions,
-    schema: &'static Schema,
+    /// The schema from an `openapi:` field, when one was given (the outermost wins).
+    custom_schema: Option<Box<Schema>>,
     stack: Vec<String>,
+    vars: Vec<vars::Var>,
+    config: config::Config,
 }
 
 const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -222,6 +245,60 @@ fn is_remote(entry: &str) -> bool {
 }
 
 impl<'a> Builder<'a> {
+    /// The schema strategic merges and scopes use.
+    fn schema(&self) -> &Schema {
+        self.custom_schema
+            .as_deref()
+            .unwrap_or_else(|| Schema::builtin())
+    }
+
+    /// Reads the kustomization's `openapi:` field.
+    fn openapi(&mut self, k: &Kustomization) -> Result<(), Error> {
+        let Some(openapi) = k.get("openapi") else {
+            return Ok(());
+        };
+        let path = openapi.get("path").and_then(Value::as_str);
+        let version = openapi.get("version").and_then(Value::as_str);
+        match (path, version) {
+            (Some(_), Some(_)) => {
+                Err(k.invalid("openapi: the path and version fields cannot both be set".into()))
+            }
+            (None, Some(v)) => {
+                if v == "v1.21.2" {
+                    Ok(())
+                } else {
+                    Err(Error::Unsupported {
+                        file: k.file.clone(),
+                        field: "openapi".into(),
+                        detail: format!(
+                            ": builtin schema version {v} (only v1.21.2, served by the v1.32 table)"
+                        ),
+                    })
+                }
+            }
+            (Some(path), None) => {
+                let (file, bytes) = self.read_file(k, "openapi", path)?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let doc = fleet_core::yaml::from_str_value(&text).map_err(|e| Error::Yaml {
+                    file: file.clone(),
+                    message: e.to_string(),
+                })?;
+                if self.custom_schema.is_none() {
+                    let mut schema = Schema::builtin().clone();
+                    if schema.add_openapi_definitions(&doc) == 0 {
+                        return Err(Error::Yaml {
+                            file,
+                            message: "no OpenAPI definitions found".into(),
+                        });
+                    }
+                    self.custom_schema = Some(Box::new(schema));
+                }
+                Ok(())
+            }
+            (None, None) => Ok(()),
+        }
+    }
+
     fn load(&self, dir: &str) -> Result<Kustomization, Error> {
         let found: Vec<String> = KUSTOMIZATION_NAMES
             .iter()
@@ -242,12 +319,26 @@ impl<'a> Builder<'a> {
             }
         };
         let text = self.text(&file)?;
-        let value = fleet_core::yaml::from_str_value(&text).map_err(|e| Error::Yaml {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+        let value = match fleet_core::yaml::from_str_value(&text) {
+            Ok(v) => v,
+            Err(e) if e.to_string().contains("duplicate mapping key") => {
+                // Kustomize lets a repeated key override the earlier one.
+                fleet_core::yaml::from_str_value(&dedupe::drop_duplicate_keys(&text)).map_err(
+                    |e| Error::Yaml {
+                        file: file.clone(),
+                        message: e.to_string(),
+                    },
+                )?
+            }
+            Err(e) => {
+                return Err(Error::Yaml {
+                    file: file.clone(),
+                    message: e.to_string(),
+                });
+            }
+        };
         let body = match value {
-            Value::Object(m) => m,
+            Value::Object(m) => canonical_fields(m),
             Value::Null => Map::new(),
             other => {
                 return Err(Error::Invalid {
@@ -354,16 +445,34 @@ impl<'a> Builder<'a> {
         }
         let k = self.load(dir)?;
         let kind = k.body.get("kind").and_then(Value::as_str).unwrap_or("");
+        let api_version = k
+            .body
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if kind == "Component"
+            && !api_version.is_empty()
+            && api_version != "kustomize.config.k8s.io/v1alpha1"
+        {
+            return Err(k.invalid(format!(
+                "apiVersion for Component should be kustomize.config.k8s.io/v1alpha1, found {api_version:?}"
+            )));
+        }
         if component && kind != "Component" {
             return Err(k.invalid(format!(
                 "apiVersion: kustomize.config.k8s.io/v1beta1 kind {kind:?} cannot be used as a component; expected kind: Component"
             )));
         }
-        if !component && kind == "Component" {
+        if !component && kind == "Component" && !self.stack.is_empty() {
             return Err(k.invalid(
-                "kind: Component cannot be used as a resource or the root of a build; list it under 'components'".into(),
+                "kind: Component cannot be used as a resource; list it under 'components'".into(),
             ));
         }
+        self.openapi(&k)?;
+        let mut cfg = std::mem::take(&mut self.config);
+        let loaded = config::load(self, &k, &mut cfg);
+        self.config = cfg;
+        loaded?;
         self.stack.push(dir.to_string());
         let result = self.run(&k, start);
         self.stack.pop();
@@ -395,6 +504,7 @@ impl<'a> Builder<'a> {
         }
         // 2. generators.
         generate::run(self, k, &mut resources)?;
+        plugins::generators(self, k, &mut resources)?;
         // 3. components.
         for entry in k.str_list("components")? {
             if is_remote(&entry) {
@@ -416,13 +526,41 @@ impl<'a> Builder<'a> {
         // 4. transformers, in kustomize's fixed order.
         patch::strategic_legacy(self, k, &mut resources)?;
         patch::patches(self, k, &mut resources)?;
-        transform::namespace(k, &mut resources, self.schema)?;
+        transform::namespace(k, &mut resources, self.schema())?;
         transform::prefix_suffix(k, &mut resources)?;
-        transform::labels(k, &mut resources)?;
-        transform::annotations(k, &mut resources)?;
+        transform::labels(k, &mut resources, &self.config)?;
+        transform::annotations(k, &mut resources, &self.config)?;
         patch::json6902_legacy(self, k, &mut resources)?;
         transform::replicas(k, &mut resources)?;
-        transform::images(k, &mut resources)?;
+        transform::images(k, &mut resources, &self.config)?;
+        replace::run(self, k, &mut resources)?;
+        plugins::transformers(self, k, &mut resources)?;
+        vars::declared(k, &resources, &mut self.vars)?;
+        let metadata = k.str_list("buildMetadata")?;
+        for m in &metadata {
+            match m.as_str() {
+                "originAnnotations" => resources.iter_mut().for_each(|r| r.origin = true),
+                "managedByLabel" => {
+                    for r in resources.iter_mut() {
+                        let meta = r.metadata_mut();
+                        let labels = meta
+                            .entry("labels")
+                            .or_insert_with(|| Value::Object(Map::new()));
+                        res::ensure_map(labels).insert(
+                            "app.kubernetes.io/managed-by".into(),
+                            Value::String("kustomize-(devel)".into()),
+                        );
+                    }
+                }
+                other => {
+                    return Err(Error::Unsupported {
+                        file: k.file.clone(),
+                        field: "buildMetadata".into(),
+                        detail: format!(": option {other}"),
+                    });
+                }
+            }
+        }
         Ok(resources)
     }
 
@@ -475,7 +613,9 @@ fn push_object(out: &mut Vec<Res>, doc: Value, path: &str) -> Result<(), Error> 
                     message: format!("missing metadata.name in object of kind {kind}"),
                 });
             }
-            out.push(Res::new(Value::Object(m), path));
+            let mut obj = Value::Object(m);
+            stringify_meta(&mut obj);
+            out.push(Res::new(obj, path));
             Ok(())
         }
         other => Err(Error::InvalidResource {
@@ -483,6 +623,73 @@ fn push_object(out: &mut Vec<Res>, doc: Value, path: &str) -> Result<(), Error> 
             message: format!("expected an object, found {other}"),
         }),
     }
+}
+
+/// Labels and annotations are string maps in Kubernetes; kustomize reads them as such, so
+/// `happy: true` becomes `"true"`.
+fn stringify_meta(obj: &mut Value) {
+    for field in ["labels", "annotations"] {
+        if let Some(Value::Object(m)) = obj.pointer_mut(&format!("/metadata/{field}")) {
+            for v in m.values_mut() {
+                if matches!(v, Value::Bool(_) | Value::Number(_)) {
+                    *v = Value::String(scalar_string(v));
+                }
+            }
+        }
+    }
+}
+
+/// `path` relative to directory `from` (both relative to the tree root).
+fn relative(from: &str, path: &str) -> String {
+    let from: Vec<&str> = from.split('/').filter(|s| !s.is_empty()).collect();
+    let to: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = std::iter::repeat_n("..", from.len() - common).collect();
+    parts.extend(&to[common..]);
+    parts.join("/")
+}
+
+/// `config.kubernetes.io/origin` on resources of kustomizations that ask for it.
+fn annotate_origins(resources: &mut [Res], top: &str) {
+    for r in resources.iter_mut().filter(|r| r.origin) {
+        let rel = relative(top, &r.file);
+        let text = match r.generator {
+            Some(kind) => format!(
+                "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n"
+            ),
+            None => format!("path: {rel}\n"),
+        };
+        let meta = r.metadata_mut();
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        res::ensure_map(annotations)
+            .insert("config.kubernetes.io/origin".into(), Value::String(text));
+    }
+}
+
+/// A binding subject that names a namespace must not leave it blank.
+fn check_subjects(resources: &[Res], file: &str) -> Result<(), Error> {
+    for r in resources {
+        if !matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding") {
+            continue;
+        }
+        let subjects = r.obj.get("subjects").and_then(Value::as_array);
+        for s in subjects.into_iter().flatten() {
+            let blank = match s.get("namespace") {
+                Some(Value::Null) => true,
+                Some(Value::String(ns)) => ns.is_empty(),
+                _ => false,
+            };
+            if blank && s.get("kind").and_then(Value::as_str) == Some("ServiceAccount") {
+                return Err(Error::InvalidResource {
+                    file: file.to_string(),
+                    message: format!("namespace is blank for a subject of {}", r.id_string()),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds a resource, rejecting a second one with the same id.
@@ -495,6 +702,21 @@ pub(crate) fn add_resource(resources: &mut Vec<Res>, r: Res, file: &str) -> Resu
     }
     resources.push(r);
     Ok(())
+}
+
+/// Go's `encoding/json` matches field names case-insensitively (`nameprefix` is
+/// `namePrefix`); later spellings of the same field win.
+fn canonical_fields(m: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in m {
+        let canonical = KNOWN_FIELDS
+            .iter()
+            .chain(UNSUPPORTED_FIELDS)
+            .find(|f| f.eq_ignore_ascii_case(&key))
+            .map_or(key, |f| f.to_string());
+        out.insert(canonical, value);
+    }
+    out
 }
 
 fn is_empty_value(v: &Value) -> bool {

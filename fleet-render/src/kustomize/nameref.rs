@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::res::{Res, ns_eq, visit_path};
+use super::transform::FieldSpec;
 use crate::schema::Schema;
 
 /// A renamed object others may refer to.
@@ -15,6 +16,8 @@ struct Target {
     namespace: String,
     namespaces: Vec<String>,
     namespaced: bool,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
 }
 
 const POD_SPECS: &[(&str, &str)] = &[
@@ -37,6 +40,8 @@ type Specs = Vec<(&'static str, String)>;
 
 fn table() -> Vec<((&'static str, &'static str), Specs)> {
     let mut cm = vec![
+        ("Role", "rules/resourceNames".to_string()),
+        ("ClusterRole", "rules/resourceNames".to_string()),
         ("@pod", "volumes/configMap/name".to_string()),
         (
             "@pod",
@@ -51,6 +56,8 @@ fn table() -> Vec<((&'static str, &'static str), Specs)> {
         ("ServiceAccount", "imagePullSecrets/name".to_string()),
         ("ServiceAccount", "secrets/name".to_string()),
         ("Ingress", "spec/tls/secretName".to_string()),
+        ("Role", "rules/resourceNames".to_string()),
+        ("ClusterRole", "rules/resourceNames".to_string()),
     ];
     for c in CONTAINERS {
         cm.push(("@pod", format!("{c}/env/valueFrom/configMapKeyRef/name")));
@@ -90,14 +97,6 @@ fn table() -> Vec<((&'static str, &'static str), Specs)> {
                 ("Ingress", "spec/defaultBackend/service/name".to_string()),
                 ("Ingress", "spec/backend/serviceName".to_string()),
                 ("APIService", "spec/service/name".to_string()),
-                (
-                    "ValidatingWebhookConfiguration",
-                    "webhooks/clientConfig/service/name".to_string(),
-                ),
-                (
-                    "MutatingWebhookConfiguration",
-                    "webhooks/clientConfig/service/name".to_string(),
-                ),
             ],
         ),
         (
@@ -129,48 +128,99 @@ fn table() -> Vec<((&'static str, &'static str), Specs)> {
     ]
 }
 
-fn pick<'a>(targets: &'a [&'a Target], name: &str, ns: Option<&str>) -> Option<&'a Target> {
-    let by_name: Vec<&&Target> = targets
-        .iter()
-        .filter(|t| t.name == name || t.names.iter().any(|n| n == name))
-        .collect();
-    let filtered: Vec<&&Target> = match ns {
-        Some(ns) => {
-            let cur: Vec<&&Target> = by_name
-                .iter()
-                .copied()
-                .filter(|t| !t.namespaced || ns_eq(&t.namespace, ns))
-                .collect();
-            if cur.is_empty() {
-                by_name
-                    .iter()
-                    .copied()
-                    .filter(|t| t.namespaces.iter().any(|n| ns_eq(n, ns)))
-                    .collect()
-            } else {
-                cur
-            }
-        }
-        None => by_name,
-    };
-    let first = filtered.first()?;
-    if filtered.iter().all(|t| t.name == first.name) {
-        Some(first)
-    } else {
-        None
-    }
+/// Whether the shorter list is the tail of the longer one.
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let n = a.len().min(b.len());
+    a[a.len() - n..] == b[b.len() - n..]
 }
 
-fn rewrite(v: &mut Value, candidates: &[&Target], ns: Option<&str>) {
-    if let Value::String(s) = v
-        && let Some(t) = pick(candidates, s, ns)
-    {
-        *s = t.name.clone();
+/// The referrer's view needed to choose among candidates.
+#[derive(Clone, Copy)]
+struct Referrer<'a> {
+    namespace: Option<&'a str>,
+    prefixes: &'a [String],
+    suffixes: &'a [String],
+    id: &'a str,
+}
+
+/// Chooses the object a reference by `name` points to, the way kustomize's name reference
+/// filter sieves candidates: by name history, then by shared name prefixes and suffixes,
+/// then by namespace. Several different candidates left is an error.
+fn pick<'a>(
+    targets: &[&'a Target],
+    name: &str,
+    who: Referrer<'_>,
+) -> Result<Option<&'a Target>, String> {
+    let by_name: Vec<&'a Target> = targets
+        .iter()
+        .copied()
+        .filter(|t| t.name == name || t.names.iter().any(|n| n == name))
+        .collect();
+    // Same prefixes and suffixes as the referrer first; failing that, allow either side to
+    // have none.
+    let strict: Vec<&'a Target> = by_name
+        .iter()
+        .copied()
+        .filter(|t| t.prefixes == who.prefixes && t.suffixes == who.suffixes)
+        .collect();
+    let by_affix: Vec<&'a Target> = if strict.is_empty() {
+        by_name
+            .into_iter()
+            .filter(|t| {
+                (t.prefixes.is_empty()
+                    || who.prefixes.is_empty()
+                    || same_ending(&t.prefixes, who.prefixes))
+                    && (t.suffixes.is_empty()
+                        || who.suffixes.is_empty()
+                        || same_ending(&t.suffixes, who.suffixes))
+            })
+            .collect()
+    } else {
+        strict
+    };
+    if by_affix.len() <= 1 {
+        return Ok(by_affix.first().copied());
+    }
+    let by_ns: Vec<&'a Target> = match who.namespace {
+        Some(ns) => by_affix
+            .into_iter()
+            .filter(|t| !t.namespaced || ns_eq(&t.namespace, ns))
+            .collect(),
+        None => by_affix,
+    };
+    let Some(first) = by_ns.first().copied() else {
+        return Ok(None);
+    };
+    if by_ns.iter().all(|t| t.name == first.name) {
+        return Ok(Some(first));
+    }
+    Err(format!(
+        "found multiple possible referrals for '{name}' in {}: {}",
+        who.id,
+        by_ns
+            .iter()
+            .map(|t| format!("{}/{} in namespace '{}'", t.kind, t.name, t.namespace))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn rewrite(v: &mut Value, candidates: &[&Target], who: Referrer<'_>, errors: &mut Vec<String>) {
+    if let Value::String(s) = v {
+        match pick(candidates, s, who) {
+            Ok(Some(t)) => *s = t.name.clone(),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
     }
 }
 
 /// Rewrites references to renamed objects.
-pub(super) fn fix(resources: &mut [Res], schema: &Schema) {
+pub(super) fn fix(
+    resources: &mut [Res],
+    schema: &Schema,
+    extra: &[((String, String), Vec<FieldSpec>)],
+) -> Result<(), String> {
     let targets: Vec<Target> = resources
         .iter()
         .map(|r| {
@@ -184,6 +234,8 @@ pub(super) fn fix(resources: &mut [Res], schema: &Schema) {
                 namespace: r.namespace().to_string(),
                 namespaces,
                 namespaced: r.is_namespaced(schema),
+                prefixes: r.prefixes.clone(),
+                suffixes: r.suffixes.clone(),
             }
         })
         .collect();
@@ -191,9 +243,10 @@ pub(super) fn fix(resources: &mut [Res], schema: &Schema) {
         .iter()
         .all(|t| t.names.is_empty() && t.namespaces.len() <= 1)
     {
-        return;
+        return Ok(());
     }
     let table = table();
+    let mut errors = Vec::new();
     for r in resources.iter_mut() {
         let ns = r.namespace().to_string();
         let ns_opt = if r.is_namespaced(schema) {
@@ -202,6 +255,15 @@ pub(super) fn fix(resources: &mut [Res], schema: &Schema) {
             None
         };
         let kind = r.kind().to_string();
+        let prefixes = r.prefixes.clone();
+        let suffixes = r.suffixes.clone();
+        let id = r.id_string();
+        let who = Referrer {
+            namespace: ns_opt,
+            prefixes: &prefixes,
+            suffixes: &suffixes,
+            id: &id,
+        };
         for ((group, referral), specs) in &table {
             let candidates: Vec<&Target> = targets
                 .iter()
@@ -223,8 +285,23 @@ pub(super) fn fix(resources: &mut [Res], schema: &Schema) {
                 };
                 let segments: Vec<&str> = full.split('/').collect();
                 visit_path(&mut r.obj, &segments, false, &mut |v| {
-                    rewrite(v, &candidates, ns_opt)
+                    rewrite(v, &candidates, who, &mut errors)
                 });
+            }
+        }
+        // Field specs from configuration files.
+        for ((group, referral), specs) in extra {
+            let candidates: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.kind == *referral && (group.is_empty() || t.group == *group))
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            for spec in specs {
+                let mut spec = spec.clone();
+                spec.create = false;
+                spec.visit(r, &mut |v| rewrite(v, &candidates, who, &mut errors));
             }
         }
         // RBAC: roleRef and subjects.
@@ -241,7 +318,15 @@ pub(super) fn fix(resources: &mut [Res], schema: &Schema) {
                 .collect();
             if let Some(v) = r.obj.pointer_mut("/roleRef/name") {
                 let scope = if ref_kind == "Role" { ns_opt } else { None };
-                rewrite(v, &candidates, scope);
+                rewrite(
+                    v,
+                    &candidates,
+                    Referrer {
+                        namespace: scope,
+                        ..who
+                    },
+                    &mut errors,
+                );
             }
             let sas: Vec<&Target> = targets
                 .iter()
@@ -262,12 +347,73 @@ pub(super) fn fix(resources: &mut [Res], schema: &Schema) {
                         .and_then(Value::as_str)
                         .map(str::to_string)
                         .or_else(|| ns_opt.map(str::to_string));
-                    if let Some(t) = pick(&sas, &name, sns.as_deref())
+                    let picked = pick(
+                        &sas,
+                        &name,
+                        Referrer {
+                            namespace: sns.as_deref(),
+                            ..who
+                        },
+                    );
+                    let picked = match picked {
+                        Ok(p) => p,
+                        Err(e) => {
+                            errors.push(e);
+                            None
+                        }
+                    };
+                    if let Some(t) = picked
                         && let Value::Object(m) = s
                     {
                         m.insert("name".into(), Value::String(t.name.clone()));
                         if !t.namespace.is_empty() {
                             m.insert("namespace".into(), Value::String(t.namespace.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        if matches!(
+            kind.as_str(),
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
+        ) {
+            let services: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.kind == "Service" && t.group.is_empty())
+                .collect();
+            if let Some(Value::Array(hooks)) = r.obj.get_mut("webhooks") {
+                for hook in hooks {
+                    let Some(Value::Object(svc)) = hook.pointer_mut("/clientConfig/service") else {
+                        continue;
+                    };
+                    let name = svc
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    let sns = svc
+                        .get("namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let picked = pick(
+                        &services,
+                        &name,
+                        Referrer {
+                            namespace: sns.as_deref(),
+                            ..who
+                        },
+                    );
+                    let picked = match picked {
+                        Ok(p) => p,
+                        Err(e) => {
+                            errors.push(e);
+                            None
+                        }
+                    };
+                    if let Some(t) = picked {
+                        svc.insert("name".into(), Value::String(t.name.clone()));
+                        if !t.namespace.is_empty() {
+                            svc.insert("namespace".into(), Value::String(t.namespace.clone()));
                         }
                     }
                 }
@@ -282,8 +428,12 @@ pub(super) fn fix(resources: &mut [Res], schema: &Schema) {
                 .to_string();
             let candidates: Vec<&Target> = targets.iter().filter(|t| t.kind == ref_kind).collect();
             if let Some(v) = r.obj.pointer_mut("/spec/scaleTargetRef/name") {
-                rewrite(v, &candidates, ns_opt);
+                rewrite(v, &candidates, who, &mut errors);
             }
         }
+    }
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }

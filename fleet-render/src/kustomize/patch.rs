@@ -81,6 +81,7 @@ fn load_text(
 }
 
 fn apply_strategic(
+    schema: &Schema,
     r: &mut Res,
     patch: &Value,
     allow_name: bool,
@@ -91,13 +92,12 @@ fn apply_strategic(
     let namespace = r.obj.pointer("/metadata/namespace").cloned();
     let kind = r.obj.get("kind").cloned();
     let api_version = r.obj.get("apiVersion").cloned();
-    let merged =
-        smp::merge(&r.obj, patch, Schema::builtin(), &MergeOptions::kustomize()).map_err(|e| {
-            Error::Patch {
-                file: origin.to_string(),
-                message: format!("applying patch to {}: {e}", r.id_string()),
-            }
-        })?;
+    let merged = smp::merge(&r.obj, patch, schema, &MergeOptions::kustomize()).map_err(|e| {
+        Error::Patch {
+            file: origin.to_string(),
+            message: format!("applying patch to {}: {e}", r.id_string()),
+        }
+    })?;
     let Some(mut merged) = merged else {
         return Ok(false);
     };
@@ -182,12 +182,13 @@ fn find_by_id(resources: &[Res], patch: &Value, origin: &str) -> Result<usize, E
 }
 
 fn apply_strategic_by_id(
+    schema: &Schema,
     resources: &mut Vec<Res>,
     patch: &Value,
     origin: &str,
 ) -> Result<(), Error> {
     let i = find_by_id(resources, patch, origin)?;
-    if !apply_strategic(&mut resources[i], patch, false, false, origin)? {
+    if !apply_strategic(schema, &mut resources[i], patch, false, false, origin)? {
         resources.remove(i);
     }
     Ok(())
@@ -219,7 +220,7 @@ pub(super) fn strategic_legacy(
         match parse_patch(&p)? {
             Parsed::Strategic(docs) => {
                 for doc in docs {
-                    apply_strategic_by_id(resources, &doc, &p.origin)?;
+                    apply_strategic_by_id(b.schema(), resources, &doc, &p.origin)?;
                 }
             }
             Parsed::Json6902(_) => {
@@ -306,6 +307,7 @@ pub(super) fn patches(
                     while i < resources.len() {
                         if sel.matches(&resources[i])
                             && !apply_strategic(
+                                b.schema(),
                                 &mut resources[i],
                                 doc,
                                 allow_name,
@@ -325,6 +327,7 @@ pub(super) fn patches(
                     if allow_name || allow_kind {
                         let i = find_by_id(resources, doc, &p.origin)?;
                         if !apply_strategic(
+                            b.schema(),
                             &mut resources[i],
                             doc,
                             allow_name,
@@ -334,7 +337,7 @@ pub(super) fn patches(
                             resources.remove(i);
                         }
                     } else {
-                        apply_strategic_by_id(resources, doc, &p.origin)?;
+                        apply_strategic_by_id(b.schema(), resources, doc, &p.origin)?;
                     }
                 }
             }

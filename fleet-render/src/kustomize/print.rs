@@ -69,10 +69,38 @@ fn emit_value_after_key(v: &Value, indent: usize, out: &mut String) {
         }
         other => {
             out.push(' ');
-            out.push_str(&inline(other, indent));
+            let column = out.len() - out.rfind('\n').map_or(0, |i| i + 1);
+            out.push_str(&fold(&inline(other, indent), column, indent + 2));
             out.push('\n');
         }
     }
+}
+
+/// Folds a plain or single-quoted scalar at spaces once past column 80, as the Go YAML
+/// emitter does (continuation lines indented by `indent`).
+fn fold(text: &str, start_column: usize, indent: usize) -> String {
+    if text.starts_with('"') || text.chars().count() + start_column <= 80 {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut column = start_column;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next_is_space = chars.get(i + 1).is_none_or(|n| *n == ' ');
+        let prev_is_space = i > 0 && chars[i - 1] == ' ';
+        if c == ' ' && column > 80 && !next_is_space && !prev_is_space && i + 1 < chars.len() {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent));
+            column = indent;
+        } else {
+            out.push(c);
+            column += 1;
+        }
+        i += 1;
+    }
+    out
 }
 
 fn emit_list(a: &[Value], indent: usize, out: &mut String) {
@@ -86,7 +114,7 @@ fn emit_list(a: &[Value], indent: usize, out: &mut String) {
             Value::Array(inner) if !inner.is_empty() => emit_list(inner, indent + 2, out),
             Value::String(s) if is_block(s) => emit_block(s, indent + 2, out),
             other => {
-                out.push_str(&inline(other, indent));
+                out.push_str(&fold(&inline(other, indent), indent + 2, indent + 2));
                 out.push('\n');
             }
         }

@@ -27,11 +27,23 @@ pub(crate) struct Res {
     pub prev_names: Vec<String>,
     /// Namespaces the object had before its current one, oldest first.
     pub prev_namespaces: Vec<String>,
+    /// Name prefixes applied, innermost first.
+    pub prefixes: Vec<String>,
+    /// Name suffixes applied, innermost first.
+    pub suffixes: Vec<String>,
     /// Set for generated ConfigMaps and Secrets.
     pub generated: Option<Generated>,
     /// The file the resource came from (for messages).
     pub file: String,
+    /// Identity of the resource within the process, kept through every transformation.
+    pub uid: usize,
+    /// The generator kind that made the resource (`ConfigMapGenerator`, `SecretGenerator`).
+    pub generator: Option<&'static str>,
+    /// Whether a kustomization with `buildMetadata: [originAnnotations]` holds the resource.
+    pub origin: bool,
 }
+
+static NEXT_UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
@@ -47,8 +59,13 @@ impl Res {
             obj,
             prev_names: Vec::new(),
             prev_namespaces: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
             generated: None,
             file: file.to_string(),
+            uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            generator: None,
+            origin: false,
         }
     }
 
@@ -116,8 +133,12 @@ impl Res {
             .insert("namespace".into(), Value::String(ns.to_string()));
     }
 
-    /// Whether the kind is namespaced (unknown kinds are).
+    /// Whether the kind is namespaced, as Kustomize v5.5.0 sees it: unknown kinds are, and
+    /// so are cluster-scoped kinds newer than its embedded schema (Kubernetes 1.21).
     pub fn is_namespaced(&self, schema: &Schema) -> bool {
+        if NEWER_THAN_KUSTOMIZE_SCHEMA.contains(&(self.group(), self.kind())) {
+            return true;
+        }
         schema
             .is_namespaced(self.group(), self.kind())
             .unwrap_or(true)
@@ -154,6 +175,29 @@ impl Res {
             && ns_eq(self.namespace(), other.namespace())
     }
 }
+
+/// Cluster-scoped kinds that Kustomize v5.5.0's embedded schema (Kubernetes 1.21) does not
+/// know, so that it treats them as namespaced.
+const NEWER_THAN_KUSTOMIZE_SCHEMA: &[(&str, &str)] = &[
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    ("resource.k8s.io", "DeviceClass"),
+    ("resource.k8s.io", "ResourceSlice"),
+    ("resource.k8s.io", "DeviceTaintRule"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+    ("storagemigration.k8s.io", "StorageVersionMigration"),
+];
 
 pub(crate) fn ns_eq(a: &str, b: &str) -> bool {
     fn norm(s: &str) -> &str {
@@ -194,10 +238,14 @@ pub(crate) fn visit_path(
     let Value::Object(map) = v else {
         return;
     };
-    let key = first.strip_suffix("[]").unwrap_or(first);
+    // A `[]` segment names a list: it is traversed but never created.
+    let (key, is_list) = match first.strip_suffix("[]") {
+        Some(key) => (key, true),
+        None => (*first, false),
+    };
     match map.get_mut(key) {
         Some(next) if !next.is_null() => visit_path(next, rest, create, f),
-        _ if create => {
+        _ if create && !is_list => {
             let next = map
                 .entry(key.to_string())
                 .or_insert_with(|| Value::Object(Map::new()));

@@ -6,13 +6,28 @@ use serde_json::Value;
 
 use super::res::Res;
 
+/// An anchored pattern: plain text is compared directly, anything else is a regex.
+pub(crate) enum Pattern {
+    Literal(String),
+    Regex(Regex),
+}
+
+impl Pattern {
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Pattern::Literal(l) => l == text,
+            Pattern::Regex(r) => r.is_match(text),
+        }
+    }
+}
+
 /// A compiled `target:` selector.
 pub(crate) struct Selector {
-    group: Option<Regex>,
-    version: Option<Regex>,
-    kind: Option<Regex>,
-    name: Option<Regex>,
-    namespace: Option<Regex>,
+    group: Option<Pattern>,
+    version: Option<Pattern>,
+    kind: Option<Pattern>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     labels: Option<Vec<Requirement>>,
     annotations: Option<Vec<Requirement>>,
 }
@@ -27,12 +42,19 @@ enum Requirement {
     NotExists(String),
 }
 
-fn anchored(pattern: &str) -> Result<Option<Regex>, String> {
+fn anchored(pattern: &str) -> Result<Option<Pattern>, String> {
     if pattern.is_empty() {
         return Ok(None);
     }
+    // Without regex metacharacters the anchored regex matches exactly the text itself.
+    if pattern
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | ':'))
+    {
+        return Ok(Some(Pattern::Literal(pattern.to_string())));
+    }
     Regex::new(&format!("^(?:{pattern})$"))
-        .map(Some)
+        .map(|r| Some(Pattern::Regex(r)))
         .map_err(|e| format!("invalid regular expression {pattern:?}: {e}"))
 }
 
@@ -148,7 +170,7 @@ impl Selector {
 
     /// Whether `r` is selected. Names and namespaces match the current one or an earlier one.
     pub fn matches(&self, r: &Res) -> bool {
-        let ok = |re: &Option<Regex>, v: &str| re.as_ref().is_none_or(|re| re.is_match(v));
+        let ok = |re: &Option<Pattern>, v: &str| re.as_ref().is_none_or(|re| re.is_match(v));
         if !ok(&self.group, r.group())
             || !ok(&self.version, r.version())
             || !ok(&self.kind, r.kind())

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::config::Config;
 use super::res::{Res, ensure_map, visit_path};
 use super::{Error, Kustomization, scalar_string};
 use crate::schema::Schema;
@@ -43,7 +44,7 @@ impl FieldSpec {
     }
 }
 
-fn parse_fieldspecs(
+pub(super) fn parse_fieldspecs(
     k: &Kustomization,
     v: Option<&Value>,
     field: &str,
@@ -156,6 +157,12 @@ pub(super) fn prefix_suffix(k: &Kustomization, resources: &mut [Res]) -> Result<
         }
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(&name);
+        if !prefix.is_empty() {
+            r.prefixes.push(prefix.clone());
+        }
+        if !suffix.is_empty() {
+            r.suffixes.push(suffix.clone());
+        }
     }
     Ok(())
 }
@@ -273,12 +280,12 @@ fn volume_claim_specs() -> Vec<FieldSpec> {
     vec![FieldSpec::new(
         Some("apps"),
         Some("StatefulSet"),
-        "spec/volumeClaimTemplates/metadata/labels",
+        "spec/volumeClaimTemplates[]/metadata/labels",
         true,
     )]
 }
 
-fn add_pairs(resources: &mut [Res], pairs: &[(String, String)], specs: &[FieldSpec]) {
+pub(super) fn add_pairs(resources: &mut [Res], pairs: &[(String, String)], specs: &[FieldSpec]) {
     for r in resources.iter_mut() {
         for spec in specs {
             spec.visit(r, &mut |v: &mut Value| {
@@ -296,13 +303,19 @@ fn meta_spec(leaf: &str) -> FieldSpec {
 }
 
 /// `commonLabels:` and `labels:`.
-pub(super) fn labels(k: &Kustomization, resources: &mut [Res]) -> Result<(), Error> {
+pub(super) fn labels(
+    k: &Kustomization,
+    resources: &mut [Res],
+    config: &Config,
+) -> Result<(), Error> {
     let common = k.string_map("commonLabels")?;
     if !common.is_empty() {
         let mut specs = vec![meta_spec("labels")];
         specs.extend(selector_specs());
         specs.extend(template_specs("labels"));
         specs.extend(volume_claim_specs());
+        specs.extend(config.common_labels.iter().cloned());
+        specs.extend(config.template_labels.iter().cloned());
         add_pairs(resources, &common, &specs);
     }
     for entry in k.list("labels")? {
@@ -337,10 +350,14 @@ pub(super) fn labels(k: &Kustomization, resources: &mut [Res]) -> Result<(), Err
             specs.extend(selector_specs());
             specs.extend(template_specs("labels"));
             specs.extend(volume_claim_specs());
+            specs.extend(config.common_labels.iter().cloned());
+            specs.extend(config.template_labels.iter().cloned());
         } else if templates {
             specs.extend(template_specs("labels"));
             specs.extend(volume_claim_specs());
+            specs.extend(config.template_labels.iter().cloned());
         }
+        specs.extend(config.labels.iter().cloned());
         specs.extend(parse_fieldspecs(k, m.get("fields"), "labels")?);
         add_pairs(resources, &pairs, &specs);
     }
@@ -348,13 +365,18 @@ pub(super) fn labels(k: &Kustomization, resources: &mut [Res]) -> Result<(), Err
 }
 
 /// `commonAnnotations:`.
-pub(super) fn annotations(k: &Kustomization, resources: &mut [Res]) -> Result<(), Error> {
+pub(super) fn annotations(
+    k: &Kustomization,
+    resources: &mut [Res],
+    config: &Config,
+) -> Result<(), Error> {
     let common = k.string_map("commonAnnotations")?;
     if common.is_empty() {
         return Ok(());
     }
     let mut specs = vec![meta_spec("annotations")];
     specs.extend(template_specs("annotations"));
+    specs.extend(config.common_annotations.iter().cloned());
     add_pairs(resources, &common, &specs);
     Ok(())
 }
@@ -473,7 +495,11 @@ fn walk_images(v: &mut Value, rules: &[ImageRule]) {
 }
 
 /// `images:`.
-pub(super) fn images(k: &Kustomization, resources: &mut [Res]) -> Result<(), Error> {
+pub(super) fn images(
+    k: &Kustomization,
+    resources: &mut [Res],
+    config: &Config,
+) -> Result<(), Error> {
     let entries = k.list("images")?;
     if entries.is_empty() {
         return Ok(());
@@ -493,6 +519,16 @@ pub(super) fn images(k: &Kustomization, resources: &mut [Res]) -> Result<(), Err
                 message: "an image entry needs a name".into(),
             });
         };
+        let plain = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | ':' | '.'));
+        if !plain && regex::Regex::new(&name).is_err() {
+            return Err(Error::Transform {
+                file: k.file.clone(),
+                field: "images".into(),
+                message: format!("image name {name:?} is not a valid regular expression"),
+            });
+        }
         rules.push(ImageRule {
             name,
             new_name: s("newName"),
@@ -505,6 +541,15 @@ pub(super) fn images(k: &Kustomization, resources: &mut [Res]) -> Result<(), Err
             continue;
         }
         walk_images(&mut r.obj, &rules);
+        for spec in &config.images {
+            spec.visit(r, &mut |v: &mut Value| {
+                if let Value::String(image) = v
+                    && let Some(new) = rewrite_image(image, &rules)
+                {
+                    *image = new;
+                }
+            });
+        }
     }
     Ok(())
 }

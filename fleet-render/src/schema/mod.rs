@@ -375,6 +375,31 @@ impl Schema {
         true
     }
 
+    /// Adds the `definitions` of an OpenAPI (swagger) document, as kustomize's `openapi:`
+    /// field supplies them: types by name (replacing built-in ones of the same name), `$ref`s
+    /// between them, and kinds from `x-kubernetes-group-version-kind`. Returns how many
+    /// definitions were read.
+    pub fn add_openapi_definitions(&mut self, doc: &Value) -> usize {
+        let Some(defs) = doc.get("definitions").and_then(Value::as_object) else {
+            return 0;
+        };
+        for (name, def) in defs {
+            self.add_openapi_type(name, def, 0);
+            for gvk in def
+                .get("x-kubernetes-group-version-kind")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let s = |k: &str| gvk.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let entry = self.kinds.entry((s("group"), s("kind"))).or_default();
+                entry.retain(|(v, _)| *v != s("version"));
+                entry.insert(0, (s("version"), name.clone()));
+            }
+        }
+        defs.len()
+    }
+
     fn add_openapi_type(&mut self, name: &str, schema: &Value, depth: usize) {
         let mut def = TypeDef::default();
         if depth < 64
@@ -383,7 +408,13 @@ impl Schema {
             for (field, prop) in props {
                 let child = format!("{name}.{field}");
                 let mut info = FieldInfo::default();
-                let ty = prop.get("type").and_then(Value::as_str);
+                let ty = prop.get("type").and_then(Value::as_str).or_else(|| {
+                    if prop.get("items").is_some() {
+                        Some("array")
+                    } else {
+                        None
+                    }
+                });
                 let element = match ty {
                     Some("array") => {
                         info.collection = Collection::List;
@@ -429,7 +460,13 @@ impl Schema {
                     .get("x-kubernetes-list-type")
                     .and_then(Value::as_str)
                     .and_then(list_type);
-                if let Some(element) = element
+                let reference = element
+                    .and_then(|e| e.get("$ref"))
+                    .and_then(Value::as_str)
+                    .map(|r| r.rsplit('/').next().unwrap_or(r).to_string());
+                if let Some(reference) = reference {
+                    info.type_name = Some(reference);
+                } else if let Some(element) = element
                     && element.get("properties").is_some()
                 {
                     self.add_openapi_type(&child, element, depth + 1);

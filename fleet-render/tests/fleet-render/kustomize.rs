@@ -21,7 +21,8 @@ fn passing_list() -> PathBuf {
 
 /// The outcome of one corpus case.
 enum Outcome {
-    Pass,
+    /// Equal as parsed documents; `true` when the printed text is byte-identical too.
+    Pass(bool),
     Fail(String),
 }
 
@@ -36,7 +37,7 @@ fn run_case(dir: &Path) -> anyhow::Result<Outcome> {
     let case: Value =
         fleet_core::yaml::from_str_value(&std::fs::read_to_string(dir.join("case.yaml"))?)?;
     let run = case["run"].as_str().unwrap_or(".");
-    let flags = case["kubectl_flags"].as_str().unwrap_or("");
+    let flags = case["kubectl_flags"].to_string();
     let opts = BuildOptions {
         load_restrictions_none: flags.contains("LoadRestrictionsNone"),
     };
@@ -53,7 +54,7 @@ fn run_case(dir: &Path) -> anyhow::Result<Outcome> {
                 if reread != got {
                     Outcome::Fail("printed YAML does not read back the same".into())
                 } else if got == want {
-                    Outcome::Pass
+                    Outcome::Pass(printed == std::fs::read_to_string(&expected)?)
                 } else {
                     Outcome::Fail(format!(
                         "output differs\n--- got\n{printed}--- want\n{}",
@@ -65,7 +66,7 @@ fn run_case(dir: &Path) -> anyhow::Result<Outcome> {
         });
     }
     Ok(match result {
-        Err(_) => Outcome::Pass,
+        Err(_) => Outcome::Pass(false),
         Ok(got) => Outcome::Fail(format!(
             "expected an error ({}), got output\n{}",
             std::fs::read_to_string(dir.join("expected-error.txt"))
@@ -87,11 +88,13 @@ fn corpus_cases() -> anyhow::Result<()> {
     assert!(!cases.is_empty(), "corpus index has no cases");
     let mut passing = BTreeSet::new();
     let mut failing = Vec::new();
+    let mut identical = 0;
     let verbose = std::env::var("KUSTOMIZE_CORPUS_VERBOSE").is_ok();
     for case in &cases {
         let name = case["case"].as_str().unwrap_or("").to_string();
         match run_case(&root.join(&name))? {
-            Outcome::Pass => {
+            Outcome::Pass(same_text) => {
+                identical += usize::from(same_text);
                 passing.insert(name);
             }
             Outcome::Fail(why) => {
@@ -103,7 +106,7 @@ fn corpus_cases() -> anyhow::Result<()> {
         }
     }
     eprintln!(
-        "kustomize corpus: {} passed, {} failed",
+        "kustomize corpus: {} passed, {} failed ({identical} outputs byte-identical)",
         passing.len(),
         failing.len()
     );
@@ -164,6 +167,87 @@ proptest! {
                 &deploy["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"],
                 &cm["metadata"]["name"]
             );
+        }
+    }
+}
+
+fn arb_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (0i64..5).prop_map(Value::from),
+        prop::sample::select(vec![
+            "web",
+            "a=b",
+            "cm.yaml",
+            "../x",
+            "Deployment",
+            "$patch",
+            "delete",
+            ".*",
+            "[",
+            "",
+            "spec.replicas",
+            "name",
+            "nginx",
+        ])
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop::sample::select(vec![
+                    "name",
+                    "kind",
+                    "path",
+                    "patch",
+                    "target",
+                    "literals",
+                    "behavior",
+                    "count",
+                    "newTag",
+                    "pairs",
+                    "includeSelectors",
+                    "source",
+                    "targets",
+                    "fieldPaths",
+                    "select",
+                    "op",
+                    "value",
+                    "spec",
+                    "metadata",
+                    "$patch",
+                ])
+                .prop_map(str::to_string),
+                inner,
+                0..4,
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Arbitrary kustomization fields never make the build panic: it returns objects or a
+    /// typed error.
+    #[test]
+    fn arbitrary_kustomizations_do_not_panic(
+        fields in prop::collection::btree_map(
+            prop::sample::select(kustomize::known_fields().into_iter().collect::<Vec<_>>()),
+            arb_value(),
+            0..5,
+        ),
+    ) {
+        let mut files = overlay_files("p-", 1, "x");
+        let body = Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        let text = kustomize::to_yaml(&[body]);
+        let _ = files.insert("overlay/kustomization.yaml", format!("resources: [../base]\n{text}"));
+        let _ = files.insert("overlay/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n");
+        if let Ok(objects) = kustomize::build(&files, "overlay") {
+            let printed = kustomize::to_yaml(&objects);
+            prop_assert_eq!(docs(&printed).unwrap_or_default(), objects);
         }
     }
 }

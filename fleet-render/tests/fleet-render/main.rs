@@ -7,3 +7,4 @@ mod render;
 mod smp;
 mod values;
 mod yamlbundle;
+mod yaml_policy;

@@ -1,0 +1,221 @@
+//! `generators:` and `transformers:` naming kustomize's builtin plugins (`apiVersion:
+//! builtin`): each configuration is turned into the equivalent kustomization fields and run
+//! by the same code. Other plugins (exec, Go, KRM functions) are unsupported.
+
+use serde_json::{Map, Value, json};
+
+use super::res::Res;
+use super::{Builder, Error, Kustomization, generate, patch, replace, transform};
+
+/// Reads the plugin configurations an entry names: a file, a directory holding a
+/// kustomization (its output), or inline YAML.
+fn configs(
+    b: &mut Builder<'_>,
+    k: &Kustomization,
+    field: &str,
+    entry: &str,
+) -> Result<Vec<Value>, Error> {
+    if entry.contains('\n') || entry.contains(": ") {
+        return fleet_core::yaml::documents(entry)
+            .map(|d| d.into_iter().filter(|v| !v.is_null()).collect())
+            .map_err(|e| Error::Yaml {
+                file: k.file.clone(),
+                message: format!("{field}: {e}"),
+            });
+    }
+    let path = b.resolve(k, field, entry)?;
+    if b.files.is_dir(&path) {
+        let (resources, _) = b.kustomization(&path, Vec::new(), false)?;
+        return Ok(resources.into_iter().map(|r| r.obj).collect());
+    }
+    let text = b.text(&path)?;
+    fleet_core::yaml::documents(&text)
+        .map(|d| d.into_iter().filter(|v| !v.is_null()).collect())
+        .map_err(|e| Error::Yaml {
+            file: path,
+            message: e.to_string(),
+        })
+}
+
+fn unsupported(k: &Kustomization, field: &str, config: &Value) -> Error {
+    let api = config
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = config.get("kind").and_then(Value::as_str).unwrap_or("");
+    Error::Unsupported {
+        file: k.file.clone(),
+        field: field.into(),
+        detail: format!(": plugin {api}/{kind} is not implemented"),
+    }
+}
+
+/// A kustomization that carries `body` but reads files relative to `k`.
+fn synthetic(k: &Kustomization, body: Value) -> Kustomization {
+    Kustomization {
+        file: k.file.clone(),
+        dir: k.dir.clone(),
+        body: match body {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+        sort_options: None,
+    }
+}
+
+/// Runs the kustomization's `generators:`.
+pub(super) fn generators(
+    b: &mut Builder<'_>,
+    k: &Kustomization,
+    resources: &mut Vec<Res>,
+) -> Result<(), Error> {
+    for entry in k.str_list("generators")? {
+        for config in configs(b, k, "generators", &entry)? {
+            if config.get("apiVersion").and_then(Value::as_str) != Some("builtin") {
+                return Err(unsupported(k, "generators", &config));
+            }
+            let kind = config.get("kind").and_then(Value::as_str).unwrap_or("");
+            let field = match kind {
+                "ConfigMapGenerator" => "configMapGenerator",
+                "SecretGenerator" => "secretGenerator",
+                _ => return Err(unsupported(k, "generators", &config)),
+            };
+            let mut spec = config.as_object().cloned().unwrap_or_default();
+            spec.remove("apiVersion");
+            spec.remove("kind");
+            if let Some(Value::Object(meta)) = spec.remove("metadata") {
+                for key in ["name", "namespace"] {
+                    if let Some(v) = meta.get(key) {
+                        spec.insert(key.into(), v.clone());
+                    }
+                }
+            }
+            let sk = synthetic(k, json!({ field: [Value::Object(spec)] }));
+            generate::run(b, &sk, resources)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the kustomization's `transformers:`.
+pub(super) fn transformers(
+    b: &mut Builder<'_>,
+    k: &Kustomization,
+    resources: &mut Vec<Res>,
+) -> Result<(), Error> {
+    for entry in k.str_list("transformers")? {
+        for config in configs(b, k, "transformers", &entry)? {
+            if config.get("apiVersion").and_then(Value::as_str) != Some("builtin") {
+                return Err(unsupported(k, "transformers", &config));
+            }
+            let get = |key: &str| config.get(key).cloned().unwrap_or(Value::Null);
+            let kind = config.get("kind").and_then(Value::as_str).unwrap_or("");
+            match kind {
+                "PatchTransformer" => {
+                    let mut p = Map::new();
+                    for key in ["path", "patch", "target", "options"] {
+                        if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
+                            p.insert(key.into(), v.clone());
+                        }
+                    }
+                    let sk = synthetic(k, json!({"patches": [Value::Object(p)]}));
+                    patch::patches(b, &sk, resources)?;
+                }
+                "PatchJson6902Transformer" => {
+                    let mut p = Map::new();
+                    p.insert("target".into(), get("target"));
+                    if let Some(path) = config.get("path").filter(|v| !v.is_null()) {
+                        p.insert("path".into(), path.clone());
+                    }
+                    if let Some(op) = config.get("jsonOp").filter(|v| !v.is_null()) {
+                        p.insert("patch".into(), op.clone());
+                    }
+                    let sk = synthetic(k, json!({"patchesJson6902": [Value::Object(p)]}));
+                    patch::json6902_legacy(b, &sk, resources)?;
+                }
+                "PatchStrategicMergeTransformer" => {
+                    let mut list: Vec<Value> = config
+                        .get("paths")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Some(Value::String(p)) = config.get("patches") {
+                        list.push(Value::String(p.clone()));
+                    }
+                    let sk = synthetic(k, json!({"patchesStrategicMerge": list}));
+                    patch::strategic_legacy(b, &sk, resources)?;
+                }
+                "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
+                    let sk = synthetic(
+                        k,
+                        json!({"namePrefix": get("prefix"), "nameSuffix": get("suffix")}),
+                    );
+                    let specs = transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?;
+                    if specs.is_empty() {
+                        transform::prefix_suffix(&sk, resources)?;
+                    } else {
+                        // Only the kinds the field specs name are renamed.
+                        for r in resources.iter_mut() {
+                            if specs
+                                .iter()
+                                .any(|s| s.path == "metadata/name" && s.applies(r))
+                            {
+                                transform::prefix_suffix(&sk, std::slice::from_mut(r))?;
+                            }
+                        }
+                    }
+                }
+                "LabelTransformer" | "AnnotationsTransformer" => {
+                    let key = if kind == "LabelTransformer" {
+                        "labels"
+                    } else {
+                        "annotations"
+                    };
+                    let pairs: Vec<(String, String)> = config
+                        .get(key)
+                        .and_then(Value::as_object)
+                        .map(|m| {
+                            m.iter()
+                                .map(|(a, v)| (a.clone(), super::scalar_string(v)))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let specs = transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?;
+                    if specs.is_empty() {
+                        let sk = if kind == "LabelTransformer" {
+                            synthetic(k, json!({"labels": [{"pairs": get(key)}]}))
+                        } else {
+                            synthetic(k, json!({"commonAnnotations": get(key)}))
+                        };
+                        transform::labels(&sk, resources, &Default::default())?;
+                        transform::annotations(&sk, resources, &Default::default())?;
+                    } else {
+                        transform::add_pairs(resources, &pairs, &specs);
+                    }
+                }
+                "NamespaceTransformer" => {
+                    let ns = config
+                        .pointer("/metadata/namespace")
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    let sk = synthetic(k, json!({ "namespace": ns }));
+                    transform::namespace(&sk, resources, b.schema())?;
+                }
+                "ReplicaCountTransformer" => {
+                    let sk = synthetic(k, json!({"replicas": [get("replica")]}));
+                    transform::replicas(&sk, resources)?;
+                }
+                "ReplacementTransformer" => {
+                    let sk = synthetic(k, json!({"replacements": get("replacements")}));
+                    replace::run(b, &sk, resources)?;
+                }
+                "ImageTagTransformer" => {
+                    let sk = synthetic(k, json!({"images": [get("imageTag")]}));
+                    transform::images(&sk, resources, &Default::default())?;
+                }
+                _ => return Err(unsupported(k, "transformers", &config)),
+            }
+        }
+    }
+    Ok(())
+}
