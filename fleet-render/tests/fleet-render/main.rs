@@ -6,5 +6,5 @@ mod postrender;
 mod render;
 mod smp;
 mod values;
-mod yamlbundle;
 mod yaml_policy;
+mod yamlbundle;
