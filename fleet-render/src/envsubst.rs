@@ -86,7 +86,8 @@ pub enum Node {
         /// The operator's arguments, each itself a template.
         args: Vec<Node>,
     },
-    /// A sequence: the first node, then the rest.
+    /// A sequence of nodes (Flux's parser nests it to the right: `[a, [b, c]]`; the flat
+    /// form is the same template).
     List(Vec<Node>),
     /// Nothing (the empty template).
     Empty,
@@ -252,38 +253,47 @@ fn accept_ident(c: char, _: usize) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-fn list(left: Node, right: Node) -> Node {
-    if right == Node::Empty {
-        left
-    } else {
-        Node::List(vec![left, right])
-    }
-}
+/// Deepest nesting of `${...}` inside operator arguments that is accepted.
+pub const MAX_NESTING: usize = 64;
 
 struct Parser {
     s: Scanner,
+    depth: usize,
 }
 
 impl Parser {
+    /// The top level: text and `${...}` items until the end, as a flat sequence.
     fn any(&mut self) -> Result<Node, Error> {
-        self.s.accept = |_, _| true;
-        self.s.mode = SCAN_IDENT | SCAN_LBRACK | SCAN_ESCAPE;
-        self.s.escape = ESC_DOLLAR;
-        match self.s.scan() {
-            Token::Ident => {
-                let left = Node::Text(self.s.text());
-                Ok(list(left, self.any()?))
+        let mut nodes = Vec::new();
+        loop {
+            self.s.accept = |_, _| true;
+            self.s.mode = SCAN_IDENT | SCAN_LBRACK | SCAN_ESCAPE;
+            self.s.escape = ESC_DOLLAR;
+            match self.s.scan() {
+                Token::Ident => nodes.push(Node::Text(self.s.text())),
+                Token::Eof => break,
+                Token::Lbrack => nodes.push(self.func()?),
+                _ => return Err(Error::BadSubstitution),
             }
-            Token::Eof => Ok(Node::Empty),
-            Token::Lbrack => {
-                let left = self.func()?;
-                Ok(list(left, self.any()?))
-            }
-            _ => Err(Error::BadSubstitution),
         }
+        Ok(match nodes.len() {
+            0 => Node::Empty,
+            1 => nodes.pop().unwrap_or(Node::Empty),
+            _ => Node::List(nodes),
+        })
     }
 
     fn func(&mut self) -> Result<Node, Error> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(Error::BadSubstitution);
+        }
+        let node = self.func_inner();
+        self.depth -= 1;
+        node
+    }
+
+    fn func_inner(&mut self) -> Result<Node, Error> {
         self.s.escape = ESC_ALL;
         if self.s.peek() == '#' {
             return self.len_func();
@@ -438,10 +448,12 @@ impl Parser {
     }
 }
 
-/// Parses a template.
+/// Parses a template. Operator arguments may nest `${...}` up to [`MAX_NESTING`] deep
+/// (deeper is a `bad substitution`).
 pub fn parse(text: &str) -> Result<Node, Error> {
     let mut parser = Parser {
         s: Scanner::new(text),
+        depth: 0,
     };
     parser.any()
 }
