@@ -86,7 +86,8 @@ pub enum Node {
         /// The operator's arguments, each itself a template.
         args: Vec<Node>,
     },
-    /// A sequence: the first node, then the rest.
+    /// A sequence of nodes (Flux's parser nests it to the right: `[a, [b, c]]`; the flat
+    /// form is the same template).
     List(Vec<Node>),
     /// Nothing (the empty template).
     Empty,
@@ -252,38 +253,47 @@ fn accept_ident(c: char, _: usize) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-fn list(left: Node, right: Node) -> Node {
-    if right == Node::Empty {
-        left
-    } else {
-        Node::List(vec![left, right])
-    }
-}
+/// Deepest nesting of `${...}` inside operator arguments that is accepted.
+pub const MAX_NESTING: usize = 64;
 
 struct Parser {
     s: Scanner,
+    depth: usize,
 }
 
 impl Parser {
+    /// The top level: text and `${...}` items until the end, as a flat sequence.
     fn any(&mut self) -> Result<Node, Error> {
-        self.s.accept = |_, _| true;
-        self.s.mode = SCAN_IDENT | SCAN_LBRACK | SCAN_ESCAPE;
-        self.s.escape = ESC_DOLLAR;
-        match self.s.scan() {
-            Token::Ident => {
-                let left = Node::Text(self.s.text());
-                Ok(list(left, self.any()?))
+        let mut nodes = Vec::new();
+        loop {
+            self.s.accept = |_, _| true;
+            self.s.mode = SCAN_IDENT | SCAN_LBRACK | SCAN_ESCAPE;
+            self.s.escape = ESC_DOLLAR;
+            match self.s.scan() {
+                Token::Ident => nodes.push(Node::Text(self.s.text())),
+                Token::Eof => break,
+                Token::Lbrack => nodes.push(self.func()?),
+                _ => return Err(Error::BadSubstitution),
             }
-            Token::Eof => Ok(Node::Empty),
-            Token::Lbrack => {
-                let left = self.func()?;
-                Ok(list(left, self.any()?))
-            }
-            _ => Err(Error::BadSubstitution),
         }
+        Ok(match nodes.len() {
+            0 => Node::Empty,
+            1 => nodes.pop().unwrap_or(Node::Empty),
+            _ => Node::List(nodes),
+        })
     }
 
     fn func(&mut self) -> Result<Node, Error> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(Error::BadSubstitution);
+        }
+        let node = self.func_inner();
+        self.depth -= 1;
+        node
+    }
+
+    fn func_inner(&mut self) -> Result<Node, Error> {
         self.s.escape = ESC_ALL;
         if self.s.peek() == '#' {
             return self.len_func();
@@ -438,10 +448,12 @@ impl Parser {
     }
 }
 
-/// Parses a template.
+/// Parses a template. Operator arguments may nest `${...}` up to [`MAX_NESTING`] deep
+/// (deeper is a `bad substitution`).
 pub fn parse(text: &str) -> Result<Node, Error> {
     let mut parser = Parser {
         s: Scanner::new(text),
+        depth: 0,
     };
     parser.any()
 }
@@ -678,46 +690,78 @@ fn trim_suffix(value: &str, pattern: &str, longest: bool) -> String {
 }
 
 /// Shell-style glob: `*` any run (including `/`), `?` one character, `[...]` a class (`^`
-/// negates, `a-z` ranges), `\` escapes. `Err` for a malformed pattern.
+/// negates, `a-z` ranges), `\` escapes. `Err` for a malformed pattern. Linear backtracking
+/// over the last `*`, so no pattern takes exponential time.
 fn glob_match(pattern: &[char], text: &[char]) -> Result<bool, ()> {
-    let Some((&first, rest)) = pattern.split_first() else {
-        return Ok(text.is_empty());
-    };
-    match first {
-        '*' => {
-            for skip in 0..=text.len() {
-                if glob_match(rest, &text[skip..])? {
-                    return Ok(true);
+    // Validate the whole pattern first, as Go's path.Match reports a bad pattern.
+    let mut i = 0;
+    while i < pattern.len() {
+        match pattern[i] {
+            '\\' => {
+                if i + 1 >= pattern.len() {
+                    return Err(());
+                }
+                i += 2;
+            }
+            '[' => {
+                let (_, rest) = class_match(&pattern[i + 1..], None)?;
+                i = pattern.len() - rest.len();
+            }
+            _ => i += 1,
+        }
+    }
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < text.len() {
+        if let Some(&p) = pattern.get(pi) {
+            match p {
+                '*' => {
+                    star = Some((pi, ti));
+                    pi += 1;
+                    continue;
+                }
+                '?' => {
+                    pi += 1;
+                    ti += 1;
+                    continue;
+                }
+                '[' => {
+                    let (matched, rest) = class_match(&pattern[pi + 1..], Some(text[ti]))?;
+                    if matched {
+                        pi = pattern.len() - rest.len();
+                        ti += 1;
+                        continue;
+                    }
+                }
+                '\\' => {
+                    if pattern.get(pi + 1) == Some(&text[ti]) {
+                        pi += 2;
+                        ti += 1;
+                        continue;
+                    }
+                }
+                c => {
+                    if c == text[ti] {
+                        pi += 1;
+                        ti += 1;
+                        continue;
+                    }
                 }
             }
-            // Validate the rest of the pattern even when nothing matched.
-            glob_match(rest, &[]).map(|_| false)
         }
-        '?' => match text.split_first() {
-            Some((_, tail)) => glob_match(rest, tail),
-            None => Ok(false),
-        },
-        '[' => {
-            let (matches, after) = class_match(rest, text.first().copied())?;
-            match text.split_first() {
-                Some((_, tail)) if matches => glob_match(after, tail),
-                _ => Ok(false),
+        match star {
+            Some((sp, st)) => {
+                pi = sp + 1;
+                ti = st + 1;
+                star = Some((sp, st + 1));
             }
+            None => return Ok(false),
         }
-        '\\' => {
-            let Some((&escaped, rest)) = rest.split_first() else {
-                return Err(());
-            };
-            match text.split_first() {
-                Some((&c, tail)) if c == escaped => glob_match(rest, tail),
-                _ => Ok(false),
-            }
-        }
-        c => match text.split_first() {
-            Some((&t, tail)) if t == c => glob_match(rest, tail),
-            _ => Ok(false),
-        },
     }
+    while pattern.get(pi) == Some(&'*') {
+        pi += 1;
+    }
+    Ok(pi == pattern.len())
 }
 
 /// Reads a character class after `[`; returns whether `c` is in it and the rest of the pattern.
@@ -890,6 +934,9 @@ mod tests {
         assert_eq!(m("*/", "a/b/"), Ok(true));
         assert_eq!(m("[a", "a"), Err(()));
         assert_eq!(m("\\*", "*"), Ok(true));
+        assert_eq!(m("a*b?c", "axxbyc"), Ok(true));
+        assert_eq!(m("*a*a*a*a*a*a*b", &"a".repeat(60)), Ok(false));
+        assert_eq!(m("x\\", "x"), Err(()));
     }
 
     #[test]

@@ -6,9 +6,8 @@
 //!                  [-t TARGET] [--targets-file FILE] [-q] [DIR]
 //! ```
 //!
-//! * The bundle is read from `DIR` (default `.`); `--targets-file` adds GitRepo targets the way
-//!   `fleet apply` takes them (a YAML mapping with `targets` and optionally
-//!   `targetRestrictions`; without restrictions the targets are copied to them).
+//! * The bundle is read from `DIR` (default `.`) with `fleet-bundle`, as `fleet apply` reads
+//!   it; `--targets-file` adds GitRepo targets the way `fleet apply` takes them.
 //! * Without `-g`, `-l`, `-L` or `-t` the cluster is in group `default` (as in Fleet).
 //! * `-t NAME` picks the target entry with that name instead of matching.
 //! * The matched target's name goes to stderr as `# Matched: NAME`; `-q` stops there.
@@ -25,10 +24,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
-use fleet_core::crd::{
-    BundleDeploymentOptions, BundleSpec, BundleTarget, BundleTargetRestriction,
-    TargetCustomizationMode,
-};
+use fleet_bundle::chart::Offline;
+use fleet_bundle::read::{BundleDir, Options as ReadOptions, TargetsFile};
+use fleet_bundle::tree::DirTree;
+use fleet_core::crd::{BundleDeploymentOptions, BundleSpec, TargetCustomizationMode};
 use fleet_core::merge::merge;
 use fleet_render::files::Files;
 use fleet_render::render::{
@@ -91,104 +90,94 @@ pub struct LoadedBundle {
     pub files: Files,
 }
 
-fn hidden(path: &str) -> bool {
-    path.split('/').any(|segment| segment.starts_with('.'))
+fn read_fleet_yaml(dir: &Path) -> anyhow::Result<Value> {
+    for name in ["fleet.yaml", "fleet.yml"] {
+        let path = dir.join(name);
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let value = fleet_core::yaml::from_str_value(&text)
+                .with_context(|| format!("{}", path.display()))?;
+            return Ok(value);
+        }
+    }
+    Ok(Value::Null)
 }
 
-fn read_yaml_file(path: &Path) -> anyhow::Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let value =
-        fleet_core::yaml::from_str_value(&text).with_context(|| format!("{}", path.display()))?;
-    Ok(if value.is_null() {
-        Value::Object(Default::default())
-    } else {
-        value
-    })
+/// Decodes a Bundle resource's content (`""` text, or `base64+gz`).
+fn decode_resource(name: &str, content: &str, encoding: &str) -> anyhow::Result<Vec<u8>> {
+    match encoding {
+        "" => Ok(content.as_bytes().to_vec()),
+        "base64+gz" => {
+            use base64::Engine as _;
+            let zipped = base64::engine::general_purpose::STANDARD
+                .decode(content.trim())
+                .with_context(|| format!("resource {name}: invalid base64"))?;
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut out)
+                .with_context(|| format!("resource {name}: invalid gzip"))?;
+            Ok(out)
+        }
+        other => bail!("resource {name}: unknown encoding {other:?}"),
+    }
 }
 
-/// Reads a bundle directory: fleet.yaml (or fleet.yml), its targets and customizations, the
-/// GitRepo targets of `targets_file`, and the resources (hidden files and directories left
-/// out).
-pub fn load_bundle(dir: &Path, targets_file: Option<&Path>) -> anyhow::Result<LoadedBundle> {
+/// Reads a bundle directory as Fleet's `fleet test` does (through `fleet-bundle`: fleet.yaml,
+/// `.fleetignore`, hidden files, values files, targets assembly with `targets_file`), named
+/// `test` unless fleet.yaml names it.
+pub fn load_bundle(
+    dir: &Path,
+    targets_file: Option<&Path>,
+) -> anyhow::Result<Option<LoadedBundle>> {
     if !dir.is_dir() {
         bail!("{}: not a directory", dir.display());
     }
-    let fleet_yaml = ["fleet.yaml", "fleet.yml"]
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
-        .map(|p| read_yaml_file(&p))
-        .transpose()?
-        .unwrap_or_else(|| Value::Object(Default::default()));
-    if !fleet_yaml.is_object() {
-        bail!("{}: fleet.yaml is not a mapping", dir.display());
-    }
-    let mut spec: BundleSpec = serde_json::from_value(fleet_yaml.clone())
-        .with_context(|| format!("{}: invalid fleet.yaml", dir.display()))?;
-    let customizations: Vec<BundleTarget> = match fleet_yaml.get("targetCustomizations") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(v) => serde_json::from_value(v.clone()).with_context(|| {
-            format!("{}: invalid fleet.yaml targetCustomizations", dir.display())
-        })?,
+    let targets = targets_file
+        .map(|file| -> anyhow::Result<TargetsFile> {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            Ok(TargetsFile::parse(&file.display().to_string(), &text)?)
+        })
+        .transpose()?;
+    let tree = DirTree::new(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let opts = ReadOptions {
+        repo_name: "test".to_string(),
+        namespace: NAMESPACE.to_string(),
+        labels: BTreeMap::new(),
+        targets_file: targets,
+        compress: false,
+        image_scans: false,
+        fetcher: &Offline,
     };
-    spec.targets.extend(customizations);
-    for (i, target) in spec.targets.iter_mut().enumerate() {
-        if target.name.is_empty() {
-            target.name = format!("target{i:03}");
-        }
-    }
-    if let Some(file) = targets_file {
-        let doc = read_yaml_file(file)?;
-        let targets: Vec<BundleTarget> = match doc.get("targets") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(v) => serde_json::from_value(v.clone())
-                .with_context(|| format!("{}: invalid targets", file.display()))?,
-        };
-        let restrictions: Vec<BundleTargetRestriction> = match doc.get("targetRestrictions") {
-            None | Some(Value::Null) => targets
-                .iter()
-                .map(|t| BundleTargetRestriction {
-                    name: t.name.clone(),
-                    cluster_name: t.cluster_name.clone(),
-                    cluster_selector: t.cluster_selector.clone(),
-                    cluster_group: t.cluster_group.clone(),
-                    cluster_group_selector: t.cluster_group_selector.clone(),
-                    ..Default::default()
-                })
-                .collect(),
-            Some(v) => serde_json::from_value(v.clone())
-                .with_context(|| format!("{}: invalid targetRestrictions", file.display()))?,
-        };
-        spec.targets.extend(targets);
-        spec.target_restrictions.extend(restrictions);
-    }
-    if spec.targets.is_empty() {
-        spec.targets.push(BundleTarget {
-            name: "default".to_string(),
-            cluster_group: "default".to_string(),
-            ..Default::default()
-        });
-    }
-    let all = Files::load_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
-    let mut files = Files::new();
-    for (name, content) in all.iter() {
-        if !hidden(name) {
-            files.insert(name, content.to_vec())?;
-        }
-    }
-    let name = fleet_yaml
-        .get("name")
-        .and_then(Value::as_str)
+    let bundle_dir = BundleDir {
+        path: String::new(),
+        id_path: ".".to_string(),
+        options_file: None,
+    };
+    let Some(read) = fleet_bundle::read::read_bundle(&tree, &bundle_dir, &opts)
+        .with_context(|| format!("reading bundle {}", dir.display()))?
+    else {
+        return Ok(None);
+    };
+    let bundle = &read.bundle;
+    let name = bundle["metadata"]["name"]
+        .as_str()
         .filter(|n| !n.is_empty())
         .unwrap_or("test")
         .to_string();
-    Ok(LoadedBundle {
+    let spec: BundleSpec = serde_json::from_value(bundle["spec"].clone())
+        .with_context(|| format!("bundle {name}: unexpected spec"))?;
+    let mut files = Files::new();
+    for resource in &spec.resources {
+        let content = decode_resource(&resource.name, &resource.content, &resource.encoding)?;
+        files.insert(&resource.name, content)?;
+    }
+    Ok(Some(LoadedBundle {
         name,
         spec,
-        fleet_yaml,
+        fleet_yaml: read_fleet_yaml(dir)?,
         files,
-    })
+    }))
 }
 
 fn matcher(
@@ -358,7 +347,14 @@ pub fn merged_options(
 
 /// Runs `fleet-agent test`.
 pub fn run(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let bundle = load_bundle(&args.dir, args.targets_file.as_deref())?;
+    let Some(bundle) = load_bundle(&args.dir, args.targets_file.as_deref())? else {
+        writeln!(
+            err,
+            "# {}: no resources, no bundle: nothing would be deployed",
+            args.dir.display()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    };
     let (target, customizations) = match match_bundle(&bundle, args)? {
         Match::Deployed {
             target,

@@ -150,18 +150,48 @@ pub(super) fn transformers(
                         k,
                         json!({"namePrefix": get("prefix"), "nameSuffix": get("suffix")}),
                     );
-                    transform::prefix_suffix(&sk, resources)?;
+                    let specs = transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?;
+                    if specs.is_empty() {
+                        transform::prefix_suffix(&sk, resources)?;
+                    } else {
+                        // Only the kinds the field specs name are renamed.
+                        for r in resources.iter_mut() {
+                            if specs
+                                .iter()
+                                .any(|s| s.path == "metadata/name" && s.applies(r))
+                            {
+                                transform::prefix_suffix(&sk, std::slice::from_mut(r))?;
+                            }
+                        }
+                    }
                 }
-                "LabelTransformer" => {
-                    let sk = synthetic(
-                        k,
-                        json!({"labels": [{"pairs": get("labels"), "fields": get("fieldSpecs")}]}),
-                    );
-                    transform::labels(&sk, resources, &Default::default())?;
-                }
-                "AnnotationsTransformer" => {
-                    let sk = synthetic(k, json!({"commonAnnotations": get("annotations")}));
-                    transform::annotations(&sk, resources, &Default::default())?;
+                "LabelTransformer" | "AnnotationsTransformer" => {
+                    let key = if kind == "LabelTransformer" {
+                        "labels"
+                    } else {
+                        "annotations"
+                    };
+                    let pairs: Vec<(String, String)> = config
+                        .get(key)
+                        .and_then(Value::as_object)
+                        .map(|m| {
+                            m.iter()
+                                .map(|(a, v)| (a.clone(), super::scalar_string(v)))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let specs = transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?;
+                    if specs.is_empty() {
+                        let sk = if kind == "LabelTransformer" {
+                            synthetic(k, json!({"labels": [{"pairs": get(key)}]}))
+                        } else {
+                            synthetic(k, json!({"commonAnnotations": get(key)}))
+                        };
+                        transform::labels(&sk, resources, &Default::default())?;
+                        transform::annotations(&sk, resources, &Default::default())?;
+                    } else {
+                        transform::add_pairs(resources, &pairs, &specs);
+                    }
                 }
                 "NamespaceTransformer" => {
                     let ns = config

@@ -44,7 +44,7 @@ impl FieldSpec {
     }
 }
 
-fn parse_fieldspecs(
+pub(super) fn parse_fieldspecs(
     k: &Kustomization,
     v: Option<&Value>,
     field: &str,
@@ -285,7 +285,7 @@ fn volume_claim_specs() -> Vec<FieldSpec> {
     )]
 }
 
-fn add_pairs(resources: &mut [Res], pairs: &[(String, String)], specs: &[FieldSpec]) {
+pub(super) fn add_pairs(resources: &mut [Res], pairs: &[(String, String)], specs: &[FieldSpec]) {
     for r in resources.iter_mut() {
         for spec in specs {
             spec.visit(r, &mut |v: &mut Value| {

@@ -203,6 +203,13 @@ fn merge_value(
     node: Node<'_>,
     path: &mut Vec<String>,
 ) -> Result<Option<Value>, Error> {
+    if ctx.opts.server_directives
+        && let (Some(d), Some(p)) = (present(dest), present(patch))
+        && kind_name(d) != kind_name(p)
+    {
+        // The API server's strategic merge replaces a value whose type changes.
+        return merge_value(ctx, None, patch, node, path);
+    }
     let leader = present(dest).or(patch);
     match leader {
         None | Some(Value::Object(_)) | Some(Value::Null) => {
@@ -650,6 +657,138 @@ pub fn apply_json6902(target: &mut Value, ops: &Value) -> Result<(), Error> {
     let patch: json_patch::Patch =
         serde_json::from_value(ops.clone()).map_err(|e| Error::JsonPatch(e.to_string()))?;
     json_patch::patch(target, &patch).map_err(|e| Error::JsonPatch(e.to_string()))
+}
+
+/// Computes a two-way strategic merge patch that turns `original` into `modified` for the
+/// kind of `modified`: changed and new fields, `null` for removed ones, and for associative
+/// lists the changed or new items (with their keys), `{<key>: v, $patch: delete}` for removed
+/// items and `$setElementOrder/<list>` when the order changed. Lists without a merge strategy
+/// are replaced whole. Apply it with [`merge`] and [`MergeOptions::server_directives`] set.
+/// Returns an empty map when nothing changed.
+pub fn two_way(original: &Value, modified: &Value, schema: &Schema) -> Value {
+    let gvk = Gvk::of(modified);
+    let ty = schema.kind_type(&gvk);
+    let node = Node {
+        field: None,
+        ty,
+        known: ty.is_some(),
+    };
+    let opts = MergeOptions::default();
+    let ctx = Ctx {
+        schema,
+        opts: &opts,
+    };
+    diff_map(ctx, original, modified, node).unwrap_or_else(|| Value::Object(Map::new()))
+}
+
+fn diff_map(ctx: Ctx<'_>, original: &Value, modified: &Value, node: Node<'_>) -> Option<Value> {
+    let (Value::Object(o), Value::Object(m)) = (original, modified) else {
+        return (original != modified).then(|| modified.clone());
+    };
+    let mut out = Map::new();
+    for (k, mv) in m {
+        let sub = child(ctx, node, k);
+        match o.get(k) {
+            None => {
+                out.insert(k.clone(), mv.clone());
+            }
+            Some(ov) if ov == mv => {}
+            Some(ov) => match (ov, mv) {
+                (Value::Object(_), Value::Object(_)) => {
+                    if let Some(d) = diff_map(ctx, ov, mv, sub) {
+                        out.insert(k.clone(), d);
+                    }
+                }
+                (Value::Array(oa), Value::Array(ma)) => {
+                    let assoc = sub
+                        .field
+                        .filter(|f| f.strategy.merge && !f.merge_keys.is_empty());
+                    match assoc {
+                        Some(f) if ma.iter().chain(oa).all(Value::is_object) => {
+                            let elem = Node {
+                                field: None,
+                                ty: sub.ty,
+                                known: sub.known,
+                            };
+                            let keys = &f.merge_keys;
+                            let key_of = |v: &Value| -> Vec<String> {
+                                keys.iter().map(|k| key_text(v.get(k))).collect()
+                            };
+                            let mut items = Vec::new();
+                            for mi in ma {
+                                let kv = key_of(mi);
+                                match oa.iter().find(|oi| key_of(oi) == kv) {
+                                    Some(oi) if oi == mi => {}
+                                    Some(oi) => {
+                                        let mut d = diff_map(ctx, oi, mi, elem)
+                                            .and_then(|d| d.as_object().cloned())
+                                            .unwrap_or_default();
+                                        for key in keys {
+                                            if let Some(v) = mi.get(key) {
+                                                d.insert(key.clone(), v.clone());
+                                            }
+                                        }
+                                        items.push(Value::Object(d));
+                                    }
+                                    None => items.push(mi.clone()),
+                                }
+                            }
+                            for oi in oa {
+                                let kv = key_of(oi);
+                                if !ma.iter().any(|mi| key_of(mi) == kv) {
+                                    let mut d = Map::new();
+                                    for key in keys {
+                                        if let Some(v) = oi.get(key) {
+                                            d.insert(key.clone(), v.clone());
+                                        }
+                                    }
+                                    d.insert(DIRECTIVE.into(), Value::String("delete".into()));
+                                    items.push(Value::Object(d));
+                                }
+                            }
+                            let kept: Vec<Vec<String>> = oa
+                                .iter()
+                                .map(&key_of)
+                                .filter(|kv| ma.iter().any(|mi| key_of(mi) == *kv))
+                                .collect();
+                            let wanted: Vec<Vec<String>> = ma.iter().map(&key_of).collect();
+                            let appended_in_order = wanted.starts_with(&kept);
+                            if !appended_in_order {
+                                let order: Vec<Value> = ma
+                                    .iter()
+                                    .map(|mi| {
+                                        Value::Object(
+                                            keys.iter()
+                                                .filter_map(|k| {
+                                                    mi.get(k).map(|v| (k.clone(), v.clone()))
+                                                })
+                                                .collect(),
+                                        )
+                                    })
+                                    .collect();
+                                out.insert(format!("$setElementOrder/{k}"), Value::Array(order));
+                            }
+                            if !items.is_empty() {
+                                out.insert(k.clone(), Value::Array(items));
+                            }
+                        }
+                        _ => {
+                            out.insert(k.clone(), mv.clone());
+                        }
+                    }
+                }
+                _ => {
+                    out.insert(k.clone(), mv.clone());
+                }
+            },
+        }
+    }
+    for k in o.keys() {
+        if !m.contains_key(k) {
+            out.insert(k.clone(), Value::Null);
+        }
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
 }
 
 /// Whether every field `desired` sets is present in `live` with the same value, using the

@@ -263,7 +263,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             'b' => format!("{:b}", to_i64(arg)),
             other => format!("%!{other}({})", print(arg)),
         };
-        if let Ok(w) = width.parse::<usize>() {
+        if let Ok(w) = width.parse::<usize>().map(|w| w.min(1 << 16)) {
             let len = text.chars().count();
             if len < w {
                 let pad = w - len;
@@ -364,9 +364,19 @@ fn words(s: &str) -> Vec<String> {
     out
 }
 
-fn indent(n: i64, text: &str) -> String {
-    let pad = " ".repeat(usize::try_from(n).unwrap_or(0));
-    format!("{pad}{}", text.replace('\n', &format!("\n{pad}")))
+/// The longest string a function may build.
+const MAX_STRING: usize = 16 << 20;
+
+fn indent(n: i64, text: &str) -> Result<String, String> {
+    let width = usize::try_from(n).unwrap_or(0);
+    let lines = text.matches('\n').count() + 1;
+    if width.saturating_mul(lines).saturating_add(text.len()) > MAX_STRING {
+        return Err(format!(
+            "error calling indent: result longer than {MAX_STRING} bytes"
+        ));
+    }
+    let pad = " ".repeat(width);
+    Ok(format!("{pad}{}", text.replace('\n', &format!("\n{pad}"))))
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
@@ -545,8 +555,14 @@ pub fn call(name: &str, args: Vec<Value>) -> R {
         }
         "repeat" => {
             arity(name, a, 2)?;
-            let n = usize::try_from(to_i64(&a[0])).unwrap_or(0).min(1 << 20);
-            Value::String(s(&a[1]).repeat(n))
+            let n = usize::try_from(to_i64(&a[0])).unwrap_or(0);
+            let text = s(&a[1]);
+            if text.len().saturating_mul(n) > MAX_STRING {
+                return Err(format!(
+                    "error calling repeat: result longer than {MAX_STRING} bytes"
+                ));
+            }
+            Value::String(text.repeat(n))
         }
         "substr" => {
             arity(name, a, 3)?;
@@ -596,11 +612,11 @@ pub fn call(name: &str, args: Vec<Value>) -> R {
         ),
         "indent" => {
             arity(name, a, 2)?;
-            Value::String(indent(to_i64(&a[0]), &s(&a[1])))
+            Value::String(indent(to_i64(&a[0]), &s(&a[1]))?)
         }
         "nindent" => {
             arity(name, a, 2)?;
-            Value::String(format!("\n{}", indent(to_i64(&a[0]), &s(&a[1]))))
+            Value::String(format!("\n{}", indent(to_i64(&a[0]), &s(&a[1]))?))
         }
         "snakecase" => Value::String(
             words(&str_arg(0))

@@ -295,7 +295,11 @@ struct TokStream {
     toks: Vec<Tok>,
     pos: usize,
     line: usize,
+    depth: usize,
 }
+
+/// Deepest nesting of parentheses, and of control structures, that is accepted.
+pub const MAX_NESTING: usize = 100;
 
 impl TokStream {
     fn peek(&self) -> Option<&Tok> {
@@ -356,7 +360,12 @@ impl TokStream {
             }
             Some(Tok::LParen) => {
                 self.pos += 1;
+                self.depth += 1;
+                if self.depth > MAX_NESTING {
+                    return Err(self.err("parentheses nested too deeply"));
+                }
                 let pipe = self.pipeline(false)?;
+                self.depth -= 1;
                 if self.next() != Some(Tok::RParen) {
                     return Err(self.err("unclosed left paren"));
                 }
@@ -535,6 +544,7 @@ enum Terminator {
 fn parse_list(
     items: &mut std::iter::Peekable<std::vec::IntoIter<Item>>,
     in_range: bool,
+    depth: usize,
 ) -> Result<(Vec<Node>, Terminator), TemplateError> {
     let mut nodes = Vec::new();
     while let Some(item) = items.next() {
@@ -545,7 +555,12 @@ fn parse_list(
             }
             Item::Action { toks, line } => (toks, line),
         };
-        let mut ts = TokStream { toks, pos: 0, line };
+        let mut ts = TokStream {
+            toks,
+            pos: 0,
+            line,
+            depth: 0,
+        };
         let keyword = match ts.peek() {
             Some(Tok::Ident(k)) => k.clone(),
             _ => String::new(),
@@ -571,7 +586,17 @@ fn parse_list(
                 if ts.peek().is_some() {
                     return Err(ts.err(format!("unexpected token in {keyword}")));
                 }
-                nodes.push(parse_control(&keyword, pipe, items, in_range, line)?);
+                if depth >= MAX_NESTING {
+                    return Err(ts.err("control structures nested too deeply"));
+                }
+                nodes.push(parse_control(
+                    &keyword,
+                    pipe,
+                    items,
+                    in_range,
+                    line,
+                    depth + 1,
+                )?);
             }
             "break" | "continue" => {
                 if !in_range {
@@ -606,9 +631,10 @@ fn parse_control(
     items: &mut std::iter::Peekable<std::vec::IntoIter<Item>>,
     in_range: bool,
     line: usize,
+    depth: usize,
 ) -> Result<Node, TemplateError> {
     let body_in_range = in_range || keyword == "range";
-    let (body, end) = parse_list(items, body_in_range)?;
+    let (body, end) = parse_list(items, body_in_range, depth)?;
     let else_nodes = match end {
         Terminator::End => Vec::new(),
         Terminator::Eof => {
@@ -618,7 +644,7 @@ fn parse_control(
             });
         }
         Terminator::Else(None) => {
-            let (else_body, end) = parse_list(items, in_range)?;
+            let (else_body, end) = parse_list(items, in_range, depth)?;
             if !matches!(end, Terminator::End) {
                 return Err(TemplateError::Parse {
                     line,
@@ -629,7 +655,20 @@ fn parse_control(
         }
         Terminator::Else(Some((k, chained))) => {
             // `else if` / `else with`: a nested control sharing this one's end.
-            vec![parse_control(&k, chained, items, in_range, line)?]
+            if depth >= MAX_NESTING {
+                return Err(TemplateError::Parse {
+                    line,
+                    message: "else-if chain nested too deeply".to_string(),
+                });
+            }
+            vec![parse_control(
+                &k,
+                chained,
+                items,
+                in_range,
+                line,
+                depth + 1,
+            )?]
         }
     };
     Ok(match keyword {
@@ -643,7 +682,7 @@ impl Template {
     /// Parses template text with `${ }` delimiters.
     pub fn parse(src: &str) -> Result<Template, TemplateError> {
         let mut items = split(src)?.into_iter().peekable();
-        let (nodes, end) = parse_list(&mut items, false)?;
+        let (nodes, end) = parse_list(&mut items, false, 0)?;
         match end {
             Terminator::Eof => Ok(Template { nodes }),
             Terminator::End => Err(TemplateError::Parse {
@@ -1015,6 +1054,10 @@ mod tests {
         assert_eq!(r("${/* c */}k", d.clone()), "k");
         assert!(r("${ .Missing }", d.clone()).starts_with("ERR"));
         assert_eq!(r("${ .A }", d.clone()), "map[b:x]");
-        assert_eq!(r("${ .L }", d), "[p q]");
+        assert_eq!(r("${ .L }", d.clone()), "[p q]");
+        let deep = format!("{}x{}", "${ if true }".repeat(200), "${ end }".repeat(200));
+        assert!(r(&deep, d.clone()).starts_with("ERR"));
+        let parens = format!("${{ {}1{} }}", "(".repeat(200), ")".repeat(200));
+        assert!(r(&parens, d).starts_with("ERR"));
     }
 }

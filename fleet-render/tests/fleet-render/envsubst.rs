@@ -59,9 +59,13 @@ fn to_json(node: &Node) -> Value {
             "node": "func", "param": param, "name": name,
             "args": if args.is_empty() { Value::Null } else { args.iter().map(to_json).collect() },
         }),
-        Node::List(nodes) => {
-            json!({"node": "list", "nodes": nodes.iter().map(to_json).collect::<Vec<_>>()})
-        }
+        // Flux nests sequences to the right: [a, b, c] is list[a, list[b, c]].
+        Node::List(nodes) => match nodes.split_first() {
+            Some((first, rest)) if rest.len() > 1 => {
+                json!({"node": "list", "nodes": [to_json(first), to_json(&Node::List(rest.to_vec()))]})
+            }
+            _ => json!({"node": "list", "nodes": nodes.iter().map(to_json).collect::<Vec<_>>()}),
+        },
         Node::Empty => Value::Null,
     }
 }
@@ -232,6 +236,22 @@ fn errors_name_the_object() {
         "{err}"
     );
     assert!(Substitution::new([("1bad".to_string(), String::new())], false, false).is_err());
+}
+
+#[test]
+fn long_and_deep_inputs() {
+    // Many items are parsed without recursion.
+    let text = "${a}-".repeat(200_000);
+    let vars = BTreeMap::from([("a".to_string(), "x".to_string())]);
+    assert_eq!(
+        envsubst::expand(&text, &vars, true).expect("ok"),
+        "x-".repeat(200_000)
+    );
+    // Nesting is bounded.
+    let deep = format!("{}x{}", "${a:=".repeat(100), "}".repeat(100));
+    assert!(envsubst::parse(&deep).is_err());
+    let ok = format!("{}x{}", "${a:=".repeat(10), "}".repeat(10));
+    assert_eq!(envsubst::expand(&ok, &vars, true).expect("ok"), "x");
 }
 
 #[test]
