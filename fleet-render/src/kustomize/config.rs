@@ -18,6 +18,32 @@ pub(crate) struct Config {
     pub var_reference: Vec<FieldSpec>,
     /// `(group, kind)` of the referred object → fields that refer to it.
     pub name_reference: Vec<((String, String), Vec<FieldSpec>)>,
+    /// From `crds:` files: `(field, referred kind)` for fields of custom kinds marked with
+    /// `x-kubernetes-object-ref-kind`; the field holds a `name`.
+    pub crd_refs: Vec<(String, String)>,
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Object(props)) = m.get("properties") {
+                for (name, prop) in props {
+                    if let Some(kind) = prop
+                        .get("x-kubernetes-object-ref-kind")
+                        .and_then(Value::as_str)
+                    {
+                        let entry = (name.clone(), kind.to_string());
+                        if !out.contains(&entry) {
+                            out.push(entry);
+                        }
+                    }
+                }
+            }
+            m.values().for_each(|x| collect_refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
 }
 
 fn specs(v: Option<&Value>) -> Vec<FieldSpec> {
@@ -44,6 +70,15 @@ fn specs(v: Option<&Value>) -> Vec<FieldSpec> {
 
 /// Reads the kustomization's configuration files into `config`.
 pub(super) fn load(b: &Builder<'_>, k: &Kustomization, config: &mut Config) -> Result<(), Error> {
+    for entry in k.str_list("crds")? {
+        let (file, bytes) = b.read_file(k, "crds", &entry)?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let doc = fleet_core::yaml::from_str_value(&text).map_err(|e| Error::Yaml {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        collect_refs(&doc, &mut config.crd_refs);
+    }
     for entry in k.str_list("configurations")? {
         let (file, bytes) = b.read_file(k, "configurations", &entry)?;
         let text = String::from_utf8_lossy(&bytes).into_owned();

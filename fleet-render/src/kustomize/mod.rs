@@ -19,10 +19,10 @@
 //! `replicas`, `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches`,
 //! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `vars`, `sortOptions`, name
 //! references after renames.
-//! `generators`/`transformers` naming builtin plugins. Remote bases, other plugins, `validators`,
-//! `helmCharts`,
-//! `crds` and `buildMetadata` return
-//! [`Error::Unsupported`] naming the field.
+//! Also `configurations`, `crds` (reference fields of custom kinds), `openapi`,
+//! `buildMetadata` (`originAnnotations`, `managedByLabel`) and `generators`/`transformers`
+//! naming builtin plugins. Remote bases, other plugins, `validators`, `helmCharts` and
+//! `transformerAnnotations` return [`Error::Unsupported`] naming the field.
 
 mod config;
 mod dedupe;
@@ -86,6 +86,7 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
         &mut resources,
         builder.schema(),
         &builder.config.name_reference,
+        &builder.config.crd_refs,
     )
     .map_err(|message| Error::NameReference {
         file: top.file.clone(),
@@ -133,6 +134,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "buildMetadata",
     "generators",
     "transformers",
+    "crds",
 ];
 
 /// Fields kustomize knows that this build does not implement.
@@ -141,7 +143,6 @@ const UNSUPPORTED_FIELDS: &[&str] = &[
     "helmCharts",
     "helmGlobals",
     "helmChartInflationGenerator",
-    "crds",
     "images_transformers",
 ];
 

@@ -215,11 +215,39 @@ fn rewrite(v: &mut Value, candidates: &[&Target], who: Referrer<'_>, errors: &mu
     }
 }
 
+/// Rewrites `<field>: {name: ...}` anywhere in a custom object.
+fn rewrite_crd_refs(
+    v: &mut Value,
+    field: &str,
+    candidates: &[&Target],
+    who: Referrer<'_>,
+    errors: &mut Vec<String>,
+) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                if k == field
+                    && let Some(name) = child.get_mut("name")
+                {
+                    rewrite(name, candidates, who, errors);
+                } else {
+                    rewrite_crd_refs(child, field, candidates, who, errors);
+                }
+            }
+        }
+        Value::Array(a) => a
+            .iter_mut()
+            .for_each(|x| rewrite_crd_refs(x, field, candidates, who, errors)),
+        _ => {}
+    }
+}
+
 /// Rewrites references to renamed objects.
 pub(super) fn fix(
     resources: &mut [Res],
     schema: &Schema,
     extra: &[((String, String), Vec<FieldSpec>)],
+    crd_refs: &[(String, String)],
 ) -> Result<(), String> {
     let targets: Vec<Target> = resources
         .iter()
@@ -302,6 +330,26 @@ pub(super) fn fix(
                 let mut spec = spec.clone();
                 spec.create = false;
                 spec.visit(r, &mut |v| rewrite(v, &candidates, who, &mut errors));
+            }
+        }
+        // Fields of custom kinds that `crds:` files mark as references.
+        if !crd_refs.is_empty()
+            && schema
+                .kind_type(&crate::schema::Gvk::from_api_version(
+                    r.obj
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    &kind,
+                ))
+                .is_none()
+        {
+            for (field, ref_kind) in crd_refs {
+                let candidates: Vec<&Target> =
+                    targets.iter().filter(|t| t.kind == *ref_kind).collect();
+                if !candidates.is_empty() {
+                    rewrite_crd_refs(&mut r.obj, field, &candidates, who, &mut errors);
+                }
             }
         }
         // RBAC: roleRef and subjects.

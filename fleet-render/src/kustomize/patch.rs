@@ -125,7 +125,11 @@ fn apply_strategic(
             }
         }
     }
+    let old_kind = r.kind().to_string();
     r.obj = merged;
+    if r.kind() != old_kind {
+        r.prev_kinds.push(old_kind);
+    }
     if allow_name && !new_name.is_empty() && new_name != name {
         r.set_name(&new_name);
     }
@@ -143,10 +147,14 @@ fn find_by_id(resources: &[Res], patch: &Value, origin: &str) -> Result<usize, E
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            r.kind() == kind
+            let current = r.kind() == kind
                 && (api.is_empty()
                     || (r.group() == group && (version.is_empty() || r.version() == version)))
-                && r.had_name(name)
+                && r.had_name(name);
+            // An object whose kind a patch changed is still found by its original id.
+            let original = r.prev_kinds.first().is_some_and(|k| k == kind)
+                && r.prev_names.first().map_or(r.name(), String::as_str) == name;
+            current || original
         })
         .map(|(i, _)| i)
         .collect();

@@ -78,6 +78,10 @@ pub(super) fn generators(
             let field = match kind {
                 "ConfigMapGenerator" => "configMapGenerator",
                 "SecretGenerator" => "secretGenerator",
+                "IAMPolicyGenerator" => {
+                    iam_policy(k, &config, resources)?;
+                    continue;
+                }
                 _ => return Err(unsupported(k, "generators", &config)),
             };
             let mut spec = config.as_object().cloned().unwrap_or_default();
@@ -95,6 +99,43 @@ pub(super) fn generators(
         }
     }
     Ok(())
+}
+
+/// The builtin `IAMPolicyGenerator` (`cloud: gke`): a ServiceAccount bound to a Google service
+/// account through the `iam.gke.io/gcp-service-account` annotation.
+fn iam_policy(k: &Kustomization, config: &Value, resources: &mut Vec<Res>) -> Result<(), Error> {
+    let s = |p: &str| {
+        config
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    if s("/cloud") != "gke" {
+        return Err(unsupported(k, "generators", config));
+    }
+    let (name, gsa, project) = (
+        s("/kubernetesService/name"),
+        s("/serviceAccount/name"),
+        s("/serviceAccount/projectId"),
+    );
+    if name.is_empty() || gsa.is_empty() || project.is_empty() {
+        return Err(Error::Generator {
+            file: k.file.clone(),
+            name: s("/metadata/name"),
+            message: "IAMPolicyGenerator needs kubernetesService.name, serviceAccount.name and serviceAccount.projectId".into(),
+        });
+    }
+    let mut meta = json!({
+        "name": name,
+        "annotations": {"iam.gke.io/gcp-service-account": format!("{gsa}@{project}.iam.gserviceaccount.com")},
+    });
+    let ns = s("/kubernetesService/namespace");
+    if !ns.is_empty() {
+        meta["namespace"] = Value::String(ns);
+    }
+    let obj = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta});
+    super::add_resource(resources, Res::new(obj, &k.file), &k.file)
 }
 
 /// Runs the kustomization's `transformers:`.

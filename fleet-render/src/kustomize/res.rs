@@ -25,6 +25,8 @@ pub(crate) struct Res {
     pub obj: Value,
     /// Names the object had before its current one, oldest first.
     pub prev_names: Vec<String>,
+    /// Kinds the object had before its current one (patches with `allowKindChange`).
+    pub prev_kinds: Vec<String>,
     /// Namespaces the object had before its current one, oldest first.
     pub prev_namespaces: Vec<String>,
     /// Name prefixes applied, innermost first.
@@ -58,6 +60,7 @@ impl Res {
         Res {
             obj,
             prev_names: Vec::new(),
+            prev_kinds: Vec::new(),
             prev_namespaces: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
