@@ -1,3 +1,5 @@
 //! Shared workload generators for the fleet-rs criterion benchmarks and scale binaries.
 //!
 //! The benchmarks land with the capabilities they measure.
+
+pub mod drift;

@@ -272,8 +272,23 @@ impl<'v> Ident<'v> {
     }
 }
 
+/// The string at an RFC 6901 pointer, walking the tokens without allocating (only `~1` is
+/// unescaped, which is all the label keys used here need).
 fn str_at<'v>(obj: &'v Value, ptr: &str) -> Option<&'v str> {
-    obj.pointer(ptr).and_then(Value::as_str)
+    at(obj, ptr).and_then(Value::as_str)
+}
+
+fn at<'v>(obj: &'v Value, ptr: &str) -> Option<&'v Value> {
+    let mut cur = obj;
+    for token in ptr.strip_prefix('/')?.split('/') {
+        let map = cur.as_object()?;
+        cur = if token.contains('~') {
+            map.get(&token.replace("~1", "/").replace("~0", "~"))?
+        } else {
+            map.get(token)?
+        };
+    }
+    Some(cur)
 }
 
 fn ident<'v>(side: &'static str, index: usize, obj: &'v Value) -> Result<Ident<'v>, DiffError> {
@@ -387,7 +402,11 @@ pub fn diff<'a>(
         if !is_namespaced {
             id.namespace = "";
         }
-        let labelled = str_at(obj, "/metadata/labels/objectset.rio.cattle.io~1hash")
+        let labelled = obj
+            .get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(|l| l.get(LABEL_HASH))
+            .and_then(Value::as_str)
             == Some(options.set_hash.as_str());
         let in_scope = desired_gks.contains(&(group_of(id.api_version), id.kind))
             && (!is_namespaced || desired_namespaces.contains(id.namespace));
@@ -410,10 +429,12 @@ pub fn diff<'a>(
             namespace: id.namespace,
             name: id.name,
             labels: desired[d_index]
-                .pointer("/metadata/labels")
+                .get("metadata")
+                .and_then(|m| m.get("labels"))
                 .and_then(Value::as_object),
             annotations: desired[d_index]
-                .pointer("/metadata/annotations")
+                .get("metadata")
+                .and_then(|m| m.get("annotations"))
                 .and_then(Value::as_object),
         };
         let key = id.key();
