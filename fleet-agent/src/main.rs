@@ -1,38 +1,19 @@
-//! The fleet-rs agent.
-//!
-//! Offline subcommands: `fleet-agent diff` compares desired objects with live objects the way
-//! the agent monitors a BundleDeployment. Pulling BundleDeployments, applying and reporting
-//! status are not implemented yet.
+//! The fleet-rs agent command line: `fleet-agent test` renders a bundle directory as one
+//! cluster would receive it (Fleet's `fleet test`). See [`fleet_agent::cmd`].
 
-mod cmd;
+use std::process::ExitCode;
 
 use clap::Parser;
 
-/// The fleet-rs agent.
-#[derive(Debug, Parser)]
-#[command(name = "fleet-agent", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// Subcommands.
-#[derive(Debug, clap::Subcommand)]
-enum Command {
-    /// Compare desired objects with live objects: missing, extra and modified objects, and
-    /// optionally the readiness summary. Exit status 0 in sync, 1 drift, 2 error.
-    Diff(cmd::diff::Args),
-}
-
-fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+fn main() -> ExitCode {
+    let cli = fleet_agent::cmd::Cli::parse();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    match fleet_agent::cmd::run(cli, &mut stdout.lock(), &mut stderr.lock()) {
+        Ok(code) => code,
         Err(err) => {
-            let _ = err.print();
-            return std::process::ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+            eprintln!("fleet-agent: {err:#}");
+            ExitCode::FAILURE
         }
-    };
-    match cli.command {
-        Command::Diff(args) => cmd::diff::run(&args),
     }
 }

@@ -9,7 +9,10 @@
 //!   DEL (0x7f) and all other characters are written as they are.
 //! * Maps are written with their keys sorted bytewise (whatever the map type's own order);
 //!   integer keys are written as strings. Structs keep their field order (serde's declaration
-//!   order). A `#[serde(flatten)]`ed struct reaches the serializer as a map and is sorted.
+//!   order). A struct with a `#[serde(flatten)]` field reaches a serializer as a map *without a
+//!   length*; such maps keep the order serde gives (declared fields first, then the flattened
+//!   ones), while every real map (`BTreeMap`, `HashMap`, `serde_json::Map`, which all announce
+//!   their length) is sorted.
 //! * Floating-point numbers use the shortest representation that reads back to the same value,
 //!   in plain notation for magnitudes in `[1e-6, 1e21)` and as `1e+21`, `1.5e-7` otherwise;
 //!   NaN and infinities are an error (`json: unsupported value`).
@@ -338,6 +341,7 @@ impl<'a> ser::Serializer for Serializer<'a> {
             out: self.out,
             entries: Vec::with_capacity(len.unwrap_or(0)),
             key: None,
+            sorted: len.is_some(),
         })
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<StructWriter<'a>, Error> {
@@ -434,11 +438,13 @@ impl ser::SerializeTupleVariant for SeqWriter<'_> {
     }
 }
 
-/// Writes maps: entries are buffered and written sorted by key.
+/// Writes maps: entries are buffered and written sorted by key (unless the map has no
+/// declared length: see the module documentation).
 pub struct MapWriter<'a> {
     out: &'a mut Vec<u8>,
     entries: Vec<(String, Vec<u8>)>,
     key: Option<String>,
+    sorted: bool,
 }
 
 impl ser::SerializeMap for MapWriter<'_> {
@@ -459,8 +465,10 @@ impl ser::SerializeMap for MapWriter<'_> {
         Ok(())
     }
     fn end(mut self) -> Result<(), Error> {
-        self.entries
-            .sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        if self.sorted {
+            self.entries
+                .sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        }
         self.out.push(b'{');
         for (i, (k, v)) in self.entries.iter().enumerate() {
             if i > 0 {
@@ -692,6 +700,29 @@ mod tests {
     }
 
     #[test]
+    fn maps_sorted_flattened_structs_in_order() {
+        #[derive(Serialize)]
+        struct Flat {
+            z: u8,
+            a: u8,
+            #[serde(flatten)]
+            extra: std::collections::BTreeMap<String, u8>,
+        }
+        let extra = std::collections::BTreeMap::from([("m".to_string(), 3)]);
+        assert_eq!(
+            to_string(&Flat { z: 1, a: 2, extra }).unwrap(),
+            r#"{"z":1,"a":2,"m":3}"#
+        );
+        let hash: std::collections::HashMap<&str, u8> =
+            [("b", 1), ("a", 2), ("c", 3)].into_iter().collect();
+        assert_eq!(to_string(&hash).unwrap(), r#"{"a":2,"b":1,"c":3}"#);
+        let int_keys = std::collections::BTreeMap::from([(10, "x"), (9, "y")]);
+        assert_eq!(to_string(&int_keys).unwrap(), r#"{"10":"x","9":"y"}"#);
+        assert_eq!(to_string(&b"hi"[..].to_vec()).unwrap(), "[104,105]");
+        assert!(to_string(&std::collections::BTreeMap::from([(true, 1)])).is_err());
+    }
+
+    #[test]
     fn strings_like_go() {
         let mut out = Vec::new();
         write_string(
@@ -702,5 +733,32 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f\\u003c\\u003e\\u0026\u{7f}é\\u2028\\u2029😀\""
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_read_back_and_stay_html_safe(text in "\\PC*|[<>&\u{2028}\u{2029}\u{0}-\u{1f}\"\\\\a]*") {
+            let json = to_string(&text).unwrap();
+            let back: String = serde_json::from_str(&json).unwrap();
+            proptest::prop_assert_eq!(&back, &text);
+            let unsafe_chars = ['<', '>', '&', '\u{2028}', '\u{2029}'];
+            proptest::prop_assert!(!json.contains(unsafe_chars), "unescaped in {}", json);
+            proptest::prop_assert!(!json.bytes().any(|b| b < 0x20));
+        }
+
+        #[test]
+        fn floats_read_back(bits in proptest::num::u64::ANY) {
+            let f = f64::from_bits(bits);
+            match format_f64(f) {
+                Ok(text) => {
+                    let back: f64 = text.parse().unwrap();
+                    proptest::prop_assert_eq!(back.to_bits(), f.to_bits(), "{}", text);
+                    let abs = f.abs();
+                    let exp = text.contains('e');
+                    proptest::prop_assert_eq!(exp, abs != 0.0 && !(1e-6..1e21).contains(&abs), "{}", text);
+                }
+                Err(_) => proptest::prop_assert!(!f.is_finite()),
+            }
+        }
     }
 }

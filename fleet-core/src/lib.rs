@@ -5,6 +5,7 @@
 //! rollout arithmetic. Pure: no I/O, no async runtime.
 
 pub mod crd;
+pub mod fleetyaml;
 pub mod gojson;
 pub mod manifest;
 pub mod merge;

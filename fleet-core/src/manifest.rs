@@ -27,6 +27,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use crate::crd::{BundleDeploymentOptions, BundleResource};
 use crate::gojson;
 
 /// The largest manifest [`gunzip`] inflates (1 GiB); Fleet bundles are limited to far less by
@@ -83,6 +84,17 @@ struct ManifestJson<'a, R: Serialize> {
     resources: &'a [R],
 }
 
+/// Go's `BundleResource` exactly (unknown fields kept by the CRD type are not hashed).
+#[derive(Serialize)]
+struct GoBundleResource<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    content: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    encoding: &'a str,
+}
+
 #[derive(serde::Deserialize)]
 struct ManifestIn<R> {
     #[serde(default = "Vec::new")]
@@ -108,6 +120,19 @@ impl Manifest {
         })?;
         let shasum = sha256_hex(&json);
         Ok(Manifest { json, shasum })
+    }
+
+    /// The manifest of a Bundle's `spec.resources` (`manifest.New(bundle.Spec.Resources)`).
+    pub fn from_bundle_resources(resources: &[BundleResource]) -> Result<Manifest, ManifestError> {
+        let go: Vec<GoBundleResource<'_>> = resources
+            .iter()
+            .map(|r| GoBundleResource {
+                name: &r.name,
+                content: &r.content,
+                encoding: &r.encoding,
+            })
+            .collect();
+        Manifest::from_resources(&go)
     }
 
     /// Takes manifest JSON as stored (e.g. gunzipped Content), checking its hash when
@@ -196,6 +221,22 @@ pub fn deployment_id<O: Serialize + ?Sized>(
     options: &O,
 ) -> Result<String, ManifestError> {
     Ok(format!("{manifest_id}:{}", options_hash(options)?))
+}
+
+/// Fleet's `DeploymentID(manifestID, opts)` (v0.16+): hashes a copy of the options with
+/// `diff` and `correctDrift` cleared and Helm values numbers as float64 (as Go holds them after
+/// decoding JSON into `interface{}`).
+pub fn options_deployment_id(
+    manifest_id: &str,
+    options: &BundleDeploymentOptions,
+) -> Result<String, ManifestError> {
+    let mut sanitized = options.clone();
+    sanitized.diff = None;
+    sanitized.correct_drift = None;
+    if let Some(values) = sanitized.helm.as_mut().and_then(|h| h.values.as_mut()) {
+        values.values_mut().for_each(gojson::numbers_as_float64);
+    }
+    deployment_id(manifest_id, &sanitized)
 }
 
 /// Splits a deployment ID at the first `:` into manifest ID and options hash, as the agent does.

@@ -6,45 +6,14 @@
 //!
 //! ```
 //! use fleet_core::rollout::{limit, IntOrString};
-//! assert_eq!(limit(10, [Some(&IntOrString::from("50%"))]).unwrap(), 5);
+//! assert_eq!(limit(10, [Some(&IntOrString::String("50%".into()))]).unwrap(), 5);
 //! assert_eq!(limit(10, [None, Some(&IntOrString::Int(15))]).unwrap(), 10);
 //! assert_eq!(limit(50, []).unwrap(), 50); // default 100%
 //! ```
 
-use std::fmt;
+use crate::crd::BundleDeployment;
 
-use serde::{Deserialize, Serialize};
-
-/// Kubernetes `intstr.IntOrString` (`maxUnavailable: 2` or `maxUnavailable: "25%"`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum IntOrString {
-    /// An integer (Kubernetes stores it as a 32-bit integer).
-    Int(i32),
-    /// A string, usually a percentage such as `"25%"`.
-    String(String),
-}
-
-impl From<i32> for IntOrString {
-    fn from(v: i32) -> Self {
-        IntOrString::Int(v)
-    }
-}
-
-impl From<&str> for IntOrString {
-    fn from(v: &str) -> Self {
-        IntOrString::String(v.to_string())
-    }
-}
-
-impl fmt::Display for IntOrString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            IntOrString::Int(i) => write!(f, "{i}"),
-            IntOrString::String(s) => f.write_str(s),
-        }
-    }
-}
+pub use crate::crd::IntOrString;
 
 /// An invalid rollout limit.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -229,4 +198,21 @@ where
         count,
         i64::try_from(count).unwrap_or(i64::MAX) > max_unavailable,
     )
+}
+
+impl<M> DeploymentView for BundleDeployment<M> {
+    fn deployment_id(&self) -> &str {
+        &self.spec.deployment_id
+    }
+    fn staged_deployment_id(&self) -> &str {
+        &self.spec.staged_deployment_id
+    }
+    fn applied_deployment_id(&self) -> &str {
+        self.status
+            .as_ref()
+            .map_or("", |s| s.applied_deployment_id.as_str())
+    }
+    fn ready(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| s.ready)
+    }
 }

@@ -427,6 +427,16 @@ impl Selector {
         }
     }
 
+    /// apimachinery's `RequiresExactMatch`: the value the first requirement on `key` demands
+    /// when it is `=`, `==` or `in` with exactly one value (useful for label indexes).
+    pub fn requires_exact_match(&self, key: &str) -> Option<&str> {
+        let r = self.requirements().iter().find(|r| r.key == key)?;
+        match (r.op, r.values.as_slice()) {
+            (Operator::Equals | Operator::DoubleEquals | Operator::In, [only]) => Some(only),
+            _ => None,
+        }
+    }
+
     /// Whether the label set satisfies every requirement.
     pub fn matches<L: Labels + ?Sized>(&self, labels: &L) -> bool {
         match &self.requirements {

@@ -3,7 +3,8 @@
 //! `internal/cmd/controller/summary/summary.go`; spec §7.2).
 //!
 //! ```
-//! use fleet_core::state::{BundleState, BundleSummary};
+//! use fleet_core::crd::BundleSummary;
+//! use fleet_core::state::{BundleState, SummaryExt};
 //! let mut summary = BundleSummary::default();
 //! summary.increment_state("fleet-default/c1", BundleState::Modified, "", vec![], vec![]);
 //! summary.desired_ready += 1;
@@ -16,6 +17,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::crd::{
+    BundleDeployment, BundleSummary, ModifiedStatus, NonReadyResource, NonReadyStatus,
+    ResourceSummary,
+};
 use crate::rollout::DeploymentView;
 
 /// The state of a BundleDeployment as the controller reports it.
@@ -107,6 +112,34 @@ pub trait DeploymentStateView: DeploymentView {
     fn deployed_condition_false(&self) -> bool;
 }
 
+impl<M> DeploymentStateView for BundleDeployment<M> {
+    fn non_modified(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| s.non_modified)
+    }
+    fn deployed_condition_false(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == "Deployed")
+                .is_some_and(|c| c.status == "False")
+        })
+    }
+}
+
+/// `MessageFromDeployment` for a BundleDeployment (see [`message_from_deployment`]).
+pub fn deployment_message<M>(bd: &BundleDeployment<M>) -> String {
+    let Some(status) = &bd.status else {
+        return String::new();
+    };
+    message_from_deployment(
+        status.applied_deployment_id == bd.spec.deployment_id,
+        status
+            .conditions
+            .iter()
+            .map(|c| (c.type_.as_str(), c.message.as_str())),
+    )
+}
+
 /// `GetDeploymentState` (spec §7.2), in this order: applied ≠ deployment ID ⇒ `ErrApplied` if
 /// `Deployed` is False else `WaitApplied`; not ready ⇒ `NotReady`; deployment ≠ staged ID ⇒
 /// `OutOfSync`; not `nonModified` ⇒ `Modified`; else `Ready`.
@@ -175,189 +208,100 @@ fn go_lower(s: &str) -> String {
         .collect()
 }
 
-/// A modified resource (`ModifiedStatus` in BundleDeployment status).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModifiedStatus {
-    /// Resource kind.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub kind: String,
-    /// Resource apiVersion.
-    #[serde(
-        default,
-        rename = "apiVersion",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub api_version: String,
-    /// Resource namespace.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
-    /// Resource name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    /// The resource is missing and must be created (`missing`).
-    #[serde(
-        default,
-        rename = "missing",
-        skip_serializing_if = "std::ops::Not::not"
-    )]
-    pub create: bool,
-    /// The resource is extra and would be deleted.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub delete: bool,
-    /// The patch that would bring the live object back.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub patch: String,
-}
-
-impl fmt::Display for ModifiedStatus {
-    /// `kind.group ns/name missing|extra|modified <patch>`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = object_name(&self.api_version, &self.kind, &self.namespace, &self.name);
-        if self.create {
-            write!(f, "{name} missing")
-        } else if self.delete {
-            write!(f, "{name} extra")
-        } else {
-            write!(f, "{name} modified {}", self.patch)
-        }
+/// `ModifiedStatus.String()`: `kind.group ns/name missing|extra|modified <patch>`.
+pub fn modified_status_string(m: &ModifiedStatus) -> String {
+    let name = object_name(&m.api_version, &m.kind, &m.namespace, &m.name);
+    if m.missing {
+        format!("{name} missing")
+    } else if m.delete {
+        format!("{name} extra")
+    } else {
+        format!("{name} modified {}", m.patch)
     }
 }
 
-/// wrangler's resource `summary.Summary` (as stored in `nonReadyStatus[].summary`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResourceSummary {
-    /// Lower-case state such as `in-progress`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub state: String,
-    /// The resource is in error.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub error: bool,
-    /// The resource is progressing.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub transitioning: bool,
-    /// Messages.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub message: Vec<String>,
-}
-
-impl fmt::Display for ResourceSummary {
-    /// wrangler's `Summary.String`: the state, or `[progressing]`/`[error]`/`[progressing,error]`
-    /// followed by the messages joined with `, `.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.transitioning && !self.error {
-            return f.write_str(&self.state);
-        }
-        let tag = match (self.transitioning, self.error) {
-            (true, true) => "[progressing,error]",
-            (true, false) => "[progressing]",
-            _ => "error]",
-        };
-        f.write_str(tag)?;
-        if !self.message.is_empty() {
-            write!(f, " {}", self.message.join(", "))?;
-        }
-        Ok(())
+/// wrangler's `Summary.String()`: the state, or `[progressing]`/`error]`/`[progressing,error]`
+/// followed by the messages joined with `, ` (the unbalanced `error]` is wrangler's).
+pub fn resource_summary_string(s: &ResourceSummary) -> String {
+    if !s.transitioning && !s.error {
+        return s.state.clone();
     }
-}
-
-/// A resource that is not ready (`NonReadyStatus` in BundleDeployment status).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NonReadyStatus {
-    /// Resource UID.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub uid: String,
-    /// Resource kind.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub kind: String,
-    /// Resource apiVersion.
-    #[serde(
-        default,
-        rename = "apiVersion",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub api_version: String,
-    /// Resource namespace.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
-    /// Resource name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    /// The resource's summary.
-    #[serde(default)]
-    pub summary: ResourceSummary,
-}
-
-impl fmt::Display for NonReadyStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = object_name(&self.api_version, &self.kind, &self.namespace, &self.name);
-        write!(f, "{name} {}", self.summary)
+    let mut out = match (s.transitioning, s.error) {
+        (true, true) => "[progressing,error]",
+        (true, false) => "[progressing]",
+        _ => "error]",
     }
+    .to_string();
+    if !s.message.is_empty() {
+        out.push(' ');
+        out.push_str(&s.message.join(", "));
+    }
+    out
 }
 
-/// One entry of `summary.nonReadyResources`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NonReadyResource {
-    /// `<clusterNamespace>/<clusterName>` for bundles, the BundleDeployment name for clusters.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    /// Its state.
-    #[serde(rename = "bundleState")]
-    pub state: BundleState,
-    /// Its message.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub message: String,
-    /// Its modified resources.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub modified_status: Vec<ModifiedStatus>,
-    /// Its non-ready resources.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub non_ready_status: Vec<NonReadyStatus>,
+/// `NonReadyStatus.String()`: `kind.group ns/name <summary>`.
+pub fn non_ready_status_string(n: &NonReadyStatus) -> String {
+    let name = object_name(&n.api_version, &n.kind, &n.namespace, &n.name);
+    format!("{name} {}", resource_summary_string(&n.summary))
 }
 
 /// How many non-ready resources a summary keeps.
 pub const MAX_NON_READY_RESOURCES: usize = 10;
 
-/// `BundleSummary`: counts per state plus up to ten non-ready entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BundleSummary {
-    /// Targets in `NotReady`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub not_ready: i64,
-    /// Targets in `WaitApplied`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub wait_applied: i64,
-    /// Targets in `ErrApplied`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub err_applied: i64,
-    /// Targets in `OutOfSync`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub out_of_sync: i64,
-    /// Targets in `Modified`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub modified: i64,
-    /// Targets in `Ready`.
-    pub ready: i64,
-    /// Targets in `Pending`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub pending: i64,
-    /// All targets.
-    pub desired_ready: i64,
-    /// Up to ten non-ready targets.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub non_ready_resources: Vec<NonReadyResource>,
+/// The rank of a state name as Fleet's `StateRank` map gives it (0 for unknown names).
+fn rank_of(name: &str) -> u8 {
+    name.parse::<BundleState>().map_or(0, BundleState::rank)
 }
 
-fn is_zero(v: &i64) -> bool {
-    *v == 0
-}
-
-impl BundleSummary {
+/// Summary arithmetic of `internal/cmd/controller/summary` on [`BundleSummary`].
+pub trait SummaryExt {
     /// The counter of one state.
-    pub fn count(&self, state: BundleState) -> i64 {
+    fn count(&self, state: BundleState) -> i64;
+    /// `IncrementState`: counts `state`; a non-ready state with a non-empty name is recorded
+    /// while fewer than ten entries are kept. (`desiredReady` is not touched.)
+    fn increment_state(
+        &mut self,
+        name: &str,
+        state: BundleState,
+        message: &str,
+        modified: Vec<ModifiedStatus>,
+        non_ready: Vec<NonReadyStatus>,
+    );
+    /// `Increment(left, right)`: adds the counters; appends all of `right`'s entries when fewer
+    /// than ten are kept (so the list may end up longer than ten, as in Fleet).
+    fn add(&mut self, right: &BundleSummary);
+    /// `IsReady`: every desired target is ready.
+    fn is_ready(&self) -> bool;
+    /// `GetSummaryState`: the highest-ranked state among the non-ready entries (`None` when
+    /// there are none or none has a known state; Fleet writes the empty string).
+    fn summary_state(&self) -> Option<BundleState>;
+    /// `ReadyMessage`: for each non-ready state with a positive count, the first entry in that
+    /// state as `State(count) [Kind name]` or `State(count) [Kind name: message]`, followed by
+    /// up to four of its modified and four of its non-ready resources (Fleet breaks at index
+    /// 4); all sorted and joined with `; `. Empty when everything is ready.
+    fn ready_message(&self, referenced_kind: &str) -> String;
+    /// `SetReadyConditions`: the `Ready` condition's status (`true` when the message is empty)
+    /// and message. Fleet also clears the reason.
+    fn ready_condition(&self, referenced_kind: &str) -> (bool, String) {
+        let message = self.ready_message(referenced_kind);
+        (message.is_empty(), message)
+    }
+}
+
+fn count_mut(s: &mut BundleSummary, state: BundleState) -> &mut i64 {
+    match state {
+        BundleState::Ready => &mut s.ready,
+        BundleState::NotReady => &mut s.not_ready,
+        BundleState::WaitApplied => &mut s.wait_applied,
+        BundleState::ErrApplied => &mut s.err_applied,
+        BundleState::OutOfSync => &mut s.out_of_sync,
+        BundleState::Pending => &mut s.pending,
+        BundleState::Modified => &mut s.modified,
+    }
+}
+
+impl SummaryExt for BundleSummary {
+    fn count(&self, state: BundleState) -> i64 {
         match state {
             BundleState::Ready => self.ready,
             BundleState::NotReady => self.not_ready,
@@ -369,21 +313,7 @@ impl BundleSummary {
         }
     }
 
-    fn count_mut(&mut self, state: BundleState) -> &mut i64 {
-        match state {
-            BundleState::Ready => &mut self.ready,
-            BundleState::NotReady => &mut self.not_ready,
-            BundleState::WaitApplied => &mut self.wait_applied,
-            BundleState::ErrApplied => &mut self.err_applied,
-            BundleState::OutOfSync => &mut self.out_of_sync,
-            BundleState::Pending => &mut self.pending,
-            BundleState::Modified => &mut self.modified,
-        }
-    }
-
-    /// `IncrementState`: counts `state`; a non-ready state with a non-empty name is recorded
-    /// while fewer than ten entries are kept. (`desiredReady` is not touched.)
-    pub fn increment_state(
+    fn increment_state(
         &mut self,
         name: &str,
         state: BundleState,
@@ -391,24 +321,23 @@ impl BundleSummary {
         modified: Vec<ModifiedStatus>,
         non_ready: Vec<NonReadyStatus>,
     ) {
-        *self.count_mut(state) += 1;
+        *count_mut(self, state) += 1;
         if !name.is_empty()
             && state != BundleState::Ready
             && self.non_ready_resources.len() < MAX_NON_READY_RESOURCES
         {
             self.non_ready_resources.push(NonReadyResource {
                 name: name.to_string(),
-                state,
+                bundle_state: state.as_str().to_string(),
                 message: message.to_string(),
                 modified_status: modified,
                 non_ready_status: non_ready,
+                ..Default::default()
             });
         }
     }
 
-    /// `Increment(left, right)`: adds the counters; appends all of `right`'s entries when fewer
-    /// than ten are kept (so the list may end up longer than ten, as in Fleet).
-    pub fn add(&mut self, right: &BundleSummary) {
+    fn add(&mut self, right: &BundleSummary) {
         self.not_ready += right.not_ready;
         self.wait_applied += right.wait_applied;
         self.err_applied += right.err_applied;
@@ -423,28 +352,21 @@ impl BundleSummary {
         }
     }
 
-    /// `IsReady`: every desired target is ready.
-    pub fn is_ready(&self) -> bool {
+    fn is_ready(&self) -> bool {
         self.desired_ready == self.ready
     }
 
-    /// `GetSummaryState`: the highest-ranked state among the non-ready entries (`None` when
-    /// there are none; Fleet writes the empty string).
-    pub fn summary_state(&self) -> Option<BundleState> {
-        self.non_ready_resources.iter().map(|r| r.state).fold(
-            None,
-            |best: Option<BundleState>, s| match best {
-                Some(b) if b.rank() >= s.rank() => Some(b),
-                _ => Some(s),
-            },
-        )
+    fn summary_state(&self) -> Option<BundleState> {
+        let mut best: Option<BundleState> = None;
+        for r in &self.non_ready_resources {
+            if rank_of(&r.bundle_state) > best.map_or(0, BundleState::rank) {
+                best = r.bundle_state.parse().ok();
+            }
+        }
+        best
     }
 
-    /// `ReadyMessage`: for each non-ready state with a positive count, the first entry in that
-    /// state as `State(count) [Kind name]` or `State(count) [Kind name: message]`, followed by
-    /// up to four of its modified and four of its non-ready resources (Fleet breaks at index 4); all sorted and joined
-    /// with `; `. Empty when everything is ready.
-    pub fn ready_message(&self, referenced_kind: &str) -> String {
+    fn ready_message(&self, referenced_kind: &str) -> String {
         let mut messages = Vec::new();
         for state in [
             BundleState::OutOfSync,
@@ -458,7 +380,11 @@ impl BundleSummary {
             if count <= 0 {
                 continue;
             }
-            let Some(r) = self.non_ready_resources.iter().find(|r| r.state == state) else {
+            let Some(r) = self
+                .non_ready_resources
+                .iter()
+                .find(|r| r.bundle_state == state.as_str())
+            else {
                 continue;
             };
             if r.message.is_empty() {
@@ -469,18 +395,16 @@ impl BundleSummary {
                     r.name, r.message
                 ));
             }
-            messages.extend(r.modified_status.iter().take(4).map(ToString::to_string));
-            messages.extend(r.non_ready_status.iter().take(4).map(ToString::to_string));
+            messages.extend(r.modified_status.iter().take(4).map(modified_status_string));
+            messages.extend(
+                r.non_ready_status
+                    .iter()
+                    .take(4)
+                    .map(non_ready_status_string),
+            );
         }
         messages.sort();
         messages.join("; ")
-    }
-
-    /// `SetReadyConditions`: the `Ready` condition's status (`true` when the message is empty)
-    /// and message. Fleet also clears the reason.
-    pub fn ready_condition(&self, referenced_kind: &str) -> (bool, String) {
-        let message = self.ready_message(referenced_kind);
-        (message.is_empty(), message)
     }
 }
 

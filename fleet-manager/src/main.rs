@@ -1,10 +1,27 @@
 //! The fleet-rs manager.
 //!
-//! It will reconcile git to bundles to targets to deployments and serve agents, and offer the
-//! offline commands `fleet-manager apply`, `fleet-manager target` and `fleet-manager rollout`.
-//! None of that is implemented yet; running it prints what exists and exits with status 2.
+//! Offline commands: `fleet-manager apply` turns a repository into Fleet Bundles (printed as
+//! YAML, like `fleet apply -o -`).
+
+use clap::Parser;
+
+mod cmd;
+
+/// The fleet-rs manager.
+#[derive(Debug, Parser)]
+#[command(name = "fleet-manager", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: cmd::Command,
+}
 
 fn main() -> std::process::ExitCode {
-    eprintln!("fleet-manager: no command is implemented yet (see SHORTCOMINGS.md)");
-    std::process::ExitCode::from(2)
+    let cli = Cli::parse();
+    match cmd::run(cli.command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("fleet-manager: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

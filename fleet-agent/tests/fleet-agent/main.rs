@@ -1,3 +1,4 @@
-//! Integration tests of the fleet-agent binary.
+//! Integration tests of the fleet-agent command line.
 
 mod diff_cmd;
+mod test_cmd;

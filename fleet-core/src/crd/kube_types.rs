@@ -30,6 +30,15 @@ pub type ClusterRegistrationToken = super::ClusterRegistrationToken<KubeObjectMe
 /// A ClusterRegistration with k8s-openapi metadata.
 pub type ClusterRegistration = super::ClusterRegistration<KubeObjectMeta>;
 
+/// A HelmOp with k8s-openapi metadata.
+pub type HelmOp = super::HelmOp<KubeObjectMeta>;
+/// An ImageScan with k8s-openapi metadata.
+pub type ImageScan = super::ImageScan<KubeObjectMeta>;
+/// A Schedule with k8s-openapi metadata.
+pub type Schedule = super::Schedule<KubeObjectMeta>;
+/// A Policy with k8s-openapi metadata.
+pub type Policy = super::Policy<KubeObjectMeta>;
+
 /// Converts this crate's metadata to k8s-openapi's (fields k8s-openapi does not know are
 /// dropped).
 pub fn to_kube_meta(meta: &ObjectMeta) -> Result<KubeObjectMeta, serde_json::Error> {

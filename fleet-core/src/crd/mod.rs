@@ -1,9 +1,9 @@
 //! Wire-compatible serde types for Fleet's custom resources (`fleet.cattle.io/v1alpha1`).
 //!
-//! JSON field names are exactly those of Fleet's CRDs. Every top-level object has
-//! `apiVersion`, `kind`, `metadata` and either `spec` + `status` (an `Option`) or, for
-//! [`Content`], [`BundleNamespaceMapping`] and [`GitRepoRestriction`], its fields at the top
-//! level as in Fleet.
+//! All fourteen kinds of Fleet's CRDs are modelled, with JSON field names exactly those of
+//! the CRDs. Every top-level object has `apiVersion`, `kind`, `metadata` and either `spec` +
+//! `status` (an `Option`) or, for [`Content`], [`BundleNamespaceMapping`],
+//! [`GitRepoRestriction`] and [`Policy`], its fields at the top level as in Fleet.
 //!
 //! # Unknown fields and empty values
 //!
@@ -139,6 +139,7 @@ pub mod bundledeployment;
 pub mod cluster;
 pub mod common;
 pub mod gitrepo;
+pub mod newer;
 pub mod options;
 pub mod other;
 
@@ -166,6 +167,11 @@ pub use common::{
 pub use gitrepo::{
     BundlePath, CommitSpec, GitRepo, GitRepoSpec, GitRepoStatus, GitTarget, PerClusterState,
     Resource, StatusBase, StatusDisplay,
+};
+pub use newer::{
+    AlphabeticalPolicy, GitRepoPolicy, HelmOp, HelmOpPolicy, HelmOpSpec, HelmOpStatus,
+    ImagePolicyChoice, ImageScan, ImageScanSpec, ImageScanStatus, Policy, Schedule, ScheduleSpec,
+    ScheduleStatus, ScheduleTargets, SemVerPolicy,
 };
 pub use options::{
     BundleDeploymentOptions, ComparePatch, CorrectDrift, DiffOptions, DownstreamResource,
@@ -219,6 +225,14 @@ pub enum FleetObject {
     ClusterRegistrationToken(Box<ClusterRegistrationToken>),
     /// A ClusterRegistration.
     ClusterRegistration(Box<ClusterRegistration>),
+    /// A HelmOp.
+    HelmOp(Box<HelmOp>),
+    /// An ImageScan.
+    ImageScan(Box<ImageScan>),
+    /// A Schedule.
+    Schedule(Box<Schedule>),
+    /// A Policy.
+    Policy(Box<Policy>),
 }
 
 /// Why a value is not a Fleet object this crate models.
@@ -280,6 +294,10 @@ impl FleetObject {
                 FleetObject::ClusterRegistrationToken(decode(&kind, value)?)
             }
             "ClusterRegistration" => FleetObject::ClusterRegistration(decode(&kind, value)?),
+            "HelmOp" => FleetObject::HelmOp(decode(&kind, value)?),
+            "ImageScan" => FleetObject::ImageScan(decode(&kind, value)?),
+            "Schedule" => FleetObject::Schedule(decode(&kind, value)?),
+            "Policy" => FleetObject::Policy(decode(&kind, value)?),
             _ => return Err(ObjectError::UnsupportedKind(kind)),
         })
     }
@@ -297,6 +315,10 @@ impl FleetObject {
             FleetObject::GitRepoRestriction(object) => serde_json::to_value(object),
             FleetObject::ClusterRegistrationToken(object) => serde_json::to_value(object),
             FleetObject::ClusterRegistration(object) => serde_json::to_value(object),
+            FleetObject::HelmOp(object) => serde_json::to_value(object),
+            FleetObject::ImageScan(object) => serde_json::to_value(object),
+            FleetObject::Schedule(object) => serde_json::to_value(object),
+            FleetObject::Policy(object) => serde_json::to_value(object),
         };
         // These types only hold strings, numbers, booleans and JSON values with string keys,
         // for which serde_json's encoder cannot fail.

@@ -1,5 +1,7 @@
 //! Integration tests for fleet-core.
 
+mod crds;
+mod fleetyaml;
 mod manifest;
 mod merge;
 mod names;

@@ -210,3 +210,70 @@ fn sha256_id_cuts_at_63() {
     );
     assert_eq!(manifest::to_sha256_id("abc"), "s-abc");
 }
+
+/// The CRD types: Content resources decoded into `crd::BundleResource` re-encode to Fleet's
+/// bytes, and the BundleDeployment's own `spec.options` hash to its `deploymentID`.
+#[test]
+fn crd_types_reproduce_fleet_ids() {
+    let Some(content) = corpus_objects("content.yaml") else {
+        return;
+    };
+    let (gz, sha, name) = content_of(&content);
+    let stored = Manifest::from_content(&gz, &sha).unwrap();
+    let resources: Vec<fleet_core::crd::BundleResource> = stored.resources().unwrap();
+    let rebuilt = Manifest::from_bundle_resources(&resources).unwrap();
+    assert_eq!(rebuilt.json(), stored.json());
+    assert_eq!(rebuilt.id(), name);
+
+    let Some(objects) = corpus_objects("bd-only.yaml") else {
+        return;
+    };
+    let bd: fleet_core::crd::BundleDeployment = serde_json::from_value(objects[0].clone()).unwrap();
+    let want = bd.spec.deployment_id.clone();
+    let (manifest_id, _) = manifest::split_deployment_id(&want);
+    assert_eq!(manifest_id, name);
+    for options in [&bd.spec.options, &bd.spec.staged_options] {
+        assert_eq!(
+            manifest::options_deployment_id(manifest_id, options).unwrap(),
+            want
+        );
+    }
+    // diff and correctDrift do not change the ID (v0.16+).
+    let mut with_diff = bd.spec.options.clone();
+    with_diff.diff = Some(Default::default());
+    with_diff.correct_drift = Some(fleet_core::crd::CorrectDrift {
+        enabled: true,
+        ..Default::default()
+    });
+    assert_eq!(
+        manifest::options_deployment_id(manifest_id, &with_diff).unwrap(),
+        want
+    );
+    // Anything else does.
+    let mut other = bd.spec.options.clone();
+    other.keep_resources = true;
+    assert_ne!(
+        manifest::options_deployment_id(manifest_id, &other).unwrap(),
+        want
+    );
+}
+
+/// Helm values numbers hash as Go's float64: `12345678901234567890` is written as
+/// `12345678901234567000`, `1.0` as `1`, `1e21` as `1e+21`. Expected hash computed with
+/// python3: sha256(b'{"helm":{"values":{"a":12345678901234567000,"b":1,"c":1e+21,"d":0.5}},"ignore":{}}\n').
+#[test]
+fn helm_value_numbers_hash_as_float64() {
+    let options: fleet_core::crd::BundleDeploymentOptions =
+        serde_json::from_value(serde_json::json!({
+            "helm": {"values": {"a": 12345678901234567890u64, "b": 1.0, "c": 1e21, "d": 0.5}}
+        }))
+        .unwrap();
+    let id = manifest::options_deployment_id("s-x", &options).unwrap();
+    assert_eq!(id, format!("s-x:{}", manifest::sha256_hex(
+        b"{\"helm\":{\"values\":{\"a\":12345678901234567000,\"b\":1,\"c\":1e+21,\"d\":0.5}},\"ignore\":{}}\n"
+    )));
+    assert_eq!(
+        id,
+        "s-x:773546085f21a9779671acff248d653f3741732b65cbe956f4542f30e7308a0f"
+    );
+}

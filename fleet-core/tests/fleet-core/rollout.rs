@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use fleet_core::rollout::{self, DeploymentView, IntOrString, RolloutError};
+use fleet_core::rollout::{self, IntOrString, RolloutError};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -18,45 +18,8 @@ fn load_vectors(file: &str) -> Option<Value> {
     Some(serde_json::from_str(&text).expect("vector file is JSON"))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct Spec {
-    #[serde(rename = "deploymentID")]
-    deployment_id: String,
-    #[serde(rename = "stagedDeploymentID")]
-    staged_deployment_id: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct Status {
-    #[serde(rename = "appliedDeploymentID")]
-    applied_deployment_id: String,
-    ready: bool,
-}
-
-/// The vector's BundleDeployment shape (only the fields the predicates read).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Bd {
-    spec: Spec,
-    status: Status,
-}
-
-impl DeploymentView for Bd {
-    fn deployment_id(&self) -> &str {
-        &self.spec.deployment_id
-    }
-    fn staged_deployment_id(&self) -> &str {
-        &self.spec.staged_deployment_id
-    }
-    fn applied_deployment_id(&self) -> &str {
-        &self.status.applied_deployment_id
-    }
-    fn ready(&self) -> bool {
-        self.status.ready
-    }
-}
+/// The vector's BundleDeployments decode into the CRD type.
+type Bd = fleet_core::crd::BundleDeployment;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -146,7 +109,7 @@ fn fleet_rollout_limit_vectors() {
 
 #[test]
 fn limit_edge_cases() {
-    let s = |v: &str| IntOrString::from(v);
+    let s = |v: &str| IntOrString::String(v.to_string());
     let lim = |count, v: IntOrString| rollout::limit(count, [Some(&v)]);
     // Numeric strings are used unclamped (spec §4.2 step 4, quirk 5).
     assert_eq!(lim(10, s("25")).unwrap(), 25);

@@ -328,6 +328,16 @@ fn matching_semantics() {
 }
 
 #[test]
+fn requires_exact_match() {
+    let sel = Selector::parse("a=1,b in (2),c in (3,4),d!=5,a=6").unwrap();
+    assert_eq!(sel.requires_exact_match("a"), Some("1"));
+    assert_eq!(sel.requires_exact_match("b"), Some("2"));
+    assert_eq!(sel.requires_exact_match("c"), None);
+    assert_eq!(sel.requires_exact_match("d"), None);
+    assert_eq!(sel.requires_exact_match("z"), None);
+}
+
+#[test]
 fn wire_and_string_forms_agree() {
     let wire: LabelSelector = serde_json::from_value(serde_json::json!({
         "matchLabels": {"env": "prod"},

@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
+use fleet_core::crd::{
+    BundleDeployment, BundleSummary, ModifiedStatus, NonReadyStatus, ResourceSummary,
+};
 use fleet_core::rollout::DeploymentView;
 use fleet_core::state::{
-    self, BUNDLE_STATES_BY_RANK, BundleState, BundleSummary, DeploymentStateView, ModifiedStatus,
-    NonReadyStatus, ResourceSummary,
+    self, BUNDLE_STATES_BY_RANK, BundleState, DeploymentStateView, SummaryExt,
 };
 use serde_json::Value;
 
@@ -78,10 +80,13 @@ fn fleet_state_vectors() {
                     let conds = conditions(bd);
                     let ids_match =
                         bd["status"]["appliedDeploymentID"] == bd["spec"]["deploymentID"];
-                    state::message_from_deployment(
+                    let from_pairs = state::message_from_deployment(
                         ids_match,
                         conds.iter().map(|(t, m)| (t.as_str(), m.as_str())),
-                    )
+                    );
+                    let typed: BundleDeployment = serde_json::from_value(bd.clone()).unwrap();
+                    assert_eq!(state::deployment_message(&typed), from_pairs, "{name}");
+                    from_pairs
                 };
                 assert_eq!(got, expected.as_str().unwrap(), "{name}");
             }
@@ -316,12 +321,38 @@ fn summary_arithmetic_and_ready_message() {
         error: true,
         ..Default::default()
     };
-    assert_eq!(err.to_string(), "error]");
+    assert_eq!(state::resource_summary_string(&err), "error]");
     let both = ResourceSummary {
         error: true,
         transitioning: true,
         message: vec!["a".into(), "b".into()],
         ..Default::default()
     };
-    assert_eq!(both.to_string(), "[progressing,error] a, b");
+    assert_eq!(
+        state::resource_summary_string(&both),
+        "[progressing,error] a, b"
+    );
+}
+
+/// The CRD BundleDeployment implements the state view (a missing status reads as empty).
+#[test]
+fn deployment_state_of_crd_objects() {
+    let bd: BundleDeployment = serde_json::from_value(serde_json::json!({
+        "spec": {"deploymentID": "a", "stagedDeploymentID": "a"}
+    }))
+    .unwrap();
+    assert_eq!(state::deployment_state(&bd), BundleState::WaitApplied);
+    let bd: BundleDeployment = serde_json::from_value(serde_json::json!({
+        "spec": {"deploymentID": "a", "stagedDeploymentID": "a"},
+        "status": {"appliedDeploymentID": "b", "conditions": [{"type": "Deployed", "status": "False", "message": "boom"}]}
+    }))
+    .unwrap();
+    assert_eq!(state::deployment_state(&bd), BundleState::ErrApplied);
+    assert_eq!(state::deployment_message(&bd), "boom");
+    let bd: BundleDeployment = serde_json::from_value(serde_json::json!({
+        "spec": {"deploymentID": "a", "stagedDeploymentID": "a"},
+        "status": {"appliedDeploymentID": "a", "ready": true, "nonModified": true}
+    }))
+    .unwrap();
+    assert_eq!(state::deployment_state(&bd), BundleState::Ready);
 }

@@ -1,0 +1,842 @@
+//! One bundle directory → one Bundle (`internal/bundlereader/read.go`, `resources.go`).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use crate::chart::{ChartFetcher, ChartRef, FetchError};
+use crate::fleetyaml::{self, FLEET_YAML_KEYS, OPTION_KEYS, SPEC_KEYS};
+use crate::naming;
+use crate::tree::{self, EntryKind, FileTree};
+use crate::walk;
+
+/// Fleet's size threshold: a Bundle whose JSON reaches this many bytes is rebuilt with every
+/// resource compressed.
+pub const COMPRESS_THRESHOLD: usize = 1_000_000;
+
+/// The default Bundle namespace of `fleet apply`.
+pub const DEFAULT_NAMESPACE: &str = "fleet-local";
+
+/// Label holding the GitRepo name.
+pub const REPO_LABEL: &str = "fleet.cattle.io/repo-name";
+/// Label holding the commit.
+pub const COMMIT_LABEL: &str = "fleet.cattle.io/commit";
+
+/// An error reading a bundle; every variant names the bundle directory.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// fleet.yaml (or the options file) is not valid YAML.
+    #[error("{file}: {source}")]
+    Yaml {
+        /// The file.
+        file: String,
+        /// The parser's message.
+        #[source]
+        source: fleet_core::yaml::Error,
+    },
+    /// fleet.yaml is valid YAML but breaks a rule.
+    #[error("{file}: {source}")]
+    FleetYaml {
+        /// The file.
+        file: String,
+        /// The rule.
+        #[source]
+        source: fleetyaml::Error,
+    },
+    /// An options file or values file could not be read.
+    #[error("{file}: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// Why.
+        #[source]
+        source: tree::Error,
+    },
+    /// A values file is not a YAML mapping.
+    #[error("reading values file {file}: {reason}")]
+    Values {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// Walking the bundle directory failed (ignore file, symlink escape, I/O).
+    #[error("failed reading resources for {dir:?}: {source}")]
+    Walk {
+        /// The bundle directory.
+        dir: String,
+        /// Why.
+        #[source]
+        source: walk::Error,
+    },
+    /// A remote chart could not be downloaded.
+    #[error("{dir}: failed to download {chart}: {source}")]
+    Chart {
+        /// The bundle directory.
+        dir: String,
+        /// `repo=… chart=… version=…`.
+        chart: String,
+        /// Why.
+        #[source]
+        source: FetchError,
+    },
+    /// The targets file is invalid.
+    #[error("targets file {file}: {reason}")]
+    TargetsFile {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// fleet.yaml has image scans but image scanning is disabled.
+    #[error(
+        "{file}: imageScans are set but image scanning is disabled (experimental in Fleet, off by default; enable it explicitly)"
+    )]
+    ImageScansDisabled {
+        /// The file.
+        file: String,
+    },
+    /// Serialising the bundle failed.
+    #[error("encoding bundle {0}: {1}")]
+    Encode(String, String),
+}
+
+/// The GitRepo targets as Fleet's GitRepo controller hands them to `fleet apply`.
+#[derive(Debug, Clone, Default)]
+pub struct TargetsFile {
+    /// `targets:` (GitTargets, appended to the bundle's targets).
+    pub targets: Vec<Value>,
+    /// `targetRestrictions:` (appended to the bundle's restrictions).
+    pub target_restrictions: Vec<Value>,
+}
+
+impl TargetsFile {
+    /// Parses the YAML of a targets file; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self, Error> {
+        let bad = |reason: String| Error::TargetsFile {
+            file: file.to_string(),
+            reason,
+        };
+        let doc = fleet_core::yaml::from_str_value(text).map_err(|e| bad(e.to_string()))?;
+        let map = match doc {
+            Value::Null => Map::new(),
+            Value::Object(m) => m,
+            other => {
+                return Err(bad(format!(
+                    "expected a mapping, found {}",
+                    fleetyaml::type_name(&other)
+                )));
+            }
+        };
+        let map = fleetyaml::canonicalize(map, &[&["targets", "targetRestrictions"]]);
+        let mut out = Self::default();
+        for (key, dest) in [
+            ("targets", &mut out.targets),
+            ("targetRestrictions", &mut out.target_restrictions),
+        ] {
+            let list = fleetyaml::opt_list(map.get(key), key)
+                .map_err(|e| bad(e.to_string()))?
+                .unwrap_or_default();
+            for (i, item) in list.iter().enumerate() {
+                let t = fleetyaml::git_target(item, &format!("{key}[{i}]"))
+                    .map_err(|e| bad(e.to_string()))?;
+                dest.push(Value::Object(t));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How bundles are read.
+pub struct Options<'a> {
+    /// The GitRepo name (`fleet apply NAME`); prefixes bundle names.
+    pub repo_name: String,
+    /// The namespace the Bundles go to (`-n`, default `fleet-local`).
+    pub namespace: String,
+    /// Labels for every Bundle (`-l`, the commit label, the repo label).
+    pub labels: BTreeMap<String, String>,
+    /// GitRepo targets (`--targets-file`), used when fleet.yaml has no `overrideTargets`.
+    pub targets_file: Option<TargetsFile>,
+    /// Store every resource compressed (`fleet apply -c`).
+    pub compress: bool,
+    /// Accept `imageScans` (Fleet's experimental image scanning); rejected otherwise.
+    pub image_scans: bool,
+    /// Downloads remote charts.
+    pub fetcher: &'a dyn ChartFetcher,
+}
+
+impl std::fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("repo_name", &self.repo_name)
+            .field("namespace", &self.namespace)
+            .field("labels", &self.labels)
+            .field("compress", &self.compress)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A directory to read as one bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleDir {
+    /// Path of the directory in the tree (clean, relative; `""` is the tree root).
+    pub path: String,
+    /// The path as given (`../assets/x`, `.`) for the bundle ID, Go-joined with the repo name.
+    pub id_path: String,
+    /// Driven scan: options file replacing fleet.yaml, relative to the directory.
+    pub options_file: Option<String>,
+}
+
+/// What reading a directory produced.
+#[derive(Debug, Clone)]
+pub struct ReadBundle {
+    /// The Bundle object (`apiVersion`, `kind`, `metadata`, `spec`).
+    pub bundle: Value,
+    /// ImageScan objects derived from `imageScans` (only when enabled).
+    pub image_scans: Vec<Value>,
+}
+
+/// `filepath.Join(a, b)` followed by Go's `Clean` (lexical; `..` may cancel `a`).
+pub fn go_join(a: &str, b: &str) -> String {
+    let joined = if a.is_empty() {
+        b.to_string()
+    } else if b.is_empty() {
+        a.to_string()
+    } else {
+        format!("{a}/{b}")
+    };
+    go_clean(&joined)
+}
+
+/// Go's `path.Clean`.
+pub fn go_clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let rooted = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            x => out.push(x),
+        }
+    }
+    let s = out.join("/");
+    match (rooted, s.is_empty()) {
+        (true, _) => format!("/{s}"),
+        (false, true) => ".".into(),
+        (false, false) => s,
+    }
+}
+
+/// The bundle ID Fleet derives from the repo name, the path and the options file.
+pub fn bundle_id(repo_name: &str, id_path: &str, options_file: Option<&str>) -> String {
+    let mut id = go_join(repo_name, id_path);
+    if let Some(file) = options_file.filter(|f| !f.is_empty()) {
+        let base = tree::base_name(file);
+        let stem = match base.rfind('.') {
+            Some(i) => &file[..file.len() - (base.len() - i)],
+            None => file,
+        };
+        id = go_join(&id, stem);
+    }
+    naming::helm_release_name(&id)
+}
+
+fn gzip_base64(data: &[u8]) -> Result<String, std::io::Error> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data)?;
+    let gz = enc.finish()?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(gz))
+}
+
+/// wrangler `data.MergeMaps`: maps merge recursively, anything else from `overlay` wins.
+pub fn merge_maps(base: &mut Map<String, Value>, overlay: Map<String, Value>) {
+    for (k, v) in overlay {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Object(b)), Value::Object(o)) => merge_maps(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Removes what Go's `omitempty` drops from a struct-shaped value: empty strings, `false`,
+/// zero numbers, empty lists and nulls. Mappings are kept even when empty (the Go fields are
+/// pointers or maps that were set), and free-form maps (`values`, labels, selectors) are left
+/// untouched.
+fn omit_empty(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, child| {
+                let free = matches!(
+                    k.as_str(),
+                    "values"
+                        | "templateValues"
+                        | "matchLabels"
+                        | "labels"
+                        | "annotations"
+                        | "namespaceLabels"
+                        | "namespaceAnnotations"
+                        | "selector"
+                        | "clusterSelector"
+                        | "clusterGroupSelector"
+                        | "conditions"
+                        | "rolloutStrategy"
+                );
+                if !free {
+                    omit_empty(child);
+                }
+                match child {
+                    Value::Null => false,
+                    Value::Bool(b) => *b,
+                    Value::String(s) => !s.is_empty(),
+                    Value::Number(n) => free || n.as_f64() != Some(0.0),
+                    Value::Array(a) => !a.is_empty(),
+                    Value::Object(_) => true,
+                }
+            });
+        }
+        Value::Array(items) => items.iter_mut().for_each(omit_empty),
+        _ => {}
+    }
+}
+
+/// Reads one bundle directory. `Ok(None)` when it holds no resources (Fleet skips it).
+pub fn read_bundle(
+    tree: &dyn FileTree,
+    dir: &BundleDir,
+    opts: &Options<'_>,
+) -> Result<Option<ReadBundle>, Error> {
+    let first = read_once(tree, dir, opts, opts.compress)?;
+    let Some(first) = first else {
+        return Ok(None);
+    };
+    if opts.compress || go_json_size(&first.bundle) < COMPRESS_THRESHOLD {
+        return Ok(Some(first));
+    }
+    read_once(tree, dir, opts, true)
+}
+
+/// Size of the Bundle as Go's `json.Marshal` writes it: HTML-escaped `<`, `>`, `&`, U+2028 and
+/// U+2029, plus the fields a typed Go Bundle always carries (`creationTimestamp: null`, the
+/// empty status).
+pub fn go_json_size(bundle: &Value) -> usize {
+    let mut b = bundle.clone();
+    if let Value::Object(m) = &mut b {
+        m.remove("apiVersion");
+        m.remove("kind");
+    }
+    let text = serde_json::to_string(&b).unwrap_or_default();
+    let mut size = text.len();
+    for c in text.chars() {
+        match c {
+            '<' | '>' | '&' => size += 5,
+            '\u{2028}' | '\u{2029}' => size += 3,
+            _ => {}
+        }
+    }
+    // `"creationTimestamp":null,` and the status of an empty BundleStatus.
+    size + 25 + EMPTY_STATUS_JSON.len()
+}
+
+const EMPTY_STATUS_JSON: &str = r#","status":{"summary":{"desiredReady":0,"ready":0},"newlyCreated":0,"unavailable":0,"unavailablePartitions":0,"maxUnavailable":0,"maxUnavailablePartitions":0,"maxNew":0,"display":{},"resourceKey":null,"observedGeneration":0}"#;
+
+fn read_fleet_yaml(
+    tree: &dyn FileTree,
+    dir: &BundleDir,
+) -> Result<(String, Option<String>), Error> {
+    if let Some(opt) = &dir.options_file {
+        let path = tree::join(&dir.path, opt).map_err(|source| Error::Read {
+            file: go_join(&dir.id_path, opt),
+            source,
+        })?;
+        let data = tree.read_file(&path).map_err(|source| Error::Read {
+            file: go_join(&dir.id_path, opt),
+            source,
+        })?;
+        return Ok((
+            go_join(&dir.id_path, opt),
+            Some(String::from_utf8_lossy(&data).into_owned()),
+        ));
+    }
+    for name in ["fleet.yaml", "fleet.yml"] {
+        let path = tree::join(&dir.path, name).map_err(|source| Error::Read {
+            file: name.to_string(),
+            source,
+        })?;
+        let file = go_join(&dir.id_path, name);
+        match tree.kind(&path) {
+            Ok(None) => continue,
+            Ok(Some(EntryKind::Symlink(t))) => {
+                match tree::resolve_link(tree, &path, &t, &dir.path) {
+                    Ok(Some((resolved, EntryKind::File))) => {
+                        let data = tree.read_file(&resolved).map_err(|source| Error::Read {
+                            file: file.clone(),
+                            source,
+                        })?;
+                        return Ok((file, Some(String::from_utf8_lossy(&data).into_owned())));
+                    }
+                    Ok(_) => continue,
+                    Err(source) => return Err(Error::Read { file, source }),
+                }
+            }
+            Ok(Some(EntryKind::Dir)) => continue,
+            Ok(Some(EntryKind::File)) => {
+                let data = tree.read_file(&path).map_err(|source| Error::Read {
+                    file: file.clone(),
+                    source,
+                })?;
+                return Ok((file, Some(String::from_utf8_lossy(&data).into_owned())));
+            }
+            Err(source) => return Err(Error::Read { file, source }),
+        }
+    }
+    Ok((go_join(&dir.id_path, "fleet.yaml"), None))
+}
+
+fn read_values_files(
+    tree: &dyn FileTree,
+    dir: &BundleDir,
+    helm: &mut Map<String, Value>,
+) -> Result<(), Error> {
+    let files = fleetyaml::string_list(helm.get("valuesFiles"), "valuesFiles").unwrap_or_default();
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut values = match helm.get("values") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    for f in &files {
+        let shown = go_join(&dir.id_path, f);
+        let path = tree::join(&dir.path, f).map_err(|source| Error::Read {
+            file: shown.clone(),
+            source,
+        })?;
+        let data = read_following_links(tree, &path, &dir.path).map_err(|source| Error::Read {
+            file: shown.clone(),
+            source,
+        })?;
+        let text = String::from_utf8_lossy(&data);
+        let doc = fleet_core::yaml::from_str_value(&text).map_err(|e| Error::Values {
+            file: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        match doc {
+            Value::Null => {}
+            Value::Object(m) => merge_maps(&mut values, m),
+            other => {
+                return Err(Error::Values {
+                    file: shown,
+                    reason: format!("expected a mapping, found {}", fleetyaml::type_name(&other)),
+                });
+            }
+        }
+    }
+    if !values.is_empty() {
+        helm.insert("values".into(), Value::Object(values));
+    }
+    Ok(())
+}
+
+fn read_following_links(
+    tree: &dyn FileTree,
+    path: &str,
+    base: &str,
+) -> Result<Vec<u8>, tree::Error> {
+    match tree.kind(path)? {
+        Some(EntryKind::Symlink(t)) => match tree::resolve_link(tree, path, &t, base)? {
+            Some((resolved, EntryKind::File)) => tree.read_file(&resolved),
+            _ => Err(tree::Error::NotFound(path.to_string())),
+        },
+        Some(EntryKind::File) => tree.read_file(path),
+        _ => Err(tree::Error::NotFound(path.to_string())),
+    }
+}
+
+fn helm_chart_ref(helm: &Map<String, Value>) -> ChartRef {
+    let s = |k: &str| {
+        helm.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    ChartRef {
+        chart: s("chart"),
+        repo: s("repo"),
+        version: s("version"),
+    }
+}
+
+fn read_once(
+    tree: &dyn FileTree,
+    dir: &BundleDir,
+    opts: &Options<'_>,
+    compress: bool,
+) -> Result<Option<ReadBundle>, Error> {
+    let (fy_file, text) = read_fleet_yaml(tree, dir)?;
+    let fy_err = |source: fleetyaml::Error| Error::FleetYaml {
+        file: fy_file.clone(),
+        source,
+    };
+    let doc = match &text {
+        Some(t) => fleet_core::yaml::from_str_value(t).map_err(|source| Error::Yaml {
+            file: fy_file.clone(),
+            source,
+        })?,
+        None => Value::Object(Map::new()),
+    };
+    let raw = match doc {
+        Value::Null => Map::new(),
+        Value::Object(m) => m,
+        other => {
+            return Err(fy_err(fleetyaml::Error::Type {
+                key: "(document)".into(),
+                expected: "mapping",
+                found: fleetyaml::type_name(&other),
+            }));
+        }
+    };
+    // ObjectMeta decoding of the same bytes: name, labels, annotations (case-insensitive too).
+    let meta_keys = fleetyaml::canonicalize(raw.clone(), &[&["annotations"]]);
+    let annotations =
+        fleetyaml::string_map(meta_keys.get("annotations"), "annotations").map_err(fy_err)?;
+
+    let mut fy = fleetyaml::canonicalize(raw, &[FLEET_YAML_KEYS, SPEC_KEYS, OPTION_KEYS]);
+    let name = fleetyaml::opt_str(fy.get("name"), "name").map_err(fy_err)?;
+    let fy_labels = fleetyaml::string_map(fy.get("labels"), "labels").map_err(fy_err)?;
+    fleetyaml::options(&mut fy, "").map_err(fy_err)?;
+    let depends_on = fleetyaml::depends_on(fy.get("dependsOn")).map_err(fy_err)?;
+    fleetyaml::check_rollout(fy.get("rolloutStrategy")).map_err(fy_err)?;
+    for k in ["paused"] {
+        if let Some(v) = fy.get(k)
+            && !v.is_boolean()
+            && !v.is_null()
+        {
+            return Err(fy_err(fleetyaml::Error::Type {
+                key: k.into(),
+                expected: "boolean",
+                found: fleetyaml::type_name(v),
+            }));
+        }
+    }
+    if let Some(v) = fy.get("targetCustomizationMode")
+        && !v.is_null()
+    {
+        let mode = fleetyaml::opt_str(Some(v), "targetCustomizationMode").map_err(fy_err)?;
+        if !mode.is_empty() && mode != "FirstMatch" && mode != "AllMatches" {
+            return Err(fy_err(fleetyaml::Error::Invalid(format!(
+                "targetCustomizationMode: {mode:?} is not FirstMatch or AllMatches"
+            ))));
+        }
+    }
+
+    // imageScans: skip entries without image; tagName required; disabled unless enabled.
+    let id = bundle_id(&opts.repo_name, &dir.id_path, dir.options_file.as_deref());
+    let bundle_name = if name.is_empty() {
+        id.clone()
+    } else {
+        name.clone()
+    };
+    let mut image_scans = Vec::new();
+    let scans = fleetyaml::opt_list(fy.get("imageScans"), "imageScans").map_err(fy_err)?;
+    for (i, scan) in scans.unwrap_or_default().iter().enumerate() {
+        let key = format!("imageScans[{i}]");
+        let m = fleetyaml::opt_map(Some(scan), &key)
+            .map_err(fy_err)?
+            .unwrap_or_default();
+        let image = fleetyaml::opt_str(m.get("image"), &format!("{key}.image")).map_err(fy_err)?;
+        if image.is_empty() {
+            continue;
+        }
+        let tag =
+            fleetyaml::opt_str(m.get("tagName"), &format!("{key}.tagName")).map_err(fy_err)?;
+        if tag.is_empty() {
+            return Err(fy_err(fleetyaml::Error::Invalid(format!(
+                "{key}: the name of scan is required (tagName)"
+            ))));
+        }
+        if !opts.image_scans {
+            return Err(Error::ImageScansDisabled {
+                file: fy_file.clone(),
+            });
+        }
+        let mut spec = m.clone();
+        spec.remove("name");
+        let mut obj = json!({
+            "apiVersion": "fleet.cattle.io/v1alpha1",
+            "kind": "ImageScan",
+            "metadata": {
+                "name": naming::safe_concat_name(&["imagescan", &bundle_name, &i.to_string()]),
+                "namespace": opts.namespace,
+            },
+            "spec": Value::Object(spec),
+        });
+        omit_empty(&mut obj);
+        image_scans.push(obj);
+    }
+
+    // targets ++ targetCustomizations, named target%03d, with the root chart propagated.
+    let mut targets: Vec<Map<String, Value>> = Vec::new();
+    for key in ["targets", "targetCustomizations"] {
+        let list = fleetyaml::opt_list(fy.get(key), key).map_err(fy_err)?;
+        for (i, t) in list.unwrap_or_default().iter().enumerate() {
+            targets.push(fleetyaml::target(t, &format!("{key}[{i}]")).map_err(fy_err)?);
+        }
+    }
+    for (i, t) in targets.iter_mut().enumerate() {
+        let unnamed = t
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty();
+        if unnamed {
+            t.insert("name".into(), Value::String(format!("target{i:03}")));
+        }
+    }
+    let root_helm: Option<Map<String, Value>> = match fy.get("helm") {
+        Some(Value::Object(m)) => Some(m.clone()),
+        _ => None,
+    };
+    if let Some(rh) = &root_helm {
+        for t in &mut targets {
+            if let Some(Value::Object(th)) = t.get_mut("helm") {
+                for k in ["repo", "chart", "version"] {
+                    let empty = th.get(k).and_then(Value::as_str).unwrap_or("").is_empty();
+                    if empty && let Some(v) = rh.get(k) {
+                        th.insert(k.into(), v.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    // Values files (root only when a chart is set; targets always), and charts to download.
+    let mut skip: Vec<String> = vec!["fleet.yaml".into()];
+    if let Some(opt) = &dir.options_file {
+        skip.push(go_clean(opt));
+    }
+    let mut charts: Vec<ChartRef> = Vec::new();
+    let mut root_helm = root_helm;
+    if let Some(rh) = root_helm.as_mut() {
+        for f in
+            fleetyaml::string_list(rh.get("valuesFiles"), "helm.valuesFiles").map_err(fy_err)?
+        {
+            skip.push(f.clone());
+            skip.push(tree::base_name(&f).to_string());
+        }
+        let cr = helm_chart_ref(rh);
+        if !cr.chart.is_empty() || !cr.repo.is_empty() {
+            read_values_files(tree, dir, rh)?;
+            charts.push(cr);
+        }
+        fy.insert("helm".into(), Value::Object(rh.clone()));
+    }
+    for t in &mut targets {
+        if let Some(Value::Object(th)) = t.get_mut("helm") {
+            for f in
+                fleetyaml::string_list(th.get("valuesFiles"), "helm.valuesFiles").map_err(fy_err)?
+            {
+                skip.push(f.clone());
+                skip.push(tree::base_name(&f).to_string());
+            }
+            read_values_files(tree, dir, th)?;
+            let cr = helm_chart_ref(th);
+            if !cr.chart.is_empty() || !cr.repo.is_empty() {
+                charts.push(cr);
+            }
+        }
+    }
+
+    // Resources: the directory itself, then every remote chart under its prefix.
+    let walk_err = |source: walk::Error| Error::Walk {
+        dir: dir.id_path.clone(),
+        source,
+    };
+    let mut files: BTreeMap<String, Vec<u8>> = match tree.kind(&dir.path) {
+        Ok(Some(_)) => walk::read_dir_files(tree, &dir.path, &skip).map_err(walk_err)?,
+        Ok(None) => BTreeMap::new(),
+        Err(e) => return Err(walk_err(e.into())),
+    };
+    let mut seen_prefixes = std::collections::BTreeSet::new();
+    for cr in &charts {
+        let local = (!cr.chart.is_empty())
+            .then(|| tree::join(&dir.path, &cr.chart).ok())
+            .flatten()
+            .map(|p| tree.kind(&p))
+            .transpose()
+            .map_err(|e| walk_err(e.into()))?
+            .flatten()
+            .is_some();
+        if local && cr.repo.is_empty() {
+            continue;
+        }
+        let prefix = cr.prefix();
+        if !seen_prefixes.insert(prefix.clone()) {
+            continue;
+        }
+        let fetched = opts.fetcher.fetch(cr).map_err(|source| Error::Chart {
+            dir: dir.id_path.clone(),
+            chart: cr.describe(),
+            source,
+        })?;
+        let chart_files = walk::read_dir_files(&fetched, "", &skip).map_err(walk_err)?;
+        for (name, data) in chart_files {
+            files.insert(format!("{prefix}/{name}"), data);
+        }
+    }
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut resources = Vec::with_capacity(files.len());
+    for (name, data) in files {
+        let entry = match (compress, std::str::from_utf8(&data)) {
+            // `content` is omitempty in Go: an empty file is a resource with a name only.
+            (false, Ok("")) => json!({"name": name}),
+            (false, Ok(text)) => json!({"name": name, "content": text}),
+            _ => {
+                let content = gzip_base64(&data)
+                    .map_err(|e| Error::Encode(bundle_name.clone(), e.to_string()))?;
+                json!({"name": name, "content": content, "encoding": "base64+gz"})
+            }
+        };
+        resources.push(entry);
+    }
+
+    // The spec: BundleSpec keys of fleet.yaml.
+    let mut spec = Map::new();
+    for (k, v) in &fy {
+        if SPEC_KEYS.contains(&k.as_str()) || OPTION_KEYS.contains(&k.as_str()) {
+            spec.insert(k.clone(), v.clone());
+        }
+    }
+    spec.remove("resources");
+    spec.remove("targetRestrictions");
+    spec.remove("contentsId");
+    spec.remove("valuesHash");
+    spec.remove("helmOpOptions");
+    if let Some(d) = depends_on {
+        spec.insert("dependsOn".into(), Value::Array(d));
+    }
+    let mut all_targets: Vec<Value> = targets.into_iter().map(Value::Object).collect();
+    let mut restrictions: Vec<Value> = Vec::new();
+    match fy.get("overrideTargets") {
+        Some(Value::Array(list)) => {
+            for (i, t) in list.iter().enumerate() {
+                let gt =
+                    fleetyaml::git_target(t, &format!("overrideTargets[{i}]")).map_err(fy_err)?;
+                all_targets.push(Value::Object(gt.clone()));
+                restrictions.push(Value::Object(gt));
+            }
+        }
+        None | Some(Value::Null) => {
+            if let Some(tf) = &opts.targets_file {
+                all_targets.extend(tf.targets.iter().cloned());
+                restrictions.extend(tf.target_restrictions.iter().cloned());
+            }
+        }
+        Some(other) => {
+            return Err(fy_err(fleetyaml::Error::Type {
+                key: "overrideTargets".into(),
+                expected: "list",
+                found: fleetyaml::type_name(other),
+            }));
+        }
+    }
+    if all_targets.is_empty() {
+        all_targets.push(json!({"name": "default", "clusterGroup": "default"}));
+    }
+    spec.insert("targets".into(), Value::Array(all_targets));
+    if !restrictions.is_empty() {
+        spec.insert("targetRestrictions".into(), Value::Array(restrictions));
+    }
+    let mut spec = Value::Object(spec);
+    omit_empty(&mut spec);
+    if let Value::Object(m) = &mut spec {
+        m.insert("resources".into(), Value::Array(resources));
+    }
+
+    let mut labels = Map::new();
+    for (k, v) in &opts.labels {
+        labels.insert(k.clone(), Value::String(v.clone()));
+    }
+    if let Some(l) = fy_labels {
+        for (k, v) in l {
+            labels.insert(k, v);
+        }
+    }
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), Value::String(bundle_name));
+    metadata.insert("namespace".into(), Value::String(opts.namespace.clone()));
+    if !labels.is_empty() {
+        metadata.insert("labels".into(), Value::Object(labels));
+    }
+    if let Some(a) = annotations.filter(|a| !a.is_empty()) {
+        metadata.insert("annotations".into(), Value::Object(a));
+    }
+    let bundle = json!({
+        "apiVersion": "fleet.cattle.io/v1alpha1",
+        "kind": "Bundle",
+        "metadata": Value::Object(metadata),
+        "spec": spec,
+    });
+    Ok(Some(ReadBundle {
+        bundle,
+        image_scans,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_join_cancels_repo_name() {
+        assert_eq!(go_join("simple", "../assets/simple"), "assets/simple");
+        assert_eq!(go_join("test", "."), "test");
+        assert_eq!(
+            bundle_id(
+                "camelCase",
+                "../assets/driven2/kustomize",
+                Some("fleetDev.yaml")
+            ),
+            "assets-driven2-kustomize-fleetdev-2946f474"
+        );
+        assert_eq!(
+            bundle_id(
+                "single_path_config_specified",
+                "../assets/driven_fleet_yaml_subfolder/helm",
+                Some("test/fleet.yaml")
+            ),
+            "assets-driven-fleet-yaml-subfolder-helm-test-fl-b676f"
+        );
+    }
+
+    #[test]
+    fn merge_maps_deep() {
+        let mut a = json!({"a": {"b": 1, "c": 2}, "d": 1})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let b = json!({"a": {"b": 3}, "d": {"x": 1}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        merge_maps(&mut a, b);
+        assert_eq!(
+            Value::Object(a),
+            json!({"a": {"b": 3, "c": 2}, "d": {"x": 1}})
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests of fleet-bundle.
+
+mod common;
+mod corpus;
+mod errors;
+mod fleetignore;
+#[cfg(feature = "git")]
+mod git;
+mod goldens;
+#[cfg(feature = "http")]
+mod http;
+mod semver_props;

@@ -1,0 +1,3 @@
+//! Integration tests of the fleet-manager binary.
+
+mod apply;

@@ -1,0 +1,539 @@
+//! The Fleet-facing entry: a bundle's files, the options merged for one cluster, and the
+//! cluster's facts to the objects that cluster receives.
+//!
+//! ```
+//! use fleet_render::files::Files;
+//! use fleet_render::render::{ClusterFacts, DeploymentOptions, RenderRequest, Renderer};
+//!
+//! let mut files = Files::new();
+//! files
+//!     .insert("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n")
+//!     .unwrap();
+//! let options: DeploymentOptions =
+//!     serde_json::from_value(serde_json::json!({"defaultNamespace": "apps"})).unwrap();
+//! let cluster = ClusterFacts::named("c1", "fleet-default");
+//! let objects = Renderer::default()
+//!     .render(&RenderRequest::new("my-bundle", &files, &options, &cluster))
+//!     .unwrap();
+//! assert_eq!(objects[0]["metadata"]["namespace"], "apps");
+//! ```
+//!
+//! The style is Fleet's (`internal/bundlereader/style.go`): **Helm** when the chart's
+//! `Chart.yaml` is among the files, **kustomize** when `<kustomize.dir>/kustomization.yaml` is,
+//! **raw YAML** otherwise. Raw YAML applies the `yaml.overlays` ([`crate::yamlbundle`]);
+//! kustomize builds `kustomize.dir` natively ([`crate::kustomize`]; overlays are ignored, as
+//! in Fleet); Helm goes through the
+//! [`ChartRenderer`] with values templated per cluster ([`crate::values`]). Then the optional
+//! variable substitution ([`crate::envsubst`], the fleet.yaml `substitute` extension) and the
+//! post-render step ([`crate::postrender`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::Digest as _;
+
+use crate::chart::{ChartError, ChartRenderer, ChartRequest, NoChartRenderer};
+use crate::envsubst::{self, Substitution};
+use crate::files::Files;
+use crate::postrender::{self, PostRenderOptions};
+use crate::values;
+use crate::yamlbundle;
+
+/// The parts of Fleet's `BundleDeploymentOptions` that rendering reads, with their CRD JSON
+/// names; other fields are ignored. Build it with `serde_json::from_value` from the merged
+/// options of a cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeploymentOptions {
+    /// Namespace for namespaced objects without one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub default_namespace: String,
+    /// TargetNamespace: every object is forced into it; cluster-scoped objects are errors.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// `kustomize.dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kustomize: Option<KustomizeOptions>,
+    /// `yaml.overlays`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yaml: Option<YamlOptions>,
+    /// Helm options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helm: Option<values::HelmOptions>,
+    /// Without it, CRDs get `helm.sh/resource-policy: keep`.
+    #[serde(
+        rename = "deleteCRDResources",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub delete_crd_resources: bool,
+}
+
+impl DeploymentOptions {
+    /// The rendering options of Fleet's typed `BundleDeploymentOptions`.
+    pub fn from_bundle_options(
+        options: &fleet_core::crd::BundleDeploymentOptions,
+    ) -> Result<Self, Error> {
+        let value = serde_json::to_value(options).map_err(|e| Error::Options {
+            message: e.to_string(),
+        })?;
+        serde_json::from_value(value).map_err(|e| Error::Options {
+            message: e.to_string(),
+        })
+    }
+}
+
+/// `kustomize:` options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct KustomizeOptions {
+    /// Directory of the kustomization, relative to the bundle root.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub dir: String,
+}
+
+/// `yaml:` options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct YamlOptions {
+    /// Overlay names, applied in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overlays: Vec<String>,
+}
+
+/// The fleet.yaml `substitute` extension (not a Fleet key): Flux-style `${var}` substitution
+/// in the rendered objects.
+///
+/// ```yaml
+/// substitute:
+///   enabled: true        # default false
+///   strict: true         # missing variables are errors (default false)
+///   variables:           # lowest precedence; cluster facts override them
+///     replicas: "2"
+/// ```
+///
+/// Variables, later wins: `variables`, then `FLEET_CLUSTER_NAME` and
+/// `FLEET_CLUSTER_NAMESPACE`, then every cluster label whose key is a valid variable name, then
+/// every top-level scalar of the cluster's `templateValues` (strings as they are, numbers and
+/// booleans as JSON text). Substitution runs whenever `enabled` is true, so `${x:=default}`
+/// expands even with no variable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubstituteOptions {
+    /// Turns substitution on.
+    pub enabled: bool,
+    /// Strict mode.
+    pub strict: bool,
+    /// Variables defined in the bundle.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
+}
+
+impl SubstituteOptions {
+    /// The key of the extension in fleet.yaml.
+    pub const FLEET_YAML_KEY: &'static str = "substitute";
+
+    /// Reads the extension from a raw fleet.yaml value (absent → `None`).
+    pub fn from_fleet_yaml(fleet_yaml: &Value) -> Result<Option<Self>, Error> {
+        match fleet_yaml.get(Self::FLEET_YAML_KEY) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| Error::Options {
+                    message: format!("fleet.yaml substitute: {e}"),
+                }),
+        }
+    }
+}
+
+/// What rendering knows about the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClusterFacts {
+    /// Name of the Cluster object.
+    pub name: String,
+    /// Namespace of the Cluster object.
+    pub namespace: String,
+    /// Cluster labels.
+    pub labels: BTreeMap<String, String>,
+    /// Cluster annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// `spec.templateValues` of the Cluster.
+    pub template_values: Map<String, Value>,
+}
+
+impl ClusterFacts {
+    /// A cluster with a name and namespace and nothing else.
+    pub fn named(name: &str, namespace: &str) -> Self {
+        ClusterFacts {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+/// One render: a bundle for a cluster.
+#[derive(Debug, Clone)]
+pub struct RenderRequest<'a> {
+    /// BundleDeployment (or bundle) name: names the objectset and the Helm release.
+    pub name: &'a str,
+    /// The bundle's files (see [`yamlbundle::name_resources`]).
+    pub files: &'a Files,
+    /// The options merged for this cluster (customizations applied).
+    pub options: &'a DeploymentOptions,
+    /// The cluster.
+    pub cluster: &'a ClusterFacts,
+    /// The fleet.yaml `substitute` extension, if any.
+    pub substitute: Option<&'a SubstituteOptions>,
+    /// Objectset label prefix: [`postrender::AGENT_LABEL_PREFIX`] for the agent (the default),
+    /// `""` for `fleet test`.
+    pub label_prefix: &'a str,
+    /// Objectset label suffix (the agent scope), usually empty.
+    pub label_suffix: &'a str,
+}
+
+impl<'a> RenderRequest<'a> {
+    /// A request with the agent's label prefix and no substitution.
+    pub fn new(
+        name: &'a str,
+        files: &'a Files,
+        options: &'a DeploymentOptions,
+        cluster: &'a ClusterFacts,
+    ) -> Self {
+        RenderRequest {
+            name,
+            files,
+            options,
+            cluster,
+            substitute: None,
+            label_prefix: postrender::AGENT_LABEL_PREFIX,
+            label_suffix: "",
+        }
+    }
+}
+
+/// How a bundle renders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Style {
+    /// A Helm chart; `Chart.yaml` at this path.
+    Helm {
+        /// The path of the chart's `Chart.yaml`.
+        chart_yaml: String,
+    },
+    /// A kustomization in this directory (`""` for the root).
+    Kustomize {
+        /// The directory.
+        dir: String,
+    },
+    /// Raw YAML with overlays.
+    RawYaml,
+}
+
+/// A render error; each names what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Raw YAML or overlays.
+    #[error(transparent)]
+    Yaml(#[from] yamlbundle::Error),
+    /// Helm chart rendering.
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    /// Value templating.
+    #[error(transparent)]
+    Values(#[from] values::Error),
+    /// Variable substitution.
+    #[error("substitute: {0}")]
+    Substitute(#[from] envsubst::Error),
+    /// Post-rendering.
+    #[error(transparent)]
+    PostRender(#[from] postrender::Error),
+    /// The kustomize build.
+    #[error("kustomize build of {dir:?}: {source}")]
+    Kustomize {
+        /// The kustomization directory.
+        dir: String,
+        /// What the build said.
+        #[source]
+        source: BuildError,
+    },
+    /// Options that cannot be used.
+    #[error("options: {message}")]
+    Options {
+        /// Why.
+        message: String,
+    },
+}
+
+/// An error from a [`KustomizeBuilder`].
+pub type BuildError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs a kustomize build of a directory of a file tree.
+pub trait KustomizeBuilder: Send + Sync {
+    /// Builds `dir` of `files`, returning the objects in kustomize's output order.
+    fn build(&self, files: &Files, dir: &str) -> Result<Vec<Value>, BuildError>;
+}
+
+/// The native kustomize build of this crate ([`crate::kustomize::build`]), run the way Fleet
+/// runs its embedded kustomize: root-only load restrictions and **no reordering** — Fleet's
+/// krusty options leave `Reorder` at its zero value, which is neither `legacy` nor
+/// `unspecified`, so resources come out in input order unless the kustomization itself has
+/// `sortOptions` (the fleet-examples goldens show input order). The build gets
+/// `sortOptions: {order: fifo}` added to `<dir>/kustomization.yaml` when it has none.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NativeKustomize;
+
+impl KustomizeBuilder for NativeKustomize {
+    fn build(&self, files: &Files, dir: &str) -> Result<Vec<Value>, BuildError> {
+        let path = join_clean(dir, "kustomization.yaml");
+        let Some(bytes) = files.get(&path) else {
+            return Ok(crate::kustomize::build(files, dir)?);
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| format!("{path}: not UTF-8 text"))?;
+        let mut k = fleet_core::yaml::from_str_value(text).map_err(|e| format!("{path}: {e}"))?;
+        let Value::Object(map) = &mut k else {
+            return Ok(crate::kustomize::build(files, dir)?);
+        };
+        if map.get("sortOptions").is_some_and(|v| !v.is_null()) {
+            return Ok(crate::kustomize::build(files, dir)?);
+        }
+        map.insert(
+            "sortOptions".to_string(),
+            serde_json::json!({"order": "fifo"}),
+        );
+        let mut copy = files.clone();
+        copy.insert(&path, fleet_core::yaml::to_string(&k)?.into_bytes())?;
+        Ok(crate::kustomize::build(&copy, dir)?)
+    }
+}
+
+/// Renders bundles; holds the pluggable chart renderer and kustomize builder.
+pub struct Renderer {
+    /// Helm charts.
+    pub charts: Box<dyn ChartRenderer>,
+    /// kustomize builds.
+    pub kustomize: Box<dyn KustomizeBuilder>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer {
+            charts: Box::new(NoChartRenderer),
+            kustomize: Box::new(NativeKustomize),
+        }
+    }
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer").finish_non_exhaustive()
+    }
+}
+
+/// `filepath.Join(a, b)` then trimming a leading `/`, as Fleet builds chart and kustomize
+/// paths.
+fn join_clean(dir: &str, file: &str) -> String {
+    let joined = format!("{dir}/{file}");
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in joined.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+/// Fleet's bundle style for these files and options.
+pub fn determine_style(files: &Files, options: &DeploymentOptions) -> Style {
+    let (chart_yaml, external) = match &options.helm {
+        None => ("Chart.yaml".to_string(), String::new()),
+        Some(helm) => {
+            let path = if helm.chart.is_empty() {
+                &helm.repo
+            } else {
+                &helm.chart
+            };
+            let sum = hex::encode(sha2::Sha256::digest(
+                format!("{}:{}:{}", helm.chart, helm.repo, helm.version).as_bytes(),
+            ));
+            (join_clean(path, "Chart.yaml"), format!(".chart/{sum}/"))
+        }
+    };
+    let kustomize_dir = options
+        .kustomize
+        .as_ref()
+        .map(|k| k.dir.as_str())
+        .unwrap_or_default();
+    let kustomization = join_clean(kustomize_dir, "kustomization.yaml");
+    let mut style = Style::RawYaml;
+    for (name, _) in files.iter() {
+        if name == chart_yaml {
+            return Style::Helm {
+                chart_yaml: chart_yaml.clone(),
+            };
+        }
+        if let Some(rest) = name
+            .strip_prefix(external.as_str())
+            .filter(|_| !external.is_empty())
+        {
+            let parts: Vec<&str> = rest.split('/').collect();
+            if parts == ["Chart.yaml"] || (parts.len() == 2 && parts[1] == "Chart.yaml") {
+                return Style::Helm {
+                    chart_yaml: name.to_string(),
+                };
+            }
+        }
+        if name == kustomization {
+            style = Style::Kustomize {
+                dir: crate::files::parent(&kustomization).to_string(),
+            };
+        }
+    }
+    style
+}
+
+/// The namespace of the deployment: `namespace`, else `defaultNamespace`, else `default`.
+pub fn deployment_namespace(options: &DeploymentOptions) -> &str {
+    if !options.namespace.is_empty() {
+        &options.namespace
+    } else if !options.default_namespace.is_empty() {
+        &options.default_namespace
+    } else {
+        "default"
+    }
+}
+
+/// The variables of the `substitute` extension for a cluster (see [`SubstituteOptions`]).
+pub fn substitution_variables(
+    opts: &SubstituteOptions,
+    cluster: &ClusterFacts,
+) -> BTreeMap<String, String> {
+    let mut vars = opts.variables.clone();
+    vars.insert("FLEET_CLUSTER_NAME".to_string(), cluster.name.clone());
+    vars.insert(
+        "FLEET_CLUSTER_NAMESPACE".to_string(),
+        cluster.namespace.clone(),
+    );
+    for (k, v) in &cluster.labels {
+        if envsubst::valid_name(k) {
+            vars.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in &cluster.template_values {
+        if !envsubst::valid_name(k) {
+            continue;
+        }
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => continue,
+        };
+        vars.insert(k.clone(), text);
+    }
+    vars
+}
+
+impl Renderer {
+    /// A renderer with the given kustomize builder and no chart renderer.
+    pub fn with_kustomize(kustomize: Box<dyn KustomizeBuilder>) -> Self {
+        Renderer {
+            charts: Box::new(NoChartRenderer),
+            kustomize,
+        }
+    }
+
+    /// Renders a bundle for a cluster (see the module documentation).
+    pub fn render(&self, req: &RenderRequest<'_>) -> Result<Vec<Value>, Error> {
+        let options = req.options;
+        let namespace = deployment_namespace(options);
+        let mut objects = match determine_style(req.files, options) {
+            Style::Helm { chart_yaml } => {
+                let values = self.values(req)?;
+                let chart_dir = crate::files::parent(&chart_yaml).to_string();
+                self.charts.render(&ChartRequest {
+                    files: req.files,
+                    chart_dir: &chart_dir,
+                    release_name: &self.release_name(req),
+                    namespace,
+                    values: &values,
+                })?
+            }
+            Style::Kustomize { dir } => {
+                self.kustomize
+                    .build(req.files, &dir)
+                    .map_err(|source| Error::Kustomize {
+                        dir: dir.clone(),
+                        source,
+                    })?
+            }
+            Style::RawYaml => {
+                let overlays = options
+                    .yaml
+                    .as_ref()
+                    .map(|y| y.overlays.as_slice())
+                    .unwrap_or_default();
+                let files = yamlbundle::apply_overlays(req.files, overlays)?;
+                let (raw, templates) = yamlbundle::split_templates(&files);
+                let mut objects = Vec::new();
+                if !templates.is_empty() {
+                    let values = self.values(req)?;
+                    objects.extend(self.charts.render(&ChartRequest {
+                        files: &files,
+                        chart_dir: "",
+                        release_name: &self.release_name(req),
+                        namespace,
+                        values: &values,
+                    })?);
+                }
+                for (name, bytes) in raw {
+                    objects.extend(yamlbundle::file_objects(name, bytes)?);
+                }
+                objects
+            }
+        };
+        if let Some(subst) = req.substitute.filter(|s| s.enabled) {
+            let substitution = Substitution::new(
+                substitution_variables(subst, req.cluster),
+                subst.strict,
+                true,
+            )?;
+            objects = envsubst::substitute_objects(&objects, &substitution)?;
+        }
+        postrender::post_render(
+            &mut objects,
+            &PostRenderOptions {
+                set_id: postrender::set_id(req.label_prefix, req.name, req.label_suffix),
+                target_namespace: options.namespace.clone(),
+                default_namespace: namespace.to_string(),
+                delete_crd_resources: options.delete_crd_resources,
+            },
+        )?;
+        Ok(objects)
+    }
+
+    fn values(&self, req: &RenderRequest<'_>) -> Result<Value, Error> {
+        let helm = req.options.helm.clone().unwrap_or_default();
+        let processed =
+            values::preprocess_helm_values(&helm, &values::cluster_context(req.cluster))?;
+        Ok(Value::Object(processed.values.unwrap_or_default()))
+    }
+
+    fn release_name(&self, req: &RenderRequest<'_>) -> String {
+        req.options
+            .helm
+            .as_ref()
+            .map(|h| h.release_name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| fleet_core::names::helm_release_name(req.name))
+    }
+}
+
+/// Renders with the default [`Renderer`].
+pub fn render(req: &RenderRequest<'_>) -> Result<Vec<Value>, Error> {
+    Renderer::default().render(req)
+}

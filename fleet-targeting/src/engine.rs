@@ -1,0 +1,1602 @@
+//! The targeting engine: clusters, groups, bundles, mappings and namespaces, indexed; full
+//! evaluation as set algebra; per-cluster evaluation through an anchor index over bundles;
+//! incremental updates returning deltas.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use fleet_core::selector::LabelSelector;
+use roaring::RoaringBitmap;
+use rustc_hash::FxHashMap;
+
+use crate::index::{ClusterId, ClusterIndex, Posting};
+use crate::intern::{Interner, Sym};
+use crate::model::{
+    BundleDelta, BundleInput, BundleTargets, Change, ClusterDelta, CustomizationMode, Decision,
+    Delta, GroupInput, MappingInput, MatcherInput, diff_targets,
+};
+use crate::selector::{self, KeyId, LabelLookup, Op, RawOp, Selector, SelectorError};
+
+/// The label Rancher puts the cluster's display name in; `clusterName` also matches it.
+pub const DISPLAY_NAME_LABEL: &str = "management.cattle.io/cluster-display-name";
+
+/// Dense bundle id.
+pub type BundleId = u32;
+/// Dense group id.
+pub type GroupId = u32;
+
+const NONE: u32 = u32::MAX;
+const COMPLEX: u32 = u32::MAX - 1;
+
+/// Why a bundle cannot be targeted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetingError {
+    /// A target's selector is invalid (Fleet fails the whole bundle).
+    #[error("bundle {bundle}: target {index} ({field}): {source}")]
+    Target {
+        /// `namespace/name` of the bundle.
+        bundle: String,
+        /// Index in `spec.targets`.
+        index: usize,
+        /// `clusterSelector` or `clusterGroupSelector`.
+        field: &'static str,
+        /// The selector error.
+        source: SelectorError,
+    },
+    /// A restriction's selector is invalid.
+    #[error("bundle {bundle}: target restriction {index} ({field}): {source}")]
+    Restriction {
+        /// `namespace/name` of the bundle.
+        bundle: String,
+        /// Index in `spec.targetRestrictions`.
+        index: usize,
+        /// `clusterSelector` or `clusterGroupSelector`.
+        field: &'static str,
+        /// The selector error.
+        source: SelectorError,
+    },
+}
+
+/// A compiled cluster matcher.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Matcher {
+    pub name: Option<Sym>,
+    pub group_name: Option<Sym>,
+    pub group_sel: Option<Selector>,
+    pub cluster_sel: Option<Selector>,
+}
+
+impl Matcher {
+    fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.group_name.is_none()
+            && self.group_sel.is_none()
+            && self.cluster_sel.is_none()
+    }
+
+    fn uses_groups(&self) -> bool {
+        self.group_name.is_some() || self.group_sel.is_some()
+    }
+}
+
+/// The group a matcher is evaluated with: a real group, or the empty group of a cluster that
+/// is in none.
+#[derive(Clone, Copy)]
+pub(crate) struct GroupCtx<'a> {
+    pub name: Option<Sym>,
+    pub labels: &'a [(KeyId, Sym)],
+}
+
+const EMPTY_GROUP: GroupCtx<'static> = GroupCtx {
+    name: None,
+    labels: &[],
+};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub matcher: Matcher,
+    pub do_not_deploy: bool,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Anchor {
+    Kv(KeyId, Sym),
+    Key(KeyId),
+    Name(Sym),
+    Group(Sym),
+    Always,
+}
+
+pub(crate) struct BundleRec {
+    pub ns: Sym,
+    pub name: Sym,
+    pub labels: Vec<(KeyId, Sym)>,
+    pub targets: Vec<Entry>,
+    pub restrictions: Vec<Matcher>,
+    pub mode: CustomizationMode,
+    pub n_custom: usize,
+    pub scope: Vec<Sym>,
+    simple: bool,
+    uses_groups: bool,
+    anchors: Vec<(Anchor, u32)>,
+}
+
+pub(crate) struct GroupRec {
+    pub name: Sym,
+    pub labels: Vec<(KeyId, Sym)>,
+    pub selector: Option<Selector>,
+    pub error: Option<SelectorError>,
+    pub members: RoaringBitmap,
+}
+
+struct MappingRec {
+    ns: Sym,
+    bundle_sel: Option<Selector>,
+    ns_sel: Option<Selector>,
+}
+
+#[derive(Default)]
+struct Anchors {
+    lists: FxHashMap<Anchor, Vec<(BundleId, u32)>>,
+}
+
+/// Which bundles go to which clusters, kept current under incremental updates.
+pub struct Engine {
+    pub(crate) strings: Interner,
+    pub(crate) clusters: ClusterIndex,
+    display_key: KeyId,
+    pub(crate) groups: Vec<Option<GroupRec>>,
+    group_ids: FxHashMap<(Sym, Sym), GroupId>,
+    pub(crate) groups_by_ns: FxHashMap<Sym, Vec<GroupId>>,
+    free_groups: Vec<GroupId>,
+    /// Clusters in no group of their namespace.
+    pub(crate) no_group: RoaringBitmap,
+    pub(crate) bundles: Vec<Option<BundleRec>>,
+    bundle_ids: FxHashMap<(Sym, Sym), BundleId>,
+    free_bundles: Vec<BundleId>,
+    mappings: FxHashMap<(Sym, Sym), MappingRec>,
+    namespaces: FxHashMap<Sym, Vec<(KeyId, Sym)>>,
+    anchors: Anchors,
+    scratch: Vec<u32>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A matcher's group criteria over the groups in scope.
+enum GroupSet {
+    Any,
+    Some {
+        groups: Vec<GroupId>,
+        empty_ok: bool,
+    },
+}
+
+fn intersect_group_sets(a: &GroupSet, b: &GroupSet) -> GroupSet {
+    match (a, b) {
+        (GroupSet::Any, GroupSet::Any) => GroupSet::Any,
+        (GroupSet::Any, GroupSet::Some { groups, empty_ok })
+        | (GroupSet::Some { groups, empty_ok }, GroupSet::Any) => GroupSet::Some {
+            groups: groups.clone(),
+            empty_ok: *empty_ok,
+        },
+        (
+            GroupSet::Some {
+                groups: ga,
+                empty_ok: ea,
+            },
+            GroupSet::Some {
+                groups: gb,
+                empty_ok: eb,
+            },
+        ) => GroupSet::Some {
+            groups: ga.iter().copied().filter(|g| gb.contains(g)).collect(),
+            empty_ok: *ea && *eb,
+        },
+    }
+}
+
+impl Engine {
+    /// An empty engine.
+    pub fn new() -> Self {
+        let mut strings = Interner::default();
+        let mut clusters = ClusterIndex::default();
+        let dk = strings.intern(DISPLAY_NAME_LABEL);
+        let display_key = clusters.ensure_key(dk);
+        Engine {
+            strings,
+            clusters,
+            display_key,
+            groups: Vec::new(),
+            group_ids: FxHashMap::default(),
+            groups_by_ns: FxHashMap::default(),
+            free_groups: Vec::new(),
+            no_group: RoaringBitmap::new(),
+            bundles: Vec::new(),
+            bundle_ids: FxHashMap::default(),
+            free_bundles: Vec::new(),
+            mappings: FxHashMap::default(),
+            namespaces: FxHashMap::default(),
+            anchors: Anchors::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    // ----- names -----
+
+    /// The text of an interned symbol.
+    pub fn resolve(&self, s: Sym) -> &str {
+        self.strings.resolve(s)
+    }
+
+    /// `(namespace, name)` of a live cluster.
+    pub fn cluster_name(&self, c: ClusterId) -> (&str, &str) {
+        (
+            self.strings.resolve(self.clusters.namespace(c)),
+            self.strings.resolve(self.clusters.name(c)),
+        )
+    }
+
+    /// The labels of a live cluster.
+    pub fn cluster_labels(&self, c: ClusterId) -> BTreeMap<String, String> {
+        self.clusters
+            .label_strings(&self.strings, c)
+            .into_iter()
+            .collect()
+    }
+
+    /// The id of a cluster.
+    pub fn cluster_id(&self, namespace: &str, name: &str) -> Option<ClusterId> {
+        let ns = self.strings.get(namespace)?;
+        let n = self.strings.get(name)?;
+        self.clusters.find(ns, n)
+    }
+
+    /// The id of a bundle.
+    pub fn bundle_id(&self, namespace: &str, name: &str) -> Option<BundleId> {
+        let ns = self.strings.get(namespace)?;
+        let n = self.strings.get(name)?;
+        self.bundle_ids.get(&(ns, n)).copied()
+    }
+
+    /// `(namespace, name)` of a bundle.
+    pub fn bundle_name(&self, b: BundleId) -> Option<(&str, &str)> {
+        let r = self.bundles.get(b as usize)?.as_ref()?;
+        Some((self.strings.resolve(r.ns), self.strings.resolve(r.name)))
+    }
+
+    /// Ids of all live bundles.
+    pub fn bundle_ids(&self) -> Vec<BundleId> {
+        (0..self.bundles.len() as u32)
+            .filter(|&b| self.bundles[b as usize].is_some())
+            .collect()
+    }
+
+    /// All live clusters.
+    pub fn clusters(&self) -> &RoaringBitmap {
+        &self.clusters.alive
+    }
+
+    /// Number of live clusters.
+    pub fn cluster_count(&self) -> usize {
+        self.clusters.len()
+    }
+
+    /// Approximate heap bytes of clusters, strings and the label index.
+    pub fn index_heap_bytes(&self) -> usize {
+        self.clusters.heap_bytes() + self.strings.heap_bytes()
+    }
+
+    /// Groups a cluster belongs to (ids).
+    pub(crate) fn groups_of(&self, c: ClusterId) -> Vec<GroupId> {
+        let ns = self.clusters.namespace(c);
+        self.groups_by_ns
+            .get(&ns)
+            .map(|gs| {
+                gs.iter()
+                    .copied()
+                    .filter(|&g| {
+                        self.groups[g as usize]
+                            .as_ref()
+                            .is_some_and(|r| r.members.contains(c))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Names of the groups a cluster belongs to.
+    pub fn group_names_of(&self, c: ClusterId) -> Vec<String> {
+        self.groups_of(c)
+            .into_iter()
+            .filter_map(|g| self.groups[g as usize].as_ref())
+            .map(|r| self.strings.resolve(r.name).to_owned())
+            .collect()
+    }
+
+    // ----- compilation -----
+
+    fn intern_labels<'a>(
+        &mut self,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<(KeyId, Sym)> {
+        let mut out: Vec<(KeyId, Sym)> = labels
+            .into_iter()
+            .map(|(k, v)| {
+                let ks = self.strings.intern(k);
+                let kid = self.clusters.ensure_key(ks);
+                (kid, self.strings.intern(v))
+            })
+            .collect();
+        out.sort_unstable_by_key(|x| x.0);
+        out.dedup_by_key(|x| x.0);
+        out
+    }
+
+    pub(crate) fn compile_selector(
+        &mut self,
+        sel: &LabelSelector,
+    ) -> Result<Selector, SelectorError> {
+        let raw = selector::validate(sel)?;
+        let mut reqs = Vec::with_capacity(raw.len());
+        for r in raw {
+            let ks = self.strings.intern(&r.key);
+            let key = self.clusters.ensure_key(ks);
+            let mut vals: Vec<Sym> = r.values.iter().map(|v| self.strings.intern(v)).collect();
+            vals.sort_unstable();
+            vals.dedup();
+            let op = match r.op {
+                RawOp::In => Op::In(vals.into()),
+                RawOp::NotIn => Op::NotIn(vals.into()),
+                RawOp::Exists => Op::Exists,
+                RawOp::DoesNotExist => Op::DoesNotExist,
+            };
+            reqs.push(selector::Req { key, op });
+        }
+        Ok(Selector { reqs: reqs.into() })
+    }
+
+    pub(crate) fn compile_matcher(
+        &mut self,
+        m: &MatcherInput,
+    ) -> Result<Matcher, (&'static str, SelectorError)> {
+        let name = (!m.cluster_name.is_empty()).then(|| self.strings.intern(&m.cluster_name));
+        let group_name =
+            (!m.cluster_group.is_empty()).then(|| self.strings.intern(&m.cluster_group));
+        let group_sel = match &m.cluster_group_selector {
+            Some(s) => Some(
+                self.compile_selector(s)
+                    .map_err(|e| ("clusterGroupSelector", e))?,
+            ),
+            None => None,
+        };
+        let cluster_sel = match &m.cluster_selector {
+            Some(s) => Some(
+                self.compile_selector(s)
+                    .map_err(|e| ("clusterSelector", e))?,
+            ),
+            None => None,
+        };
+        Ok(Matcher {
+            name,
+            group_name,
+            group_sel,
+            cluster_sel,
+        })
+    }
+
+    // ----- per-cluster matching (Fleet's walk, on interned data) -----
+
+    pub(crate) fn matcher_matches<L: LabelLookup + ?Sized>(
+        &self,
+        m: &Matcher,
+        cname: Sym,
+        labels: &L,
+        g: GroupCtx<'_>,
+    ) -> bool {
+        if m.is_empty() {
+            return false;
+        }
+        if let Some(n) = m.name
+            && cname != n
+            && labels.get(self.display_key) != Some(n)
+        {
+            return false;
+        }
+        if let Some(gn) = m.group_name
+            && g.name != Some(gn)
+        {
+            return false;
+        }
+        if let Some(s) = &m.group_sel
+            && !s.matches(g.labels)
+        {
+            return false;
+        }
+        if let Some(s) = &m.cluster_sel
+            && !s.matches(labels)
+        {
+            return false;
+        }
+        true
+    }
+
+    fn group_ctx(&self, g: GroupId) -> GroupCtx<'_> {
+        match &self.groups[g as usize] {
+            Some(r) => GroupCtx {
+                name: Some(r.name),
+                labels: &r.labels,
+            },
+            None => EMPTY_GROUP,
+        }
+    }
+
+    /// Whether a matcher matches a cluster through some group (or the empty group).
+    fn matches_any_group<L: LabelLookup + ?Sized>(
+        &self,
+        m: &Matcher,
+        cname: Sym,
+        labels: &L,
+        groups: &[GroupId],
+    ) -> bool {
+        if groups.is_empty() || !m.uses_groups() {
+            let g = match groups.first() {
+                Some(&g) => self.group_ctx(g),
+                None => EMPTY_GROUP,
+            };
+            return self.matcher_matches(m, cname, labels, g);
+        }
+        groups
+            .iter()
+            .any(|&g| self.matcher_matches(m, cname, labels, self.group_ctx(g)))
+    }
+
+    /// Whether target entry `t` is allowed (restrictions) and matches through the same group.
+    fn target_allowed<L: LabelLookup + ?Sized>(
+        &self,
+        b: &BundleRec,
+        t: &Matcher,
+        cname: Sym,
+        labels: &L,
+        groups: &[GroupId],
+    ) -> bool {
+        if b.restrictions.is_empty() {
+            return self.matches_any_group(t, cname, labels, groups);
+        }
+        let check = |g: GroupCtx<'_>| {
+            self.matcher_matches(t, cname, labels, g)
+                && b.restrictions
+                    .iter()
+                    .any(|r| self.matcher_matches(r, cname, labels, g))
+        };
+        if groups.is_empty() {
+            check(EMPTY_GROUP)
+        } else {
+            groups.iter().any(|&g| check(self.group_ctx(g)))
+        }
+    }
+
+    /// Fleet's per-cluster decision for one bundle.
+    pub(crate) fn decide<L: LabelLookup + ?Sized>(
+        &self,
+        b: &BundleRec,
+        cname: Sym,
+        ns: Sym,
+        labels: &L,
+        groups: &[GroupId],
+    ) -> Option<Decision> {
+        if !b.scope.contains(&ns) {
+            return None;
+        }
+        let (ti, t) = b
+            .targets
+            .iter()
+            .enumerate()
+            .skip(b.n_custom)
+            .find(|(_, t)| self.target_allowed(b, &t.matcher, cname, labels, groups))?;
+        if t.do_not_deploy {
+            return None;
+        }
+        let mut customizations = Vec::new();
+        for (ci, c) in b.targets[..b.n_custom].iter().enumerate() {
+            if self.matches_any_group(&c.matcher, cname, labels, groups) {
+                if c.do_not_deploy {
+                    return None;
+                }
+                customizations.push(ci as u32);
+                if b.mode == CustomizationMode::FirstMatch {
+                    break;
+                }
+            }
+        }
+        Some(Decision {
+            target: ti as u32,
+            customizations,
+        })
+    }
+
+    // ----- set algebra -----
+
+    fn posting_estimate(&self, r: &selector::Req) -> u64 {
+        let ki = &self.clusters.keys[r.key as usize];
+        match &r.op {
+            Op::In(vals) => vals.iter().map(|&v| ki.posting(v).len()).sum(),
+            Op::Exists => ki.present.len(),
+            _ => u64::MAX,
+        }
+    }
+
+    fn req_set(&self, r: &selector::Req) -> Cow<'_, RoaringBitmap> {
+        let ki = &self.clusters.keys[r.key as usize];
+        match &r.op {
+            Op::In(vals) | Op::NotIn(vals) => {
+                if vals.len() == 1
+                    && let Posting::Many(b) = ki.posting(vals[0])
+                {
+                    return Cow::Borrowed(b);
+                }
+                let mut acc = RoaringBitmap::new();
+                for &v in vals.iter() {
+                    ki.posting(v).union_into(&mut acc);
+                }
+                Cow::Owned(acc)
+            }
+            Op::Exists | Op::DoesNotExist => Cow::Borrowed(&ki.present),
+        }
+    }
+
+    /// Clusters of `base` whose labels satisfy `sel`; most selective positive requirement first.
+    pub(crate) fn eval_selector(&self, sel: &Selector, base: &RoaringBitmap) -> RoaringBitmap {
+        let mut pos: Vec<(u64, &selector::Req)> = sel
+            .reqs
+            .iter()
+            .filter(|r| matches!(r.op, Op::In(_) | Op::Exists))
+            .map(|r| (self.posting_estimate(r), r))
+            .collect();
+        pos.sort_by_key(|x| x.0);
+        let mut acc: Option<RoaringBitmap> = None;
+        for (_, r) in pos {
+            let set = self.req_set(r);
+            match &mut acc {
+                None => acc = Some(base & set.as_ref()),
+                Some(a) => *a &= set.as_ref(),
+            }
+            if acc.as_ref().is_some_and(|a| a.is_empty()) {
+                return RoaringBitmap::new();
+            }
+        }
+        let mut acc = acc.unwrap_or_else(|| base.clone());
+        for r in sel.reqs.iter() {
+            if matches!(r.op, Op::NotIn(_) | Op::DoesNotExist) {
+                acc -= self.req_set(r).as_ref();
+            }
+        }
+        acc
+    }
+
+    fn group_set(&self, m: &Matcher, scope: &[Sym]) -> GroupSet {
+        if !m.uses_groups() {
+            return GroupSet::Any;
+        }
+        let mut groups = Vec::new();
+        for ns in scope {
+            if let Some(gs) = self.groups_by_ns.get(ns) {
+                for &g in gs {
+                    let ctx = self.group_ctx(g);
+                    let ok = m.group_name.is_none_or(|n| ctx.name == Some(n))
+                        && m.group_sel.as_ref().is_none_or(|s| s.matches(ctx.labels));
+                    if ok {
+                        groups.push(g);
+                    }
+                }
+            }
+        }
+        let empty_ok =
+            m.group_name.is_none() && m.group_sel.as_ref().is_none_or(|s| s.matches_empty());
+        GroupSet::Some { groups, empty_ok }
+    }
+
+    fn group_set_bitmap(&self, gs: &GroupSet) -> Option<RoaringBitmap> {
+        match gs {
+            GroupSet::Any => None,
+            GroupSet::Some { groups, empty_ok } => {
+                let mut acc = if *empty_ok {
+                    self.no_group.clone()
+                } else {
+                    RoaringBitmap::new()
+                };
+                for &g in groups {
+                    if let Some(r) = &self.groups[g as usize] {
+                        acc |= &r.members;
+                    }
+                }
+                Some(acc)
+            }
+        }
+    }
+
+    /// Clusters of `base` satisfying the cluster-level criteria (name, clusterSelector).
+    fn cluster_level(&self, m: &Matcher, base: &RoaringBitmap) -> RoaringBitmap {
+        let mut acc = match m.name {
+            Some(n) => {
+                let mut named = RoaringBitmap::new();
+                self.clusters.clusters_named(n, &mut named);
+                self.clusters.keys[self.display_key as usize]
+                    .posting(n)
+                    .union_into(&mut named);
+                named & base
+            }
+            None => base.clone(),
+        };
+        if let Some(s) = &m.cluster_sel {
+            acc = self.eval_selector(s, &acc);
+        }
+        acc
+    }
+
+    /// Clusters of `base` a matcher matches (through any group).
+    pub(crate) fn eval_matcher(
+        &self,
+        m: &Matcher,
+        scope: &[Sym],
+        base: &RoaringBitmap,
+    ) -> RoaringBitmap {
+        if m.is_empty() || base.is_empty() {
+            return RoaringBitmap::new();
+        }
+        let mut acc = self.cluster_level(m, base);
+        if let Some(g) = self.group_set_bitmap(&self.group_set(m, scope)) {
+            acc &= g;
+        }
+        acc
+    }
+
+    fn scope_bitmap(&self, scope: &[Sym]) -> Cow<'_, RoaringBitmap> {
+        let empty = || Cow::Owned(RoaringBitmap::new());
+        match scope {
+            [] => empty(),
+            [one] => self
+                .clusters
+                .by_namespace
+                .get(one)
+                .map(Cow::Borrowed)
+                .unwrap_or_else(empty),
+            many => {
+                let mut acc = RoaringBitmap::new();
+                for ns in many {
+                    if let Some(b) = self.clusters.by_namespace.get(ns) {
+                        acc |= b;
+                    }
+                }
+                Cow::Owned(acc)
+            }
+        }
+    }
+
+    /// Fleet's decision for every cluster in scope, as set algebra (optionally only inside
+    /// `restrict`).
+    pub(crate) fn eval_rec(
+        &self,
+        b: &BundleRec,
+        scope: &[Sym],
+        restrict: Option<&RoaringBitmap>,
+    ) -> BundleTargets {
+        let base = self.scope_bitmap(scope);
+        let mut remaining = match restrict {
+            Some(r) => base.as_ref() & r,
+            None => base.into_owned(),
+        };
+        let mut variants: Vec<(Decision, RoaringBitmap)> = Vec::new();
+        // Restriction parts, computed once: (cluster-level set within base, group set).
+        let restr: Vec<(RoaringBitmap, GroupSet)> = b
+            .restrictions
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|r| (self.cluster_level(r, &remaining), self.group_set(r, scope)))
+            .collect();
+        for (ti, t) in b.targets.iter().enumerate().skip(b.n_custom) {
+            if remaining.is_empty() {
+                break;
+            }
+            if t.matcher.is_empty() {
+                continue;
+            }
+            let tc = self.cluster_level(&t.matcher, &remaining);
+            if tc.is_empty() {
+                continue;
+            }
+            let tg = self.group_set(&t.matcher, scope);
+            let allowed = if b.restrictions.is_empty() {
+                match self.group_set_bitmap(&tg) {
+                    Some(g) => tc & g,
+                    None => tc,
+                }
+            } else {
+                let mut acc = RoaringBitmap::new();
+                for (rc, rg) in &restr {
+                    let mut part = &tc & rc;
+                    if part.is_empty() {
+                        continue;
+                    }
+                    if let Some(g) = self.group_set_bitmap(&intersect_group_sets(&tg, rg)) {
+                        part &= g;
+                    }
+                    acc |= part;
+                }
+                acc
+            };
+            if allowed.is_empty() {
+                continue;
+            }
+            remaining -= &allowed;
+            if !t.do_not_deploy {
+                variants.push((
+                    Decision {
+                        target: ti as u32,
+                        customizations: Vec::new(),
+                    },
+                    allowed,
+                ));
+            }
+        }
+        if b.n_custom > 0 && !variants.is_empty() {
+            let mut covered = RoaringBitmap::new();
+            for (_, bm) in &variants {
+                covered |= bm;
+            }
+            for (ci, c) in b.targets[..b.n_custom].iter().enumerate() {
+                let mc = self.eval_matcher(&c.matcher, scope, &covered);
+                if mc.is_empty() {
+                    continue;
+                }
+                let mut next = Vec::with_capacity(variants.len() + 1);
+                for (d, bm) in variants {
+                    if b.mode == CustomizationMode::FirstMatch && !d.customizations.is_empty() {
+                        next.push((d, bm));
+                        continue;
+                    }
+                    let hit = &bm & &mc;
+                    if hit.is_empty() {
+                        next.push((d, bm));
+                        continue;
+                    }
+                    let rest = bm - &hit;
+                    if !c.do_not_deploy {
+                        let mut d2 = d.clone();
+                        d2.customizations.push(ci as u32);
+                        next.push((d2, hit));
+                    } else {
+                        covered -= &hit;
+                    }
+                    if !rest.is_empty() {
+                        next.push((d, rest));
+                    }
+                }
+                variants = next;
+            }
+        }
+        variants.retain(|(_, bm)| !bm.is_empty());
+        BundleTargets { variants }
+    }
+
+    /// The clusters bundle `b` is deployed to, with the decision for each.
+    pub fn targets(&self, b: BundleId) -> BundleTargets {
+        match self.bundles.get(b as usize).and_then(Option::as_ref) {
+            Some(r) => self.eval_rec(r, &r.scope, None),
+            None => BundleTargets::default(),
+        }
+    }
+
+    /// [`Engine::targets`] for every bundle, on all threads (rayon).
+    pub fn all_targets_parallel(&self) -> Vec<(BundleId, BundleTargets)> {
+        use rayon::prelude::*;
+        self.bundle_ids()
+            .into_par_iter()
+            .map(|b| (b, self.targets(b)))
+            .collect()
+    }
+
+    /// [`Engine::targets`] for every bundle, on the calling thread.
+    pub fn all_targets(&self) -> Vec<(BundleId, BundleTargets)> {
+        self.bundle_ids()
+            .into_iter()
+            .map(|b| (b, self.targets(b)))
+            .collect()
+    }
+
+    // ----- per-cluster: every bundle a cluster gets -----
+
+    #[allow(clippy::too_many_arguments)]
+    fn fire<L: LabelLookup + ?Sized>(
+        &self,
+        list: &[(BundleId, u32)],
+        cname: Sym,
+        ns: Sym,
+        labels: &L,
+        groups: &[GroupId],
+        best: &mut [u32],
+        touched: &mut Vec<BundleId>,
+    ) {
+        for &(b, e) in list {
+            let bi = b as usize;
+            let cur = best[bi];
+            if cur == COMPLEX || (cur != NONE && cur <= e) {
+                continue;
+            }
+            let Some(rec) = self.bundles[bi].as_ref() else {
+                continue;
+            };
+            if !rec.scope.contains(&ns) {
+                continue;
+            }
+            if rec.simple {
+                if self.matches_any_group(&rec.targets[e as usize].matcher, cname, labels, groups) {
+                    if cur == NONE {
+                        touched.push(b);
+                    }
+                    best[bi] = e;
+                }
+            } else {
+                if cur == NONE {
+                    touched.push(b);
+                }
+                best[bi] = COMPLEX;
+            }
+        }
+    }
+
+    /// Every bundle the cluster would get with these labels and groups, and the decision.
+    #[allow(clippy::too_many_arguments)]
+    fn decisions_with<L: LabelLookup + ?Sized>(
+        &self,
+        cname: Sym,
+        ns: Sym,
+        labels: &L,
+        label_list: &[(KeyId, Sym)],
+        groups: &[GroupId],
+        best: &mut Vec<u32>,
+        out: &mut Vec<(BundleId, Decision)>,
+    ) {
+        best.clear();
+        best.resize(self.bundles.len(), NONE);
+        let mut touched = Vec::new();
+        let lists = &self.anchors.lists;
+        let mut go = |a: Anchor| {
+            if let Some(l) = lists.get(&a) {
+                self.fire(l, cname, ns, labels, groups, best, &mut touched);
+            }
+        };
+        for &(k, v) in label_list {
+            go(Anchor::Kv(k, v));
+            go(Anchor::Key(k));
+            if k == self.display_key {
+                go(Anchor::Name(v));
+            }
+        }
+        go(Anchor::Name(cname));
+        for &g in groups {
+            if let Some(r) = &self.groups[g as usize] {
+                go(Anchor::Group(r.name));
+            }
+        }
+        go(Anchor::Always);
+        touched.sort_unstable();
+        for b in touched {
+            let e = best[b as usize];
+            if e == COMPLEX {
+                if let Some(rec) = self.bundles[b as usize].as_ref()
+                    && let Some(d) = self.decide(rec, cname, ns, labels, groups)
+                {
+                    out.push((b, d));
+                }
+            } else {
+                out.push((
+                    b,
+                    Decision {
+                        target: e,
+                        customizations: Vec::new(),
+                    },
+                ));
+            }
+        }
+    }
+
+    /// Every bundle a cluster gets, with the decision, sorted by bundle id.
+    pub fn bundles_for_cluster(&self, c: ClusterId) -> Vec<(BundleId, Decision)> {
+        if !self.clusters.alive.contains(c) {
+            return Vec::new();
+        }
+        let labels = self.clusters.label_list(c);
+        let groups = self.groups_of(c);
+        let mut out = Vec::new();
+        let mut best = Vec::new();
+        self.decisions_with(
+            self.clusters.name(c),
+            self.clusters.namespace(c),
+            labels.as_slice(),
+            &labels,
+            &groups,
+            &mut best,
+            &mut out,
+        );
+        out
+    }
+
+    /// The decision for one (bundle, cluster) pair, walking the bundle like Fleet does.
+    pub fn decision(&self, b: BundleId, c: ClusterId) -> Option<Decision> {
+        let rec = self.bundles.get(b as usize)?.as_ref()?;
+        if !self.clusters.alive.contains(c) {
+            return None;
+        }
+        let labels = self.clusters.labels(c);
+        let groups = self.groups_of(c);
+        self.decide(
+            rec,
+            self.clusters.name(c),
+            self.clusters.namespace(c),
+            &labels,
+            &groups,
+        )
+    }
+
+    // ----- clusters -----
+
+    fn groups_for_labels(&self, ns: Sym, labels: &[(KeyId, Sym)]) -> Vec<GroupId> {
+        self.groups_by_ns
+            .get(&ns)
+            .map(|gs| {
+                gs.iter()
+                    .copied()
+                    .filter(|&g| {
+                        self.groups[g as usize]
+                            .as_ref()
+                            .and_then(|r| r.selector.as_ref())
+                            .is_some_and(|s| s.matches(labels))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn set_membership(&mut self, c: ClusterId, ns: Sym, groups: &[GroupId]) {
+        if let Some(gs) = self.groups_by_ns.get(&ns) {
+            for &g in gs {
+                if let Some(r) = self.groups[g as usize].as_mut() {
+                    if groups.contains(&g) {
+                        r.members.insert(c);
+                    } else {
+                        r.members.remove(c);
+                    }
+                }
+            }
+        }
+        if groups.is_empty() {
+            self.no_group.insert(c);
+        } else {
+            self.no_group.remove(c);
+        }
+    }
+
+    fn diff_decisions(
+        old: &[(BundleId, Decision)],
+        new: &[(BundleId, Decision)],
+    ) -> Vec<(BundleId, Change)> {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() || j < new.len() {
+            let bo = old.get(i).map(|x| x.0).unwrap_or(NONE);
+            let bn = new.get(j).map(|x| x.0).unwrap_or(NONE);
+            if bo == bn {
+                if old[i].1 != new[j].1 {
+                    out.push((bn, Change::Changed(new[j].1.clone())));
+                }
+                i += 1;
+                j += 1;
+            } else if bo < bn {
+                out.push((bo, Change::Disappeared));
+                i += 1;
+            } else {
+                out.push((bn, Change::Appeared(new[j].1.clone())));
+                j += 1;
+            }
+        }
+        out
+    }
+
+    /// Adds a cluster or replaces its labels; returns the bundles whose targeting of it changed.
+    pub fn upsert_cluster<'a>(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> ClusterDelta {
+        let ns = self.strings.intern(namespace);
+        let n = self.strings.intern(name);
+        let new_labels = self.intern_labels(labels);
+        let new_groups = self.groups_for_labels(ns, &new_labels);
+        let mut best = std::mem::take(&mut self.scratch);
+        let mut old = Vec::new();
+        let c = match self.clusters.find(ns, n) {
+            Some(c) => {
+                let old_labels = self.clusters.label_list(c);
+                let old_groups = self.groups_of(c);
+                if old_labels == new_labels && old_groups == new_groups {
+                    self.scratch = best;
+                    return ClusterDelta {
+                        cluster: Some(c),
+                        changes: Vec::new(),
+                    };
+                }
+                self.decisions_with(
+                    n,
+                    ns,
+                    old_labels.as_slice(),
+                    &old_labels,
+                    &old_groups,
+                    &mut best,
+                    &mut old,
+                );
+                self.clusters.relabel(c, &old_labels, &new_labels);
+                c
+            }
+            None => self.clusters.insert(ns, n, &new_labels),
+        };
+        self.set_membership(c, ns, &new_groups);
+        let mut new = Vec::new();
+        self.decisions_with(
+            n,
+            ns,
+            new_labels.as_slice(),
+            &new_labels,
+            &new_groups,
+            &mut best,
+            &mut new,
+        );
+        self.scratch = best;
+        ClusterDelta {
+            cluster: Some(c),
+            changes: Self::diff_decisions(&old, &new),
+        }
+    }
+
+    /// Removes a cluster; returns the bundles it loses.
+    pub fn remove_cluster(&mut self, namespace: &str, name: &str) -> ClusterDelta {
+        let Some(c) = self.cluster_id(namespace, name) else {
+            return ClusterDelta::default();
+        };
+        let old = self.bundles_for_cluster(c);
+        let ns = self.clusters.namespace(c);
+        self.set_membership(c, ns, &[]);
+        self.no_group.remove(c);
+        self.clusters.remove(c);
+        ClusterDelta {
+            cluster: Some(c),
+            changes: old
+                .into_iter()
+                .map(|(b, _)| (b, Change::Disappeared))
+                .collect(),
+        }
+    }
+
+    /// Loads many clusters at once (initial load): no delta; group membership is computed
+    /// afterwards as set algebra. Existing clusters with the same name are relabelled.
+    pub fn load_clusters<'a, L>(
+        &mut self,
+        clusters: impl IntoIterator<Item = (&'a str, &'a str, L)>,
+    ) where
+        L: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let mut namespaces = Vec::new();
+        for (namespace, name, labels) in clusters {
+            let ns = self.strings.intern(namespace);
+            let n = self.strings.intern(name);
+            let new_labels = self.intern_labels(labels);
+            match self.clusters.find(ns, n) {
+                Some(c) => {
+                    let old = self.clusters.label_list(c);
+                    self.clusters.relabel(c, &old, &new_labels);
+                }
+                None => {
+                    self.clusters.insert(ns, n, &new_labels);
+                }
+            }
+            if namespaces.last() != Some(&ns) && !namespaces.contains(&ns) {
+                namespaces.push(ns);
+            }
+        }
+        for ns in namespaces {
+            self.recompute_groups_of_namespace(ns);
+        }
+    }
+
+    fn recompute_groups_of_namespace(&mut self, ns: Sym) {
+        let base = self
+            .clusters
+            .by_namespace
+            .get(&ns)
+            .cloned()
+            .unwrap_or_default();
+        let gids = self.groups_by_ns.get(&ns).cloned().unwrap_or_default();
+        let mut in_some = RoaringBitmap::new();
+        for g in gids {
+            let members = match self.groups[g as usize]
+                .as_ref()
+                .and_then(|r| r.selector.as_ref())
+            {
+                Some(s) => self.eval_selector(s, &base),
+                None => RoaringBitmap::new(),
+            };
+            in_some |= &members;
+            if let Some(r) = self.groups[g as usize].as_mut() {
+                r.members = members;
+            }
+        }
+        self.no_group -= &base;
+        self.no_group |= base - in_some;
+    }
+
+    // ----- groups -----
+
+    fn bundles_using_groups_in(&self, ns: Sym) -> Vec<BundleId> {
+        (0..self.bundles.len() as u32)
+            .filter(|&b| {
+                self.bundles[b as usize]
+                    .as_ref()
+                    .is_some_and(|r| r.uses_groups && r.scope.contains(&ns))
+            })
+            .collect()
+    }
+
+    fn bulk_change(
+        &mut self,
+        bundles: &[BundleId],
+        restrict: &RoaringBitmap,
+        apply: impl FnOnce(&mut Self),
+    ) -> Delta {
+        let before: Vec<BundleTargets> = bundles
+            .iter()
+            .map(|&b| {
+                let r = self.bundles[b as usize].as_ref();
+                r.map(|r| self.eval_rec(r, &r.scope, Some(restrict)))
+                    .unwrap_or_default()
+            })
+            .collect();
+        apply(self);
+        let mut out = Delta::default();
+        for (&b, bt) in bundles.iter().zip(before) {
+            let after = match self.bundles[b as usize].as_ref() {
+                Some(r) => self.eval_rec(r, &r.scope, Some(restrict)),
+                None => BundleTargets::default(),
+            };
+            let d = diff_targets(b, &bt, &after);
+            if !d.is_empty() {
+                out.bundles.push(d);
+            }
+        }
+        out
+    }
+
+    /// Adds or replaces a ClusterGroup. An invalid selector makes the group empty (Fleet logs
+    /// and skips it); the error is kept for [`Engine::group_error`].
+    pub fn upsert_group(&mut self, g: &GroupInput) -> Delta {
+        let ns = self.strings.intern(&g.namespace);
+        let name = self.strings.intern(&g.name);
+        let labels = self.intern_labels(g.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let (selector, error) = match &g.selector {
+            Some(s) => match self.compile_selector(s) {
+                Ok(s) => (Some(s), None),
+                Err(e) => (None, Some(e)),
+            },
+            None => (None, None),
+        };
+        let base = self
+            .clusters
+            .by_namespace
+            .get(&ns)
+            .cloned()
+            .unwrap_or_default();
+        let members = match &selector {
+            Some(s) => self.eval_selector(s, &base),
+            None => RoaringBitmap::new(),
+        };
+        let existing = self.group_ids.get(&(ns, name)).copied();
+        let mut affected = members.clone();
+        if let Some(gid) = existing
+            && let Some(r) = &self.groups[gid as usize]
+        {
+            affected |= &r.members;
+            if r.labels != labels {
+                // group labels feed clusterGroupSelector for every member
+                affected |= &r.members;
+            }
+        }
+        let bundles = self.bundles_using_groups_in(ns);
+        let rec = GroupRec {
+            name,
+            labels,
+            selector,
+            error,
+            members,
+        };
+        let affected2 = affected.clone();
+        self.bulk_change(&bundles, &affected, move |e| {
+            let affected = affected2;
+            let gid = match existing {
+                Some(gid) => {
+                    e.groups[gid as usize] = Some(rec);
+                    gid
+                }
+                None => {
+                    let gid = match e.free_groups.pop() {
+                        Some(g) => {
+                            e.groups[g as usize] = Some(rec);
+                            g
+                        }
+                        None => {
+                            e.groups.push(Some(rec));
+                            (e.groups.len() - 1) as GroupId
+                        }
+                    };
+                    e.group_ids.insert((ns, name), gid);
+                    e.groups_by_ns.entry(ns).or_default().push(gid);
+                    gid
+                }
+            };
+            let _ = gid;
+            e.refresh_no_group(ns, &affected);
+        })
+    }
+
+    fn refresh_no_group(&mut self, ns: Sym, clusters: &RoaringBitmap) {
+        let mut in_some = RoaringBitmap::new();
+        if let Some(gs) = self.groups_by_ns.get(&ns) {
+            for &g in gs {
+                if let Some(r) = &self.groups[g as usize] {
+                    in_some |= &r.members & clusters;
+                }
+            }
+        }
+        self.no_group -= clusters;
+        self.no_group |= clusters - in_some;
+    }
+
+    /// Removes a ClusterGroup.
+    pub fn remove_group(&mut self, namespace: &str, name: &str) -> Delta {
+        let (Some(ns), Some(n)) = (self.strings.get(namespace), self.strings.get(name)) else {
+            return Delta::default();
+        };
+        let Some(gid) = self.group_ids.get(&(ns, n)).copied() else {
+            return Delta::default();
+        };
+        let affected = self.groups[gid as usize]
+            .as_ref()
+            .map(|r| r.members.clone())
+            .unwrap_or_default();
+        let bundles = self.bundles_using_groups_in(ns);
+        let affected2 = affected.clone();
+        self.bulk_change(&bundles, &affected, move |e| {
+            let affected = affected2;
+            e.groups[gid as usize] = None;
+            e.free_groups.push(gid);
+            e.group_ids.remove(&(ns, n));
+            if let Some(v) = e.groups_by_ns.get_mut(&ns) {
+                v.retain(|&g| g != gid);
+            }
+            e.refresh_no_group(ns, &affected);
+        })
+    }
+
+    /// The selector error of a group that was accepted as empty.
+    pub fn group_error(&self, namespace: &str, name: &str) -> Option<&SelectorError> {
+        let ns = self.strings.get(namespace)?;
+        let n = self.strings.get(name)?;
+        let g = self.group_ids.get(&(ns, n))?;
+        self.groups[*g as usize].as_ref()?.error.as_ref()
+    }
+
+    // ----- bundles -----
+
+    fn choose_anchor(&self, m: &Matcher) -> Vec<Anchor> {
+        if let Some(n) = m.name {
+            return vec![Anchor::Name(n)];
+        }
+        if let Some(s) = &m.cluster_sel {
+            let mut best: Option<(u64, Vec<Anchor>)> = None;
+            for r in s.reqs.iter() {
+                let cand = match &r.op {
+                    Op::In(vals) => Some(vals.iter().map(|&v| Anchor::Kv(r.key, v)).collect()),
+                    Op::Exists => Some(vec![Anchor::Key(r.key)]),
+                    _ => None,
+                };
+                if let Some(c) = cand {
+                    let est = self.posting_estimate(r);
+                    if best.as_ref().is_none_or(|(b, _)| est < *b) {
+                        best = Some((est, c));
+                    }
+                }
+            }
+            if let Some((_, a)) = best {
+                return a;
+            }
+        }
+        if let Some(g) = m.group_name {
+            return vec![Anchor::Group(g)];
+        }
+        vec![Anchor::Always]
+    }
+
+    fn compile_bundle(&mut self, b: &BundleInput) -> Result<BundleRec, TargetingError> {
+        let bname = format!("{}/{}", b.namespace, b.name);
+        let ns = self.strings.intern(&b.namespace);
+        let name = self.strings.intern(&b.name);
+        let labels = self.intern_labels(b.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let mut targets = Vec::with_capacity(b.targets.len());
+        for (index, t) in b.targets.iter().enumerate() {
+            let matcher = self
+                .compile_matcher(&t.matcher)
+                .map_err(|(field, source)| TargetingError::Target {
+                    bundle: bname.clone(),
+                    index,
+                    field,
+                    source,
+                })?;
+            targets.push(Entry {
+                matcher,
+                do_not_deploy: t.do_not_deploy,
+                name: t.name.clone(),
+            });
+        }
+        let mut restrictions = Vec::with_capacity(b.restrictions.len());
+        for (index, r) in b.restrictions.iter().enumerate() {
+            restrictions.push(self.compile_matcher(r).map_err(|(field, source)| {
+                TargetingError::Restriction {
+                    bundle: bname.clone(),
+                    index,
+                    field,
+                    source,
+                }
+            })?);
+        }
+        let m = restrictions.len();
+        let n = targets.len();
+        let n_custom = if m > 0 { n.saturating_sub(m) } else { 0 };
+        let simple = m == 0 && n_custom == 0 && targets.iter().all(|t| !t.do_not_deploy);
+        let uses_groups = targets.iter().any(|t| t.matcher.uses_groups())
+            || restrictions.iter().any(Matcher::uses_groups);
+        let mut anchors = Vec::new();
+        for (i, t) in targets.iter().enumerate().skip(n_custom) {
+            if t.matcher.is_empty() {
+                continue;
+            }
+            for a in self.choose_anchor(&t.matcher) {
+                anchors.push((a, i as u32));
+            }
+        }
+        let mut rec = BundleRec {
+            ns,
+            name,
+            labels,
+            targets,
+            restrictions,
+            mode: b.mode,
+            n_custom,
+            scope: Vec::new(),
+            simple,
+            uses_groups,
+            anchors,
+        };
+        rec.scope = self.scope_for(&rec);
+        Ok(rec)
+    }
+
+    fn scope_for(&self, b: &BundleRec) -> Vec<Sym> {
+        let mut scope = vec![b.ns];
+        for m in self.mappings.values() {
+            if m.ns != b.ns {
+                continue;
+            }
+            let (Some(bs), Some(nsel)) = (&m.bundle_sel, &m.ns_sel) else {
+                continue;
+            };
+            if !bs.matches(b.labels.as_slice()) {
+                continue;
+            }
+            for (ns, labels) in &self.namespaces {
+                if nsel.matches(labels.as_slice()) && !scope.contains(ns) {
+                    scope.push(*ns);
+                }
+            }
+        }
+        scope.sort_unstable_by(|a, b| self.strings.resolve(*a).cmp(self.strings.resolve(*b)));
+        scope
+    }
+
+    fn register_anchors(&mut self, b: BundleId) {
+        if let Some(r) = &self.bundles[b as usize] {
+            for &(a, e) in &r.anchors {
+                self.anchors.lists.entry(a).or_default().push((b, e));
+            }
+        }
+    }
+
+    fn unregister_anchors(&mut self, b: BundleId) {
+        if let Some(r) = &self.bundles[b as usize] {
+            for &(a, _) in &r.anchors {
+                if let Some(l) = self.anchors.lists.get_mut(&a) {
+                    l.retain(|x| x.0 != b);
+                    if l.is_empty() {
+                        self.anchors.lists.remove(&a);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds or replaces a bundle. An invalid selector fails the bundle and leaves the engine
+    /// unchanged (Fleet reports a targeting error and keeps the existing deployments).
+    pub fn upsert_bundle(
+        &mut self,
+        b: &BundleInput,
+    ) -> Result<(BundleId, BundleDelta), TargetingError> {
+        let rec = self.compile_bundle(b)?;
+        let key = (rec.ns, rec.name);
+        let before = match self.bundle_ids.get(&key) {
+            Some(&id) => self.targets(id),
+            None => BundleTargets::default(),
+        };
+        let after = self.eval_rec(&rec, &rec.scope, None);
+        let id = match self.bundle_ids.get(&key).copied() {
+            Some(id) => {
+                self.unregister_anchors(id);
+                self.bundles[id as usize] = Some(rec);
+                id
+            }
+            None => {
+                let id = match self.free_bundles.pop() {
+                    Some(id) => {
+                        self.bundles[id as usize] = Some(rec);
+                        id
+                    }
+                    None => {
+                        self.bundles.push(Some(rec));
+                        (self.bundles.len() - 1) as BundleId
+                    }
+                };
+                self.bundle_ids.insert(key, id);
+                id
+            }
+        };
+        self.register_anchors(id);
+        Ok((id, diff_targets(id, &before, &after)))
+    }
+
+    /// Removes a bundle; returns the clusters that lose it.
+    pub fn remove_bundle(&mut self, namespace: &str, name: &str) -> Option<BundleDelta> {
+        let id = self.bundle_id(namespace, name)?;
+        let before = self.targets(id);
+        self.unregister_anchors(id);
+        let key = self.bundles[id as usize].as_ref().map(|r| (r.ns, r.name))?;
+        self.bundles[id as usize] = None;
+        self.bundle_ids.remove(&key);
+        self.free_bundles.push(id);
+        Some(diff_targets(id, &before, &BundleTargets::default()))
+    }
+
+    // ----- mappings and namespaces -----
+
+    fn rescope(&mut self, apply: impl FnOnce(&mut Self)) -> Delta {
+        let ids = self.bundle_ids();
+        let old: Vec<Vec<Sym>> = ids
+            .iter()
+            .map(|&b| {
+                self.bundles[b as usize]
+                    .as_ref()
+                    .map(|r| r.scope.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        apply(self);
+        let mut out = Delta::default();
+        for (&b, old_scope) in ids.iter().zip(old) {
+            let Some(r) = self.bundles[b as usize].as_ref() else {
+                continue;
+            };
+            let new_scope = self.scope_for(r);
+            if new_scope == old_scope {
+                continue;
+            }
+            let before = self.eval_rec(r, &old_scope, None);
+            let after = self.eval_rec(r, &new_scope, None);
+            if let Some(r) = self.bundles[b as usize].as_mut() {
+                r.scope = new_scope;
+            }
+            let d = diff_targets(b, &before, &after);
+            if !d.is_empty() {
+                out.bundles.push(d);
+            }
+        }
+        out
+    }
+
+    /// Adds or replaces a BundleNamespaceMapping. A nil or invalid selector makes it inert
+    /// (Fleet skips it).
+    pub fn upsert_mapping(&mut self, m: &MappingInput) -> Delta {
+        let ns = self.strings.intern(&m.namespace);
+        let name = self.strings.intern(&m.name);
+        let bundle_sel = m
+            .bundle_selector
+            .as_ref()
+            .and_then(|s| self.compile_selector(s).ok());
+        let ns_sel = m
+            .namespace_selector
+            .as_ref()
+            .and_then(|s| self.compile_selector(s).ok());
+        let rec = MappingRec {
+            ns,
+            bundle_sel,
+            ns_sel,
+        };
+        self.rescope(move |e| {
+            e.mappings.insert((ns, name), rec);
+        })
+    }
+
+    /// Removes a BundleNamespaceMapping.
+    pub fn remove_mapping(&mut self, namespace: &str, name: &str) -> Delta {
+        let (Some(ns), Some(n)) = (self.strings.get(namespace), self.strings.get(name)) else {
+            return Delta::default();
+        };
+        self.rescope(move |e| {
+            e.mappings.remove(&(ns, n));
+        })
+    }
+
+    /// Adds or replaces a Namespace with its labels (what mappings select).
+    pub fn upsert_namespace<'a>(
+        &mut self,
+        name: &str,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Delta {
+        let ns = self.strings.intern(name);
+        let labels = self.intern_labels(labels);
+        self.rescope(move |e| {
+            e.namespaces.insert(ns, labels);
+        })
+    }
+
+    /// Removes a Namespace object (its clusters stay; mappings no longer select it).
+    pub fn remove_namespace(&mut self, name: &str) -> Delta {
+        let Some(ns) = self.strings.get(name) else {
+            return Delta::default();
+        };
+        self.rescope(move |e| {
+            e.namespaces.remove(&ns);
+        })
+    }
+
+    /// The namespaces a bundle sees (its own plus mapped ones), sorted.
+    pub fn bundle_scope(&self, b: BundleId) -> Vec<String> {
+        self.bundles
+            .get(b as usize)
+            .and_then(Option::as_ref)
+            .map(|r| {
+                r.scope
+                    .iter()
+                    .map(|s| self.strings.resolve(*s).to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn bundle_rec(&self, b: BundleId) -> Option<&BundleRec> {
+        self.bundles.get(b as usize)?.as_ref()
+    }
+
+    pub(crate) fn display_key(&self) -> KeyId {
+        self.display_key
+    }
+}

@@ -1,0 +1,488 @@
+//! The cluster store and its label index.
+//!
+//! Clusters get dense ids. Each label key has a column (cluster → value, dense or sparse), a
+//! bitmap of the clusters that carry it, and postings value → clusters: a single cluster id
+//! inline, or a roaring bitmap once a value is shared. Values unique to one cluster (such as a
+//! `name` label) therefore cost four bytes in the postings instead of a bitmap.
+
+use roaring::RoaringBitmap;
+use rustc_hash::FxHashMap;
+
+use crate::intern::{Interner, Sym};
+use crate::selector::{KeyId, LabelLookup};
+
+/// Dense cluster id.
+pub type ClusterId = u32;
+
+const NONE: u32 = u32::MAX;
+const MULTI: u32 = 1 << 31;
+
+/// Postings of one key: value → clusters.
+#[derive(Default)]
+enum Heads {
+    #[default]
+    Empty,
+    Map(FxHashMap<Sym, u32>),
+    /// Indexed by value symbol; used once a key has many distinct values.
+    Wide(Vec<u32>),
+}
+
+const WIDE_AT: usize = 4096;
+
+/// A reference to the clusters holding one value.
+pub enum Posting<'a> {
+    /// Nobody.
+    None,
+    /// Exactly one cluster.
+    One(ClusterId),
+    /// Several clusters.
+    Many(&'a RoaringBitmap),
+}
+
+impl Posting<'_> {
+    /// Number of clusters.
+    pub fn len(&self) -> u64 {
+        match self {
+            Posting::None => 0,
+            Posting::One(_) => 1,
+            Posting::Many(b) => b.len(),
+        }
+    }
+
+    /// Adds the clusters to `acc`.
+    pub fn union_into(&self, acc: &mut RoaringBitmap) {
+        match self {
+            Posting::None => {}
+            Posting::One(c) => {
+                acc.insert(*c);
+            }
+            Posting::Many(b) => *acc |= *b,
+        }
+    }
+}
+
+/// Column of one key: cluster → value.
+enum Column {
+    Sparse(FxHashMap<ClusterId, Sym>),
+    Dense(Vec<Sym>),
+}
+
+/// Everything indexed about one label key.
+pub struct KeyIndex {
+    /// Clusters carrying the key.
+    pub present: RoaringBitmap,
+    column: Column,
+    heads: Heads,
+    multi: Vec<RoaringBitmap>,
+    free_multi: Vec<u32>,
+}
+
+impl Default for KeyIndex {
+    fn default() -> Self {
+        KeyIndex {
+            present: RoaringBitmap::new(),
+            column: Column::Sparse(FxHashMap::default()),
+            heads: Heads::Empty,
+            multi: Vec::new(),
+            free_multi: Vec::new(),
+        }
+    }
+}
+
+impl KeyIndex {
+    fn head(&self, v: Sym) -> u32 {
+        match &self.heads {
+            Heads::Empty => NONE,
+            Heads::Map(m) => m.get(&v).copied().unwrap_or(NONE),
+            Heads::Wide(w) => w.get(v as usize).copied().unwrap_or(NONE),
+        }
+    }
+
+    fn set_head(&mut self, v: Sym, h: u32) {
+        if matches!(self.heads, Heads::Empty) {
+            self.heads = Heads::Map(FxHashMap::default());
+        }
+        if let Heads::Map(m) = &mut self.heads
+            && m.len() >= WIDE_AT
+        {
+            let max = m.keys().copied().max().unwrap_or(0).max(v) as usize;
+            let mut w = vec![NONE; max + 1];
+            for (k, x) in m.drain() {
+                w[k as usize] = x;
+            }
+            self.heads = Heads::Wide(w);
+        }
+        match &mut self.heads {
+            Heads::Map(m) => {
+                if h == NONE {
+                    m.remove(&v);
+                } else {
+                    m.insert(v, h);
+                }
+            }
+            Heads::Wide(w) => {
+                let i = v as usize;
+                if i >= w.len() {
+                    if h == NONE {
+                        return;
+                    }
+                    let new_len = (i + 1).max(w.len() + w.len() / 2);
+                    w.resize(new_len, NONE);
+                }
+                w[i] = h;
+            }
+            Heads::Empty => {}
+        }
+    }
+
+    /// The clusters with value `v`.
+    pub fn posting(&self, v: Sym) -> Posting<'_> {
+        let h = self.head(v);
+        if h == NONE {
+            Posting::None
+        } else if h & MULTI != 0 {
+            Posting::Many(&self.multi[(h & !MULTI) as usize])
+        } else {
+            Posting::One(h)
+        }
+    }
+
+    /// The value of this key on cluster `c`.
+    pub fn value(&self, c: ClusterId) -> Option<Sym> {
+        match &self.column {
+            Column::Sparse(m) => m.get(&c).copied(),
+            Column::Dense(v) => v.get(c as usize).copied().filter(|&s| s != NONE),
+        }
+    }
+
+    fn add(&mut self, c: ClusterId, v: Sym) {
+        self.present.insert(c);
+        match &mut self.column {
+            Column::Sparse(m) => {
+                m.insert(c, v);
+                if m.len() > 1024 && m.len() * 8 > (self.present.max().unwrap_or(0) as usize) {
+                    let max = m.keys().copied().max().unwrap_or(0) as usize;
+                    let mut d = vec![NONE; max + 1];
+                    for (&k, &x) in m.iter() {
+                        d[k as usize] = x;
+                    }
+                    self.column = Column::Dense(d);
+                }
+            }
+            Column::Dense(d) => {
+                let i = c as usize;
+                if i >= d.len() {
+                    let new_len = (i + 1).max(d.len() + d.len() / 2);
+                    d.resize(new_len, NONE);
+                }
+                d[i] = v;
+            }
+        }
+        let h = self.head(v);
+        if h == NONE {
+            self.set_head(v, c);
+        } else if h & MULTI != 0 {
+            self.multi[(h & !MULTI) as usize].insert(c);
+        } else {
+            let mut b = RoaringBitmap::new();
+            b.insert(h);
+            b.insert(c);
+            let idx = match self.free_multi.pop() {
+                Some(i) => {
+                    self.multi[i as usize] = b;
+                    i
+                }
+                None => {
+                    self.multi.push(b);
+                    (self.multi.len() - 1) as u32
+                }
+            };
+            self.set_head(v, MULTI | idx);
+        }
+    }
+
+    fn remove(&mut self, c: ClusterId, v: Sym) {
+        self.present.remove(c);
+        match &mut self.column {
+            Column::Sparse(m) => {
+                m.remove(&c);
+            }
+            Column::Dense(d) => {
+                if let Some(x) = d.get_mut(c as usize) {
+                    *x = NONE;
+                }
+            }
+        }
+        let h = self.head(v);
+        if h == NONE {
+            return;
+        }
+        if h & MULTI != 0 {
+            let idx = (h & !MULTI) as usize;
+            let b = &mut self.multi[idx];
+            b.remove(c);
+            if b.len() == 1 {
+                let only = b.min().unwrap_or(NONE);
+                self.multi[idx] = RoaringBitmap::new();
+                self.free_multi.push(idx as u32);
+                self.set_head(v, only);
+            }
+        } else if h == c {
+            self.set_head(v, NONE);
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let col = match &self.column {
+            Column::Sparse(m) => m.capacity() * 9,
+            Column::Dense(d) => d.capacity() * 4,
+        };
+        let heads = match &self.heads {
+            Heads::Empty => 0,
+            Heads::Map(m) => m.capacity() * 9,
+            Heads::Wide(w) => w.capacity() * 4,
+        };
+        col + heads
+            + self.present.serialized_size()
+            + self
+                .multi
+                .iter()
+                .map(|b| b.serialized_size())
+                .sum::<usize>()
+    }
+}
+
+/// The cluster store: names, namespaces, labels.
+#[derive(Default)]
+pub struct ClusterIndex {
+    /// Name symbol per cluster id (`NONE` for a free slot).
+    names: Vec<Sym>,
+    /// Namespace symbol per cluster id.
+    namespaces: Vec<Sym>,
+    /// Live clusters.
+    pub alive: RoaringBitmap,
+    free: Vec<ClusterId>,
+    /// The first cluster with a given name, by name symbol.
+    name_head: Vec<u32>,
+    /// Further clusters sharing a name (in other namespaces).
+    name_rest: FxHashMap<Sym, Vec<ClusterId>>,
+    /// Live clusters per namespace.
+    pub by_namespace: FxHashMap<Sym, RoaringBitmap>,
+    /// Per key id.
+    pub keys: Vec<KeyIndex>,
+    /// Key symbol → key id.
+    key_ids: FxHashMap<Sym, KeyId>,
+    /// Key id → key symbol.
+    key_syms: Vec<Sym>,
+}
+
+/// One cluster's labels read through the index columns.
+pub struct ClusterLabels<'a> {
+    index: &'a ClusterIndex,
+    cluster: ClusterId,
+}
+
+impl LabelLookup for ClusterLabels<'_> {
+    fn get(&self, key: KeyId) -> Option<Sym> {
+        self.index.keys.get(key as usize)?.value(self.cluster)
+    }
+}
+
+impl ClusterIndex {
+    /// The key id for a key symbol, creating an empty key entry when new.
+    pub fn ensure_key(&mut self, key: Sym) -> KeyId {
+        if let Some(&k) = self.key_ids.get(&key) {
+            return k;
+        }
+        let k = self.keys.len() as KeyId;
+        self.keys.push(KeyIndex::default());
+        self.key_syms.push(key);
+        self.key_ids.insert(key, k);
+        k
+    }
+
+    /// The symbol of a key id.
+    pub fn key_sym(&self, key: KeyId) -> Sym {
+        self.key_syms[key as usize]
+    }
+
+    /// Looks a cluster up by namespace and name.
+    pub fn find(&self, ns: Sym, name: Sym) -> Option<ClusterId> {
+        let h = *self.name_head.get(name as usize)?;
+        if h == NONE {
+            return None;
+        }
+        if self.namespaces[h as usize] == ns {
+            return Some(h);
+        }
+        self.name_rest
+            .get(&name)?
+            .iter()
+            .copied()
+            .find(|&c| self.namespaces[c as usize] == ns)
+    }
+
+    /// Every cluster with this resource name, in any namespace.
+    pub fn clusters_named(&self, name: Sym, out: &mut RoaringBitmap) {
+        let Some(&h) = self.name_head.get(name as usize) else {
+            return;
+        };
+        if h == NONE {
+            return;
+        }
+        out.insert(h);
+        if let Some(rest) = self.name_rest.get(&name) {
+            out.extend(rest.iter().copied());
+        }
+    }
+
+    /// Name symbol of a live cluster.
+    pub fn name(&self, c: ClusterId) -> Sym {
+        self.names[c as usize]
+    }
+
+    /// Namespace symbol of a live cluster.
+    pub fn namespace(&self, c: ClusterId) -> Sym {
+        self.namespaces[c as usize]
+    }
+
+    /// Label access for a cluster.
+    pub fn labels(&self, c: ClusterId) -> ClusterLabels<'_> {
+        ClusterLabels {
+            index: self,
+            cluster: c,
+        }
+    }
+
+    /// The labels of a cluster as `(key, value)` sorted by key id.
+    pub fn label_list(&self, c: ClusterId) -> Vec<(KeyId, Sym)> {
+        let mut out = Vec::new();
+        for (k, ki) in self.keys.iter().enumerate() {
+            if let Some(v) = ki.value(c) {
+                out.push((k as KeyId, v));
+            }
+        }
+        out
+    }
+
+    /// Inserts a new cluster (the caller checked it does not exist).
+    pub fn insert(&mut self, ns: Sym, name: Sym, labels: &[(KeyId, Sym)]) -> ClusterId {
+        let c = match self.free.pop() {
+            Some(c) => {
+                self.names[c as usize] = name;
+                self.namespaces[c as usize] = ns;
+                c
+            }
+            None => {
+                self.names.push(name);
+                self.namespaces.push(ns);
+                (self.names.len() - 1) as ClusterId
+            }
+        };
+        self.alive.insert(c);
+        self.by_namespace.entry(ns).or_default().insert(c);
+        let ni = name as usize;
+        if ni >= self.name_head.len() {
+            let new_len = (ni + 1).max(self.name_head.len() + self.name_head.len() / 2);
+            self.name_head.resize(new_len, NONE);
+        }
+        if self.name_head[ni] == NONE {
+            self.name_head[ni] = c;
+        } else {
+            self.name_rest.entry(name).or_default().push(c);
+        }
+        for &(k, v) in labels {
+            self.keys[k as usize].add(c, v);
+        }
+        c
+    }
+
+    /// Replaces the labels of a cluster; `old` and `new` sorted by key.
+    pub fn relabel(&mut self, c: ClusterId, old: &[(KeyId, Sym)], new: &[(KeyId, Sym)]) {
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() || j < new.len() {
+            let ko = old.get(i).map(|x| x.0).unwrap_or(KeyId::MAX);
+            let kn = new.get(j).map(|x| x.0).unwrap_or(KeyId::MAX);
+            if ko == kn {
+                if old[i].1 != new[j].1 {
+                    self.keys[ko as usize].remove(c, old[i].1);
+                    self.keys[ko as usize].add(c, new[j].1);
+                }
+                i += 1;
+                j += 1;
+            } else if ko < kn {
+                self.keys[ko as usize].remove(c, old[i].1);
+                i += 1;
+            } else {
+                self.keys[kn as usize].add(c, new[j].1);
+                j += 1;
+            }
+        }
+    }
+
+    /// Removes a cluster.
+    pub fn remove(&mut self, c: ClusterId) {
+        let labels = self.label_list(c);
+        for (k, v) in labels {
+            self.keys[k as usize].remove(c, v);
+        }
+        let name = self.names[c as usize];
+        let ns = self.namespaces[c as usize];
+        if let Some(b) = self.by_namespace.get_mut(&ns) {
+            b.remove(c);
+        }
+        let ni = name as usize;
+        if self.name_head[ni] == c {
+            let next = match self.name_rest.get_mut(&name) {
+                Some(rest) => {
+                    let n = rest.pop().unwrap_or(NONE);
+                    if rest.is_empty() {
+                        self.name_rest.remove(&name);
+                    }
+                    n
+                }
+                None => NONE,
+            };
+            self.name_head[ni] = next;
+        } else if let Some(rest) = self.name_rest.get_mut(&name) {
+            rest.retain(|&x| x != c);
+            if rest.is_empty() {
+                self.name_rest.remove(&name);
+            }
+        }
+        self.alive.remove(c);
+        self.names[c as usize] = NONE;
+        self.free.push(c);
+    }
+
+    /// Number of live clusters.
+    pub fn len(&self) -> usize {
+        self.alive.len() as usize
+    }
+
+    /// Approximate heap bytes of the store and the index.
+    pub fn heap_bytes(&self) -> usize {
+        self.names.capacity() * 8
+            + self.name_head.capacity() * 4
+            + self.alive.serialized_size()
+            + self.keys.iter().map(KeyIndex::heap_bytes).sum::<usize>()
+            + self
+                .by_namespace
+                .values()
+                .map(|b| b.serialized_size())
+                .sum::<usize>()
+    }
+
+    /// Resolves a label list into strings (for output).
+    pub fn label_strings(&self, strings: &Interner, c: ClusterId) -> Vec<(String, String)> {
+        self.label_list(c)
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    strings.resolve(self.key_sym(k)).to_owned(),
+                    strings.resolve(v).to_owned(),
+                )
+            })
+            .collect()
+    }
+}
