@@ -1,3 +1,4 @@
 //! Shared workload generators for the fleet-rs criterion benchmarks and scale binaries.
 
+pub mod drift;
 pub mod targeting;

@@ -7,6 +7,7 @@
 //! when in sync, 1 when drift was found, 2 on error.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -44,13 +45,17 @@ pub struct Args {
     pub summary: bool,
 }
 
-/// Runs the subcommand.
-pub fn run(args: &Args) -> ExitCode {
+/// Runs the subcommand: the entries (and summary) go to `out`, Fleet's status strings and
+/// errors to `err`. Errors are reported here, with exit status 2; nothing is written to `out`
+/// then.
+pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
     match execute(args) {
         Ok(output) => {
-            print!("{}", output.stdout);
+            if out.write_all(output.stdout.as_bytes()).is_err() {
+                return ExitCode::from(2);
+            }
             for line in &output.messages {
-                eprintln!("{line}");
+                let _ = writeln!(err, "{line}");
             }
             if output.drift {
                 ExitCode::from(1)
@@ -58,8 +63,8 @@ pub fn run(args: &Args) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Err(err) => {
-            eprintln!("fleet-agent diff: {err:#}");
+        Err(e) => {
+            let _ = writeln!(err, "fleet-agent diff: {e:#}");
             ExitCode::from(2)
         }
     }

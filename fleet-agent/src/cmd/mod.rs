@@ -22,8 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Match a bundle directory to a cluster and print what that cluster would receive.
     Test(test::TestArgs),
-    /// Compare desired objects with live objects: missing, extra and modified objects, and
-    /// optionally the readiness summary. Exit status 0 in sync, 1 drift, 2 error.
+    /// Compare desired objects with live objects as the agent monitors a BundleDeployment:
+    /// missing, extra and modified objects, optionally the readiness summary. Exit status 0 in
+    /// sync, 1 drift, 2 error.
     Diff(diff::Args),
 }
 
@@ -32,7 +33,6 @@ pub enum Command {
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Test(args) => test::run(&args, out, err),
-        // `diff` prints its entries itself once the whole comparison is done.
-        Command::Diff(args) => Ok(diff::run(&args)),
+        Command::Diff(args) => Ok(diff::run(&args, out, err)),
     }
 }

@@ -34,6 +34,8 @@ pub mod rules;
 pub mod schema;
 
 use std::collections::{BTreeSet, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
 
 use serde::Serialize;
@@ -272,8 +274,23 @@ impl<'v> Ident<'v> {
     }
 }
 
+/// The string at an RFC 6901 pointer, walking the tokens without allocating (only `~1` is
+/// unescaped, which is all the label keys used here need).
 fn str_at<'v>(obj: &'v Value, ptr: &str) -> Option<&'v str> {
-    obj.pointer(ptr).and_then(Value::as_str)
+    at(obj, ptr).and_then(Value::as_str)
+}
+
+fn at<'v>(obj: &'v Value, ptr: &str) -> Option<&'v Value> {
+    let mut cur = obj;
+    for token in ptr.strip_prefix('/')?.split('/') {
+        let map = cur.as_object()?;
+        cur = if token.contains('~') {
+            map.get(&token.replace("~1", "/").replace("~0", "~"))?
+        } else {
+            map.get(token)?
+        };
+    }
+    Some(cur)
 }
 
 fn ident<'v>(side: &'static str, index: usize, obj: &'v Value) -> Result<Ident<'v>, DiffError> {
@@ -282,19 +299,16 @@ fn ident<'v>(side: &'static str, index: usize, obj: &'v Value) -> Result<Ident<'
         index,
         reason: reason.to_string(),
     };
-    if !obj.is_object() {
+    let Some(map) = obj.as_object() else {
         return Err(err("not a mapping"));
-    }
-    let api_version = str_at(obj, "/apiVersion")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| err("no apiVersion"))?;
-    let kind = str_at(obj, "/kind")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| err("no kind"))?;
-    let name = str_at(obj, "/metadata/name")
-        .filter(|s| !s.is_empty())
+    };
+    let text = |v: Option<&'v Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty());
+    let api_version = text(map.get("apiVersion")).ok_or_else(|| err("no apiVersion"))?;
+    let kind = text(map.get("kind")).ok_or_else(|| err("no kind"))?;
+    let metadata = map.get("metadata").and_then(Value::as_object);
+    let name = text(metadata.and_then(|m| m.get("name")))
         .ok_or_else(|| err(&format!("{kind} without metadata.name")))?;
-    let namespace = str_at(obj, "/metadata/namespace").unwrap_or("");
+    let namespace = text(metadata.and_then(|m| m.get("namespace"))).unwrap_or("");
     Ok(Ident {
         api_version,
         kind,
@@ -307,7 +321,7 @@ fn ident<'v>(side: &'static str, index: usize, obj: &'v Value) -> Result<Ident<'
 fn crd_scopes(objects: &[&Value]) -> HashMap<(String, String), bool> {
     let mut scopes = HashMap::new();
     for obj in objects {
-        if str_at(obj, "/kind") != Some("CustomResourceDefinition") {
+        if obj.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
             continue;
         }
         let (Some(group), Some(kind)) =
@@ -334,7 +348,7 @@ pub fn diff<'a>(
 ) -> Result<Report, DiffError> {
     let all: Vec<&Value> = desired.iter().chain(live.iter()).collect();
     let scopes = crd_scopes(&all);
-    let mut scope_cache: HashMap<(&str, &str), bool> = HashMap::new();
+    let mut scope_cache: FxHashMap<(&str, &str), bool> = FxHashMap::default();
     let mut namespaced = |api_version: &'a str, kind: &'a str| -> bool {
         *scope_cache.entry((api_version, kind)).or_insert_with(|| {
             options
@@ -351,9 +365,10 @@ pub fn diff<'a>(
 
     // Desired objects, namespaces adjusted.
     let mut desired_idents = Vec::with_capacity(desired.len());
-    let mut desired_by_key: HashMap<Key<'_>, usize> = HashMap::with_capacity(desired.len());
-    let mut desired_gks: BTreeSet<(&str, &str)> = BTreeSet::new();
-    let mut desired_namespaces: BTreeSet<&str> = BTreeSet::new();
+    let mut desired_by_key: FxHashMap<Key<'_>, usize> = FxHashMap::default();
+    desired_by_key.reserve(desired.len());
+    let mut desired_gks: FxHashSet<(&str, &str)> = FxHashSet::default();
+    let mut desired_namespaces: FxHashSet<&str> = FxHashSet::default();
     for (index, obj) in desired.iter().enumerate() {
         let mut id = ident("desired", index, obj)?;
         if namespaced(id.api_version, id.kind) {
@@ -379,15 +394,20 @@ pub fn diff<'a>(
 
     // Live objects: those of the set (in scope), and the rest by key (for "exist").
     let mut in_set: Vec<(usize, Ident<'_>)> = Vec::new();
-    let mut set_by_key: HashMap<Key<'_>, usize> = HashMap::new();
-    let mut unowned: BTreeSet<Key<'_>> = BTreeSet::new();
+    let mut set_by_key: FxHashMap<Key<'_>, usize> = FxHashMap::default();
+    set_by_key.reserve(live.len());
+    let mut unowned: FxHashSet<Key<'_>> = FxHashSet::default();
     for (index, obj) in live.iter().enumerate() {
         let mut id = ident("live", index, obj)?;
         let is_namespaced = namespaced(id.api_version, id.kind);
         if !is_namespaced {
             id.namespace = "";
         }
-        let labelled = str_at(obj, "/metadata/labels/objectset.rio.cattle.io~1hash")
+        let labelled = obj
+            .get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(|l| l.get(LABEL_HASH))
+            .and_then(Value::as_str)
             == Some(options.set_hash.as_str());
         let in_scope = desired_gks.contains(&(group_of(id.api_version), id.kind))
             && (!is_namespaced || desired_namespaces.contains(id.namespace));
@@ -410,10 +430,12 @@ pub fn diff<'a>(
             namespace: id.namespace,
             name: id.name,
             labels: desired[d_index]
-                .pointer("/metadata/labels")
+                .get("metadata")
+                .and_then(|m| m.get("labels"))
                 .and_then(Value::as_object),
             annotations: desired[d_index]
-                .pointer("/metadata/annotations")
+                .get("metadata")
+                .and_then(|m| m.get("annotations"))
                 .and_then(Value::as_object),
         };
         let key = id.key();
@@ -512,7 +534,7 @@ fn live_api_version(live: &Value, fallback: &str) -> String {
 fn hpa_ranges(
     desired: &[Value],
     idents: &[Ident<'_>],
-    set_by_key: &HashMap<Key<'_>, usize>,
+    set_by_key: &FxHashMap<Key<'_>, usize>,
 ) -> HashMap<(String, String, String), (i64, i64)> {
     let mut out = HashMap::new();
     for (obj, id) in desired.iter().zip(idents) {
