@@ -172,43 +172,9 @@ fn exportable_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, Stri
         .collect()
 }
 
-const LABEL_PREFIX: &str = "global.fleet.clusterLabels.";
-
-/// `global.fleet.clusterLabels.<key>` substitution into maps and maps inside lists.
-fn substitute_labels(v: &mut Value, labels: &BTreeMap<String, String>, depth: usize) {
-    if depth > 50 {
-        return;
-    }
-    match v {
-        Value::Object(m) => {
-            for x in m.values_mut() {
-                if let Value::String(s) = x {
-                    if let Some(k) = s.strip_prefix(LABEL_PREFIX) {
-                        *x = Value::String(labels.get(k).cloned().unwrap_or_default());
-                    }
-                } else {
-                    substitute_labels(x, labels, depth + 1);
-                }
-            }
-        }
-        Value::Array(a) => {
-            for x in a {
-                if x.is_object() {
-                    substitute_labels(x, labels, depth + 1);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Final options for one cluster: target options replaced (FirstMatch) or folded (AllMatches)
 /// by customizations, merged over the bundle's (spec §3.4, §6.3), then value pre-processing.
-fn options_for(
-    b: &Bundle,
-    d: &Decision,
-    cluster_labels: &BTreeMap<String, String>,
-) -> BundleDeploymentOptions {
+fn options_for(b: &Bundle, d: &Decision, cluster: &Cluster) -> Result<BundleDeploymentOptions> {
     let targets = &b.spec.targets;
     let mut target_opts = targets[d.target as usize].options.clone();
     match b.spec.target_customization_mode {
@@ -224,18 +190,39 @@ fn options_for(
         }
     }
     let mut opts = fleet_core::merge::merge(&b.spec.options, &target_opts);
-    let labels = exportable_labels(cluster_labels);
-    if !labels.is_empty() {
-        let helm = opts.helm.get_or_insert_with(Default::default);
-        if let Some(values) = helm.values.as_mut() {
-            let mut v = Value::Object(std::mem::take(values));
-            substitute_labels(&mut v, &labels, 0);
-            if let Value::Object(m) = v {
-                *values = m;
-            }
-        }
+    if exportable_labels(&cluster.metadata.labels).is_empty() {
+        return Ok(opts);
     }
-    opts
+    // Fleet gives every cluster with labels a Helm block, then pre-processes its values:
+    // `global.fleet.clusterLabels.*`, `${ }` templating and templateValues (spec §6.2), with
+    // the same code the renderer uses.
+    let facts = fleet_render::render::ClusterFacts {
+        name: cluster.metadata.name.clone(),
+        namespace: cluster.metadata.namespace.clone(),
+        labels: cluster.metadata.labels.clone(),
+        annotations: cluster.metadata.annotations.clone(),
+        template_values: cluster.spec.template_values.clone().unwrap_or_default(),
+    };
+    let ctx = fleet_render::values::cluster_context(&facts);
+    let Some(helm) = opts.helm.take() else {
+        // No Helm block: Fleet adds an empty one and processes nothing.
+        opts.helm = Some(Default::default());
+        return Ok(opts);
+    };
+    let helm: fleet_render::values::HelmOptions =
+        serde_json::from_value(serde_json::to_value(&helm).context("cannot encode helm options")?)
+            .context("cannot read helm options")?;
+    let helm = fleet_render::values::preprocess_helm_values(&helm, &ctx).with_context(|| {
+        format!(
+            "bundle {}/{}: cannot process helm values",
+            b.metadata.namespace, b.metadata.name
+        )
+    })?;
+    opts.helm = Some(
+        serde_json::from_value(serde_json::to_value(&helm).context("cannot encode helm options")?)
+            .context("cannot read processed helm options")?,
+    );
+    Ok(opts)
 }
 
 fn deployment_id_for(manifest_id: &str, opts: &BundleDeploymentOptions) -> Result<String> {
@@ -370,7 +357,7 @@ fn bundle_deployments(w: &World) -> Result<Vec<Value>> {
             let Some(ns) = bd_namespace(cluster) else {
                 continue;
             };
-            let mut opts = options_for(b, &d, &cluster.metadata.labels);
+            let mut opts = options_for(b, &d, cluster)?;
             let did = deployment_id_for(&mid, &opts)?;
             for t in &b.spec.targets {
                 if let Some(l) = &t.namespace_labels {

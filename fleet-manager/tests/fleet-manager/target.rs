@@ -269,3 +269,53 @@ fn bad_input_exits_2() {
     ]);
     assert_eq!(r.code, 2, "--mappings needs --namespaces");
 }
+
+/// Helm values are pre-processed per cluster as Fleet's bundle controller does (spec §6.2):
+/// `global.fleet.clusterLabels.*`, `${ }` templates over the cluster's name, labels and
+/// templateValues, and `templateValues` parsed back as YAML — so each cluster's options (and
+/// deploymentID) differ.
+#[test]
+fn helm_values_are_templated_per_cluster() {
+    let r = fleet_manager(&[
+        "target",
+        "--bundle",
+        &fixture("target/templated/bundle.yaml"),
+        "--clusters",
+        &fixture("target/templated/clusters.yaml"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = docs(&r.stdout);
+    assert_eq!(out.len(), 2);
+    let eu = bd_by_cluster(&out, "edge-1");
+    let us = bd_by_cluster(&out, "edge-2");
+    assert_eq!(
+        eu["spec"]["options"]["helm"]["values"],
+        json!({"cluster": "edge-1", "env": "prod", "region": "EU", "replicas": 3})
+    );
+    assert_eq!(
+        us["spec"]["options"]["helm"]["values"],
+        json!({"cluster": "edge-2", "env": "prod", "region": "US", "replicas": 1})
+    );
+    assert_ne!(eu["spec"]["deploymentID"], us["spec"]["deploymentID"]);
+    assert_eq!(eu["spec"]["stagedOptions"], eu["spec"]["options"]);
+}
+
+/// A template key the cluster does not have is an error for the whole bundle, as in Fleet
+/// (`missingkey=error`), and nothing is printed.
+#[test]
+fn missing_template_value_is_an_error() {
+    let r = fleet_manager(&[
+        "target",
+        "--bundle",
+        &fixture("target/templated/bundle.yaml"),
+        "--clusters",
+        &fixture("target/templated/clusters-missing-value.yaml"),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("cluster edge-2") && r.stderr.contains("replicas"),
+        "{}",
+        r.stderr
+    );
+}
