@@ -29,7 +29,6 @@
 
 mod identity;
 pub mod merge;
-pub mod quantity;
 pub mod rules;
 pub mod schema;
 
@@ -41,10 +40,12 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+/// Resource quantities compared by value (moved to [`crate::smp::quantity`]).
+pub use crate::smp::quantity;
 pub use identity::{AGENT_BOOTSTRAP_SET_ID, LABEL_HASH, LABEL_PRUNE, set_hash, set_id};
 
 use crate::normalize;
-use merge::Ctx;
+use crate::smp;
 use rules::{ObjectRef, Rules};
 use schema::{MergeSchema, group_of};
 
@@ -420,7 +421,6 @@ pub fn diff<'a>(
     }
 
     let hpa = hpa_ranges(desired, &desired_idents, &set_by_key);
-    let list_cache = merge::ListCache::default();
 
     let mut report = Report::default();
     for (d_index, id) in desired_idents.iter().enumerate() {
@@ -468,7 +468,6 @@ pub fn diff<'a>(
                 };
                 let patch = compare(
                     options,
-                    &list_cache,
                     &obj_ref,
                     &desired[d_index],
                     &live[*l_index],
@@ -571,7 +570,6 @@ fn hpa_ranges(
 /// Compares one desired object with its live object; `Some(patch)` when modified.
 fn compare<'s>(
     options: &'s DiffOptions<'_>,
-    list_cache: &'s merge::ListCache<'s>,
     obj_ref: &ObjectRef<'s>,
     desired: &Value,
     live: &Value,
@@ -587,13 +585,7 @@ fn compare<'s>(
     }
     let group = group_of(obj_ref.api_version);
     let kind = obj_ref.kind;
-    let ctx = Ctx {
-        schema: options.schema,
-        api_version: obj_ref.api_version,
-        kind,
-        builtin: options.schema.is_builtin(obj_ref.api_version, kind),
-        cache: Some(list_cache),
-    };
+    let ctx = merge::compare_for(options.schema, obj_ref.api_version, kind);
     let is_secret = group.is_empty() && kind == "Secret";
     let is_role = group == "rbac.authorization.k8s.io" && matches!(kind, "Role" | "ClusterRole");
     let is_webhook = group == "admissionregistration.k8s.io"
@@ -609,11 +601,11 @@ fn compare<'s>(
     let special = is_secret || is_role || is_webhook || excused_replicas || !applicable.is_empty();
 
     // Fast path: nothing to normalise beyond the skipped fields.
-    if !special && merge::contains(&ctx, desired, live) {
+    if !special && smp::contains(&ctx, desired, live) {
         return None;
     }
 
-    let mut d = merge::strip_nulls(desired);
+    let mut d = smp::strip_nulls(desired);
     let mut l = live.clone();
     for obj in [&mut d, &mut l] {
         normalize::strip_server_fields(obj);
@@ -639,10 +631,13 @@ fn compare<'s>(
         normalize::remove_ca_bundles(&mut d, &placeholders);
         normalize::remove_ca_bundles(&mut l, &placeholders);
     }
-    if merge::contains(&ctx, &d, &l) {
+    if smp::contains(&ctx, &d, &l) {
         return None;
     }
-    let predicted = merge::predict(&ctx, &l, &d);
+    // The patch is made by this crate from the desired object; should the desired object
+    // carry strategic merge directives of its own that cannot be applied, report it as a
+    // replacement of everything it says.
+    let predicted = merge::predict(&ctx, &l, &d).unwrap_or_else(|_| d.clone());
     merge::merge_patch(&l, &predicted).map(|p| {
         // A JSON value has no NaN or infinity, so Go's encoding cannot fail; fall back to
         // serde_json's text all the same rather than panic.

@@ -2,26 +2,13 @@
 //! merge semantics) or not (JSON merge semantics), is it namespaced, and how is each list
 //! merged.
 //!
-//! The diff asks these questions through [`MergeSchema`], one call per list it meets. The
-//! answers come from the merge-key table of [`crate::schema`] (generated from the Kubernetes
-//! OpenAPI definitions, shared with the kustomize build): a list merges by key when its field
-//! has patch strategy `merge` and a `patchMergeKey`, as `strategicpatch` reads the struct tags
-//! in Fleet.
+//! The list answers come from the merge-key table of [`crate::schema`] (generated from the
+//! Kubernetes OpenAPI definitions, shared with the kustomize build) through
+//! [`MergeSchema::schema`], read by [`crate::smp`]: a list merges by key when its field has
+//! patch strategy `merge` and a `patchMergeKey`, as `strategicpatch` reads the struct tags in
+//! Fleet.
 
-use crate::schema::{Gvk, Schema};
-
-/// How a list merges under strategic merge patch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListType<'s> {
-    /// Replaced as a whole (no `patchStrategy: merge`).
-    Atomic,
-    /// A list of objects merged item by item on a key (`patchStrategy: merge`,
-    /// `patchMergeKey: <key>`).
-    Map(&'s str),
-    /// A list of scalars merged as a set (`patchStrategy: merge`, no key), like
-    /// `metadata.finalizers`.
-    Set,
-}
+use crate::schema::Schema;
 
 /// Per-kind facts the drift diff needs.
 pub trait MergeSchema: Send + Sync {
@@ -32,9 +19,9 @@ pub trait MergeSchema: Send + Sync {
     /// Whether the kind is namespaced; `None` when unknown.
     fn is_namespaced(&self, api_version: &str, kind: &str) -> Option<bool>;
 
-    /// How the list found at `path` (field names from the object root, list positions left
-    /// out) merges.
-    fn list_type(&self, api_version: &str, kind: &str, path: &[&str]) -> ListType<'_>;
+    /// The merge-key table of the built-in kinds (strategic merge patch), shared with the
+    /// kustomize build.
+    fn schema(&self) -> &Schema;
 }
 
 /// The group of an `apiVersion` (`""` for the core group).
@@ -78,24 +65,6 @@ const BUILTIN_GROUPS: &[&str] = &[
 #[derive(Clone, Copy, Debug)]
 pub struct KubeSchema<'a>(pub &'a Schema);
 
-impl<'a> KubeSchema<'a> {
-    /// [`MergeSchema::list_type`] with the lifetime of the schema.
-    pub fn lookup(&self, api_version: &str, kind: &str, path: &[&str]) -> ListType<'a> {
-        let schema: &'a Schema = self.0;
-        let gvk = Gvk::from_api_version(api_version, kind);
-        let Some(field) = schema.field(&gvk, path) else {
-            return ListType::Atomic;
-        };
-        if !field.strategy.merge {
-            return ListType::Atomic;
-        }
-        match field.patch_merge_key.as_deref() {
-            Some(key) => ListType::Map(key),
-            None => ListType::Set,
-        }
-    }
-}
-
 impl MergeSchema for KubeSchema<'_> {
     fn is_builtin(&self, api_version: &str, _kind: &str) -> bool {
         BUILTIN_GROUPS.contains(&group_of(api_version))
@@ -105,8 +74,8 @@ impl MergeSchema for KubeSchema<'_> {
         self.0.is_namespaced(group_of(api_version), kind)
     }
 
-    fn list_type(&self, api_version: &str, kind: &str, path: &[&str]) -> ListType<'_> {
-        self.lookup(api_version, kind, path)
+    fn schema(&self) -> &Schema {
+        self.0
     }
 }
 
@@ -123,39 +92,14 @@ impl MergeSchema for BuiltinSchema {
         KubeSchema(Schema::builtin()).is_namespaced(api_version, kind)
     }
 
-    fn list_type(&self, api_version: &str, kind: &str, path: &[&str]) -> ListType<'_> {
-        KubeSchema(Schema::builtin()).lookup(api_version, kind, path)
+    fn schema(&self) -> &Schema {
+        Schema::builtin()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn container_ports_and_service_ports_have_different_keys() {
-        let s = BuiltinSchema;
-        assert_eq!(
-            s.list_type(
-                "apps/v1",
-                "Deployment",
-                &["spec", "template", "spec", "containers", "ports"]
-            ),
-            ListType::Map("containerPort")
-        );
-        assert_eq!(
-            s.list_type("v1", "Service", &["spec", "ports"]),
-            ListType::Map("port")
-        );
-        assert_eq!(
-            s.list_type("v1", "Pod", &["spec", "tolerations"]),
-            ListType::Atomic
-        );
-        assert_eq!(
-            s.list_type("v1", "Pod", &["metadata", "finalizers"]),
-            ListType::Set
-        );
-    }
 
     #[test]
     fn scope_and_builtin() {

@@ -21,6 +21,8 @@
 //! ```
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, LazyLock};
 
 use serde::Deserialize;
@@ -162,7 +164,7 @@ impl FieldInfo {
 /// The fields of one object type.
 #[derive(Debug, Clone, Default)]
 pub struct TypeDef {
-    fields: HashMap<String, FieldInfo>,
+    fields: FxHashMap<String, FieldInfo>,
 }
 
 impl TypeDef {
@@ -175,9 +177,9 @@ impl TypeDef {
 /// Strategic-merge metadata for a set of kinds.
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
-    types: HashMap<String, Arc<TypeDef>>,
-    kinds: HashMap<(String, String), Vec<(String, String)>>,
-    scope: HashMap<(String, String), bool>,
+    types: FxHashMap<String, Arc<TypeDef>>,
+    kinds: FxHashMap<(String, String), Vec<(String, String)>>,
+    scope: FxHashMap<(String, String), bool>,
 }
 
 #[derive(Deserialize)]

@@ -41,6 +41,13 @@ use serde_json::{Map, Value};
 
 use crate::schema::{FieldInfo, Gvk, Schema, TypeDef};
 
+mod compare;
+mod patch;
+pub mod quantity;
+
+pub use compare::{Compare, contains, is_zero};
+pub use patch::{Deletions, create_patch, strip_nulls};
+
 /// An error merging a strategic merge patch or applying a JSON patch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -92,7 +99,11 @@ pub struct MergeOptions {
     pub list_increase: ListIncrease,
     /// Infer merge keys for lists the schema does not describe.
     pub infer_keys: bool,
-    /// Honour `$setElementOrder`, `$deleteFromPrimitiveList` and `$retainKeys`.
+    /// Merge in the API server's dialect (`strategicpatch`, what `kubectl apply` and Fleet's
+    /// agent use) instead of kyaml's: keyed lists match on the one `patchMergeKey` and a patch
+    /// item merges into the first live item with its key; `$setElementOrder`,
+    /// `$deleteFromPrimitiveList` and `$retainKeys` are honoured; a value whose type changes
+    /// is replaced; `$patch: replace` in a list takes the patch's items as they are.
     pub server_directives: bool,
 }
 
@@ -103,6 +114,15 @@ impl MergeOptions {
             list_increase: ListIncrease::Prepend,
             infer_keys: false,
             server_directives: false,
+        }
+    }
+
+    /// The API server's dialect: append new items, then order them by `$setElementOrder`.
+    pub fn api_server() -> Self {
+        MergeOptions {
+            list_increase: ListIncrease::Append,
+            infer_keys: false,
+            server_directives: true,
         }
     }
 }
@@ -126,15 +146,26 @@ struct Ctx<'a> {
     opts: &'a MergeOptions,
 }
 
-/// What the schema says about the value being merged.
+/// What the schema says about the value being merged or compared.
 #[derive(Clone, Copy, Default)]
-struct Node<'a> {
+pub(crate) struct Node<'a> {
     /// The field holding the value (for lists: strategy and keys).
     field: Option<&'a FieldInfo>,
     /// The object type of the value (or of the list's items).
     ty: Option<&'a TypeDef>,
     /// Whether any schema applies (a known kind); `false` below unknown fields.
     known: bool,
+}
+
+impl<'a> Node<'a> {
+    /// The node of the items of the list this node describes.
+    fn items(self) -> Node<'a> {
+        Node {
+            field: None,
+            ty: self.ty,
+            known: self.known,
+        }
+    }
 }
 
 /// Merges `patch` into `dest` with the schema of `dest`'s kind (looked up from its
@@ -186,9 +217,9 @@ fn present(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| !v.is_null())
 }
 
-fn child<'a>(ctx: Ctx<'a>, parent: Node<'a>, key: &str) -> Node<'a> {
+fn child<'a>(schema: &'a Schema, parent: Node<'a>, key: &str) -> Node<'a> {
     let field = parent.ty.and_then(|t| t.field(key));
-    let ty = field.and_then(|f| ctx.schema.field_type(f));
+    let ty = field.and_then(|f| schema.field_type(f));
     Node {
         field,
         ty,
@@ -339,7 +370,7 @@ fn merge_map(
                 continue;
             }
         }
-        let sub = child(ctx, node, key);
+        let sub = child(ctx.schema, node, key);
         path.push(key.clone());
         let merged = merge_value(ctx, base.get(key), Some(pv), sub, path)?;
         path.pop();
@@ -361,38 +392,74 @@ fn merge_map(
         }
     }
     for (field, order) in orders {
-        let keys = child(ctx, node, &field)
+        let key = child(ctx.schema, node, &field)
             .field
-            .map(|f| f.merge_keys.clone())
-            .unwrap_or_default();
+            .and_then(|f| f.patch_merge_key.as_deref());
+        let server: &[Value] = base
+            .get(&field)
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
         if let Some(Value::Array(items)) = out.get_mut(&field) {
-            apply_element_order(items, &order, &keys);
+            apply_element_order(items, &order, server, key);
         }
     }
     Ok(Some(Value::Object(out)))
 }
 
-/// Reorders `items` so that those named by `order` (merge-key stubs, or scalars) come in
-/// that order; items not named keep their relative order after them.
-fn apply_element_order(items: &mut Vec<Value>, order: &[Value], keys: &[String]) {
-    let position = |item: &Value| -> Option<usize> {
-        order.iter().position(|o| {
-            if keys.is_empty() {
-                o == item
-            } else {
-                keys.iter()
-                    .all(|k| o.get(k).is_none() || o.get(k) == item.get(k))
-                    && keys.iter().any(|k| o.get(k).is_some())
-            }
-        })
+/// Orders a merged list by `$setElementOrder` as the API server does (`normalizeElementOrder`
+/// then `mergeSortedSlice`): the items `order` names (merge-key stubs, or scalars) come in
+/// that order; the other items keep their server order and their place relative to the named
+/// items the server list also has, so an item the server list has first stays first.
+fn apply_element_order(
+    items: &mut Vec<Value>,
+    order: &[Value],
+    server: &[Value],
+    key: Option<&str>,
+) {
+    let id = |v: &Value| match key {
+        Some(k) => key_text(v.get(k)),
+        None => v.to_string(),
     };
-    let mut indexed: Vec<(usize, usize, Value)> = items
-        .drain(..)
-        .enumerate()
-        .map(|(i, v)| (position(&v).unwrap_or(usize::MAX), i, v))
-        .collect();
-    indexed.sort_by_key(|(p, i, _)| (*p, *i));
-    items.extend(indexed.into_iter().map(|(_, _, v)| v));
+    let order_ids: Vec<String> = order.iter().map(&id).collect();
+    let server_ids: Vec<String> = server.iter().map(&id).collect();
+    let mut named: Vec<(usize, Option<usize>, Value)> = Vec::new();
+    let mut others: Vec<(usize, Option<usize>, Value)> = Vec::new();
+    for item in items.drain(..) {
+        let item_id = id(&item);
+        let server_index = server_ids.iter().position(|s| *s == item_id);
+        match order_ids.iter().position(|o| *o == item_id) {
+            Some(rank) => named.push((rank, server_index, item)),
+            None => others.push((server_index.unwrap_or(usize::MAX), server_index, item)),
+        }
+    }
+    named.sort_by_key(|(rank, _, _)| *rank);
+    others.sort_by_key(|(index, _, _)| *index);
+    items.extend(merge_sorted(others, named));
+}
+
+/// `mergeSortedSlice`: `left` (server-only items) and `right` (named items) interleaved; a
+/// left item goes first only when both items are in the server list and the left one comes
+/// earlier there.
+fn merge_sorted<T>(
+    left: Vec<(usize, Option<usize>, T)>,
+    right: Vec<(usize, Option<usize>, T)>,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut left = left.into_iter().peekable();
+    let mut right = right.into_iter().peekable();
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some((_, l, _)), Some((_, r, _))) => matches!((l, r), (Some(l), Some(r)) if l < r),
+        };
+        let next = if take_left { left.next() } else { right.next() };
+        if let Some((_, _, item)) = next {
+            out.push(item);
+        }
+    }
+    out
 }
 
 /// The text kyaml compares merge-key values by.
@@ -473,6 +540,9 @@ fn merge_list(
             });
         }
     };
+    if ctx.opts.server_directives {
+        return merge_list_server(ctx, dest_list.map(Vec::as_slice), patch_list, node, path);
+    }
     // Associative?
     let mut keys: Vec<String> = Vec::new();
     let associative = match node.field {
@@ -544,6 +614,59 @@ fn merge_list(
         return merge_assoc(ctx, dest_items, &patch_items, &keys, node, path);
     }
     merge_assoc(ctx, dest_items, &patch_items, &keys, node, path)
+}
+
+/// A list merged in the API server's dialect (`mergeSlice` of `strategicpatch`).
+fn merge_list_server(
+    ctx: Ctx<'_>,
+    dest: Option<&[Value]>,
+    patch: &[Value],
+    node: Node<'_>,
+    path: &mut Vec<String>,
+) -> Result<Option<Value>, Error> {
+    let Some(field) = node.field.filter(|f| node.known && f.strategy.merge) else {
+        return Ok(Some(Value::Array(patch.to_vec())));
+    };
+    let (directive, items) = list_directive(patch, path)?;
+    match directive {
+        Some("delete") => return Ok(None),
+        Some("replace") => return Ok(Some(Value::Array(items))),
+        _ => {}
+    }
+    let mut out: Vec<Value> = dest.unwrap_or_default().to_vec();
+    let Some(key) = field.patch_merge_key.as_deref() else {
+        // A set of scalars: the union, first occurrences kept.
+        let mut set: Vec<Value> = Vec::with_capacity(out.len() + items.len());
+        for item in out.into_iter().chain(items) {
+            if !set.contains(&item) {
+                set.push(item);
+            }
+        }
+        return Ok(Some(Value::Array(set)));
+    };
+    let elem = node.items();
+    for item in items {
+        let wanted = key_text(item.get(key));
+        let same_key = |v: &Value| v.is_object() && key_text(v.get(key)) == wanted;
+        if item.get(DIRECTIVE).and_then(Value::as_str) == Some("delete") {
+            out.retain(|v| !same_key(v));
+            continue;
+        }
+        match out.iter().position(same_key) {
+            Some(i) => match merge_value(ctx, Some(&out[i]), Some(&item), elem, path)? {
+                Some(merged) => out[i] = merged,
+                None => {
+                    out.remove(i);
+                }
+            },
+            None => {
+                if let Some(new) = merge_value(ctx, None, Some(&item), elem, path)? {
+                    out.push(new);
+                }
+            }
+        }
+    }
+    Ok(Some(Value::Array(out)))
 }
 
 fn merge_assoc(
@@ -659,215 +782,23 @@ pub fn apply_json6902(target: &mut Value, ops: &Value) -> Result<(), Error> {
     json_patch::patch(target, &patch).map_err(|e| Error::JsonPatch(e.to_string()))
 }
 
-/// Computes a two-way strategic merge patch that turns `original` into `modified` for the
-/// kind of `modified`: changed and new fields, `null` for removed ones, and for associative
-/// lists the changed or new items (with their keys), `{<key>: v, $patch: delete}` for removed
-/// items and `$setElementOrder/<list>` when the order changed. Lists without a merge strategy
-/// are replaced whole. Apply it with [`merge`] and [`MergeOptions::server_directives`] set.
-/// Returns an empty map when nothing changed.
+/// The two-way strategic merge patch that turns `original` into `modified` for the kind of
+/// `modified` (`CreateTwoWayMergePatch`): [`create_patch`] with exact comparison and
+/// [`Deletions::Include`]. Apply it with [`merge`] and [`MergeOptions::api_server`]. An empty
+/// map when nothing changed.
 pub fn two_way(original: &Value, modified: &Value, schema: &Schema) -> Value {
-    let gvk = Gvk::of(modified);
-    let ty = schema.kind_type(&gvk);
-    let node = Node {
-        field: None,
-        ty,
-        known: ty.is_some(),
-    };
-    let opts = MergeOptions::default();
-    let ctx = Ctx {
-        schema,
-        opts: &opts,
-    };
-    diff_map(ctx, original, modified, node).unwrap_or_else(|| Value::Object(Map::new()))
+    create_patch(
+        &Compare::exact(schema),
+        original,
+        modified,
+        Deletions::Include,
+    )
 }
 
-fn diff_map(ctx: Ctx<'_>, original: &Value, modified: &Value, node: Node<'_>) -> Option<Value> {
-    let (Value::Object(o), Value::Object(m)) = (original, modified) else {
-        return (original != modified).then(|| modified.clone());
-    };
-    let mut out = Map::new();
-    for (k, mv) in m {
-        let sub = child(ctx, node, k);
-        match o.get(k) {
-            None => {
-                out.insert(k.clone(), mv.clone());
-            }
-            Some(ov) if ov == mv => {}
-            Some(ov) => match (ov, mv) {
-                (Value::Object(_), Value::Object(_)) => {
-                    if let Some(d) = diff_map(ctx, ov, mv, sub) {
-                        out.insert(k.clone(), d);
-                    }
-                }
-                (Value::Array(oa), Value::Array(ma)) => {
-                    let assoc = sub
-                        .field
-                        .filter(|f| f.strategy.merge && !f.merge_keys.is_empty());
-                    match assoc {
-                        Some(f) if ma.iter().chain(oa).all(Value::is_object) => {
-                            let elem = Node {
-                                field: None,
-                                ty: sub.ty,
-                                known: sub.known,
-                            };
-                            let keys = &f.merge_keys;
-                            let key_of = |v: &Value| -> Vec<String> {
-                                keys.iter().map(|k| key_text(v.get(k))).collect()
-                            };
-                            let mut items = Vec::new();
-                            for mi in ma {
-                                let kv = key_of(mi);
-                                match oa.iter().find(|oi| key_of(oi) == kv) {
-                                    Some(oi) if oi == mi => {}
-                                    Some(oi) => {
-                                        let mut d = diff_map(ctx, oi, mi, elem)
-                                            .and_then(|d| d.as_object().cloned())
-                                            .unwrap_or_default();
-                                        for key in keys {
-                                            if let Some(v) = mi.get(key) {
-                                                d.insert(key.clone(), v.clone());
-                                            }
-                                        }
-                                        items.push(Value::Object(d));
-                                    }
-                                    None => items.push(mi.clone()),
-                                }
-                            }
-                            for oi in oa {
-                                let kv = key_of(oi);
-                                if !ma.iter().any(|mi| key_of(mi) == kv) {
-                                    let mut d = Map::new();
-                                    for key in keys {
-                                        if let Some(v) = oi.get(key) {
-                                            d.insert(key.clone(), v.clone());
-                                        }
-                                    }
-                                    d.insert(DIRECTIVE.into(), Value::String("delete".into()));
-                                    items.push(Value::Object(d));
-                                }
-                            }
-                            let kept: Vec<Vec<String>> = oa
-                                .iter()
-                                .map(&key_of)
-                                .filter(|kv| ma.iter().any(|mi| key_of(mi) == *kv))
-                                .collect();
-                            let wanted: Vec<Vec<String>> = ma.iter().map(&key_of).collect();
-                            let appended_in_order = wanted.starts_with(&kept);
-                            if !appended_in_order {
-                                let order: Vec<Value> = ma
-                                    .iter()
-                                    .map(|mi| {
-                                        Value::Object(
-                                            keys.iter()
-                                                .filter_map(|k| {
-                                                    mi.get(k).map(|v| (k.clone(), v.clone()))
-                                                })
-                                                .collect(),
-                                        )
-                                    })
-                                    .collect();
-                                out.insert(format!("$setElementOrder/{k}"), Value::Array(order));
-                            }
-                            if !items.is_empty() {
-                                out.insert(k.clone(), Value::Array(items));
-                            }
-                        }
-                        _ => {
-                            out.insert(k.clone(), mv.clone());
-                        }
-                    }
-                }
-                _ => {
-                    out.insert(k.clone(), mv.clone());
-                }
-            },
-        }
-    }
-    for k in o.keys() {
-        if !m.contains_key(k) {
-            out.insert(k.clone(), Value::Null);
-        }
-    }
-    (!out.is_empty()).then_some(Value::Object(out))
-}
-
-/// Whether every field `desired` sets is present in `live` with the same value, using the
-/// schema of the kind for lists: associative lists match items by merge key (extra live
-/// items are allowed), other lists must have the same length with contained items. A `null`
-/// in `desired` means the field must be absent (or null) in `live`.
+/// Whether every field `desired` sets is present in `live` with the same value: [`contains`]
+/// with exact comparison (a `null` in `desired` means the field must be absent in `live`).
 pub fn is_contained(desired: &Value, live: &Value, schema: &Schema) -> bool {
-    let gvk = Gvk::of(desired);
-    let ty = schema.kind_type(&gvk);
-    let node = Node {
-        field: None,
-        ty,
-        known: ty.is_some(),
-    };
-    let opts = MergeOptions::default();
-    let ctx = Ctx {
-        schema,
-        opts: &opts,
-    };
-    contained(ctx, desired, Some(live), node)
-}
-
-fn numbers_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x == y || x.as_f64().zip(y.as_f64()).is_some_and(|(x, y)| x == y)
-        }
-        _ => a == b,
-    }
-}
-
-fn contained(ctx: Ctx<'_>, desired: &Value, live: Option<&Value>, node: Node<'_>) -> bool {
-    match desired {
-        Value::Null => present(live).is_none(),
-        Value::Object(dm) => {
-            let Some(Value::Object(lm)) = live else {
-                return false;
-            };
-            dm.iter().all(|(k, dv)| {
-                let sub = child(ctx, node, k);
-                contained(ctx, dv, lm.get(k), sub)
-            })
-        }
-        Value::Array(da) => {
-            let Some(Value::Array(la)) = live else {
-                return false;
-            };
-            let elem = Node {
-                field: None,
-                ty: node.ty,
-                known: node.known,
-            };
-            match node.field {
-                Some(f) if f.strategy.merge && !f.merge_keys.is_empty() => da.iter().all(|d| {
-                    let values: Vec<String> =
-                        f.merge_keys.iter().map(|k| key_text(d.get(k))).collect();
-                    let (keys, values): (Vec<String>, Vec<String>) = f
-                        .merge_keys
-                        .iter()
-                        .cloned()
-                        .zip(values)
-                        .filter(|(_, v)| !v.is_empty())
-                        .unzip();
-                    la.iter()
-                        .filter(|l| matches(l, &keys, &values))
-                        .any(|l| contained(ctx, d, Some(l), elem))
-                }),
-                Some(f) if f.is_set() => da.iter().all(|d| la.iter().any(|l| numbers_equal(d, l))),
-                _ => {
-                    da.len() == la.len()
-                        && da
-                            .iter()
-                            .zip(la)
-                            .all(|(d, l)| contained(ctx, d, Some(l), elem))
-                }
-            }
-        }
-        scalar => live.is_some_and(|l| numbers_equal(scalar, l)),
-    }
+    contains(&Compare::exact(schema), desired, live)
 }
 
 #[cfg(test)]
@@ -905,6 +836,99 @@ mod tests {
         assert_eq!(
             out["spec"]["containers"],
             json!([{"name": "y"}, {"name": "x"}])
+        );
+    }
+
+    #[test]
+    fn element_order_keeps_server_only_items_in_place() {
+        // mergeSortedSlice: `x` is only on the server and stands before `b` there, so it stays
+        // in front of it; the named items follow the order the patch gives.
+        let dest = json!({"apiVersion": "v1", "kind": "Pod",
+            "spec": {"containers": [{"name": "a"}, {"name": "x"}, {"name": "b"}]}});
+        let patch = json!({"spec": {
+            "$setElementOrder/containers": [{"name": "b"}, {"name": "c"}, {"name": "a"}],
+            "containers": [{"name": "c", "image": "c:1"}]}});
+        let out = merge(
+            &dest,
+            &patch,
+            Schema::builtin(),
+            &MergeOptions::api_server(),
+        )
+        .unwrap()
+        .unwrap();
+        let names: Vec<&str> = out["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["x", "b", "c", "a"]);
+    }
+
+    #[test]
+    fn api_server_dialect_keys_on_the_patch_merge_key() {
+        // Container ports have list-map-keys [containerPort, protocol] but patchMergeKey
+        // containerPort: the API server merges a protocol change into the same item, kyaml
+        // keeps two items.
+        let dest = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [
+            {"name": "a", "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}});
+        let patch = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [
+            {"name": "a", "ports": [{"containerPort": 80, "protocol": "UDP"}]}]}});
+        let server = merge(
+            &dest,
+            &patch,
+            Schema::builtin(),
+            &MergeOptions::api_server(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            server["spec"]["containers"][0]["ports"],
+            json!([{"containerPort": 80, "protocol": "UDP"}])
+        );
+        let kyaml = merge(&dest, &patch, Schema::builtin(), &MergeOptions::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            kyaml["spec"]["containers"][0]["ports"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn three_way_patch_without_original_keeps_live_only_fields() {
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 3,
+            "template": {"spec": {"containers": [{"name": "side", "image": "s"},
+            {"name": "app", "image": "a:1", "imagePullPolicy": "Always"}]}}}});
+        let desired = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {
+            "template": {"spec": {"containers": [{"name": "app", "image": "a:2"}]}}}});
+        let cmp = Compare::exact(Schema::builtin());
+        let patch = create_patch(&cmp, &live, &desired, Deletions::Ignore);
+        assert_eq!(
+            patch,
+            json!({"spec": {"template": {"spec": {
+                "$setElementOrder/containers": [{"name": "app"}],
+                "containers": [{"name": "app", "image": "a:2"}]}}}})
+        );
+        let out = merge(
+            &live,
+            &patch,
+            Schema::builtin(),
+            &MergeOptions::api_server(),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(contains(&cmp, &desired, &out));
+        assert_eq!(out["spec"]["replicas"], 3);
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][0]["name"],
+            "side"
+        );
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][1]["imagePullPolicy"],
+            "Always"
         );
     }
 

@@ -1,0 +1,259 @@
+//! Creating strategic merge patches, as `strategicpatch` does on the API server's side:
+//! [`create_patch`] computes the patch that brings one object to another, with or without
+//! deletions (`CreateTwoWayMergePatch`, or `CreateThreeWayMergePatch` with no original).
+//! The patch is applied with [`super::merge`] and [`super::MergeOptions::api_server`].
+
+use serde_json::{Map, Value};
+
+use super::Node;
+use super::compare::{Compare, ListKind, contains_list, keyed, scalar_at};
+
+/// Whether a patch removes what the target object lacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletions {
+    /// Fields and keyed items only `from` has are removed (`null`, `$patch: delete`,
+    /// `$deleteFromPrimitiveList`): applying the patch to `from` gives `to`.
+    Include,
+    /// Nothing is removed: fields only `from` has are kept, as in a three-way patch whose
+    /// original is empty (how Fleet predicts the live object after an apply).
+    Ignore,
+}
+
+/// The strategic merge patch that turns `from` into `to` under `cmp`: changed and new fields
+/// (new values without `null`s; with [`Compare::api_normalised`], with the defaults the API
+/// server gives a new port: protocol `TCP`, a Service port's `targetPort`), changed or new
+/// keyed-list items carrying their key, and `$setElementOrder/<list>` (the order `to` gives)
+/// for every keyed list or set that changes. Values `cmp` finds equal are left out. Lists
+/// that are not keyed are replaced whole (`$patch: replace` when the schema says keyed but an
+/// item lacks its key). An empty map when nothing changes.
+pub fn create_patch(cmp: &Compare<'_>, from: &Value, to: &Value, deletions: Deletions) -> Value {
+    let creator = Creator {
+        cmp,
+        deletions,
+        kind: to.get("kind").and_then(Value::as_str).unwrap_or(""),
+    };
+    let mut path = Vec::with_capacity(16);
+    match (from, to) {
+        (Value::Object(f), Value::Object(t)) => {
+            Value::Object(creator.map(&mut path, cmp.root(to), f, t))
+        }
+        _ if from == to => Value::Object(Map::new()),
+        _ => creator.new_value(&path, to),
+    }
+}
+
+struct Creator<'c, 'a> {
+    cmp: &'c Compare<'a>,
+    deletions: Deletions,
+    /// The kind of the target object (a Service's new port gets a default `targetPort`).
+    kind: &'c str,
+}
+
+impl Creator<'_, '_> {
+    fn map<'v>(
+        &self,
+        path: &mut Vec<&'v str>,
+        node: Node<'_>,
+        from: &'v Map<String, Value>,
+        to: &'v Map<String, Value>,
+    ) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (key, tv) in to {
+            if (self.cmp.skip)(path, key) {
+                continue;
+            }
+            let fv = from.get(key).filter(|v| !v.is_null());
+            if tv.is_null() {
+                if fv.is_some() && !self.cmp.null_is_unset {
+                    out.insert(key.clone(), Value::Null);
+                }
+                continue;
+            }
+            path.push(key);
+            match fv {
+                None => {
+                    if !self.cmp.absent_ok(tv) {
+                        out.insert(key.clone(), self.new_value(path, tv));
+                    }
+                }
+                Some(fv) => {
+                    let sub = self.cmp.child(node, key);
+                    match (fv, tv) {
+                        (Value::Object(fm), Value::Object(tm)) => {
+                            let patch = self.map(path, sub, fm, tm);
+                            if !patch.is_empty() {
+                                out.insert(key.clone(), Value::Object(patch));
+                            }
+                        }
+                        (Value::Array(fl), Value::Array(tl)) => {
+                            self.list(path, sub, key, fl, tl, &mut out);
+                        }
+                        _ => {
+                            if !scalar_at(self.cmp, path, tv, fv) {
+                                out.insert(key.clone(), self.new_value(path, tv));
+                            }
+                        }
+                    }
+                }
+            }
+            path.pop();
+        }
+        if self.deletions == Deletions::Include {
+            for (key, fv) in from {
+                if !fv.is_null() && !to.contains_key(key) && !(self.cmp.skip)(path, key) {
+                    out.insert(key.clone(), Value::Null);
+                }
+            }
+        }
+        out
+    }
+
+    /// The patch of the list `key` (at the end of `path`) into `out`.
+    fn list<'v>(
+        &self,
+        path: &mut Vec<&'v str>,
+        node: Node<'_>,
+        key: &str,
+        from: &'v [Value],
+        to: &'v [Value],
+        out: &mut Map<String, Value>,
+    ) {
+        let unchanged = match self.deletions {
+            Deletions::Ignore => contains_list(self.cmp, path, node, to, from),
+            Deletions::Include => {
+                from.len() == to.len() && contains_list(self.cmp, path, node, to, from)
+            }
+        };
+        if unchanged {
+            return;
+        }
+        let parent = path.last().copied().unwrap_or("");
+        let elem = node.items();
+        match self.cmp.list_kind(node) {
+            ListKind::Keyed(merge_key) if keyed(to, merge_key) && keyed(from, merge_key) => {
+                let mut items = Vec::new();
+                let mut matched = vec![false; from.len()];
+                for item in to {
+                    let found = self
+                        .cmp
+                        .find_keyed(parent, from, merge_key, &item[merge_key])
+                        .filter(|i| !matched[*i]);
+                    match found {
+                        Some(i) => {
+                            matched[i] = true;
+                            let (Value::Object(fm), Value::Object(tm)) = (&from[i], item) else {
+                                continue;
+                            };
+                            let mut patch = self.map(path, elem, fm, tm);
+                            if !patch.is_empty() {
+                                patch.insert(merge_key.to_string(), item[merge_key].clone());
+                                items.push(Value::Object(patch));
+                            }
+                        }
+                        None => items.push(self.new_item(path, item)),
+                    }
+                }
+                if self.deletions == Deletions::Include {
+                    for (item, _) in from.iter().zip(&matched).filter(|(_, m)| !**m) {
+                        let mut stub = Map::new();
+                        stub.insert(merge_key.to_string(), item[merge_key].clone());
+                        stub.insert("$patch".into(), Value::String("delete".into()));
+                        items.push(Value::Object(stub));
+                    }
+                }
+                let order: Vec<Value> = to
+                    .iter()
+                    .map(|item| {
+                        let mut stub = Map::new();
+                        stub.insert(merge_key.to_string(), item[merge_key].clone());
+                        Value::Object(stub)
+                    })
+                    .collect();
+                out.insert(format!("$setElementOrder/{key}"), Value::Array(order));
+                if !items.is_empty() {
+                    out.insert(key.to_string(), Value::Array(items));
+                }
+            }
+            ListKind::Keyed(_) => {
+                let mut items = vec![serde_json::json!({"$patch": "replace"})];
+                items.extend(to.iter().map(|item| self.new_item(path, item)));
+                out.insert(key.to_string(), Value::Array(items));
+            }
+            ListKind::Set => {
+                let added: Vec<Value> = to
+                    .iter()
+                    .filter(|t| !from.iter().any(|f| scalar_at(self.cmp, path, t, f)))
+                    .cloned()
+                    .collect();
+                if self.deletions == Deletions::Include {
+                    let removed: Vec<Value> = from
+                        .iter()
+                        .filter(|f| !to.iter().any(|t| scalar_at(self.cmp, path, t, f)))
+                        .cloned()
+                        .collect();
+                    if !removed.is_empty() {
+                        out.insert(
+                            format!("$deleteFromPrimitiveList/{key}"),
+                            Value::Array(removed),
+                        );
+                    }
+                }
+                out.insert(format!("$setElementOrder/{key}"), Value::Array(to.to_vec()));
+                if !added.is_empty() {
+                    out.insert(key.to_string(), Value::Array(added));
+                }
+            }
+            ListKind::Atomic => {
+                out.insert(
+                    key.to_string(),
+                    self.new_value(path, &Value::Array(to.to_vec())),
+                );
+            }
+        }
+    }
+
+    /// A value new to the target, without `null`s; a new `ports` list gets the API server's
+    /// defaults.
+    fn new_value(&self, path: &[&str], value: &Value) -> Value {
+        match value {
+            Value::Array(items) if self.cmp.api_normalised && path.last() == Some(&"ports") => {
+                Value::Array(items.iter().map(|item| self.new_item(path, item)).collect())
+            }
+            _ => strip_nulls(value),
+        }
+    }
+
+    /// A list item new to the target, with the defaults the API server gives a new port.
+    fn new_item(&self, path: &[&str], item: &Value) -> Value {
+        let mut item = strip_nulls(item);
+        if self.cmp.api_normalised
+            && path.last() == Some(&"ports")
+            && let Value::Object(map) = &mut item
+        {
+            if !map.contains_key("protocol") {
+                map.insert("protocol".into(), Value::String("TCP".into()));
+            }
+            let is_service = self.kind == "Service"
+                && path == ["spec", "ports"]
+                && !map.contains_key("targetPort");
+            if is_service && let Some(port) = map.get("port").cloned() {
+                map.insert("targetPort".into(), port);
+            }
+        }
+        item
+    }
+}
+
+/// A copy without `null` map values (a `null` in a desired object reads as "not set").
+pub fn strip_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(strip_nulls).collect()),
+        other => other.clone(),
+    }
+}
