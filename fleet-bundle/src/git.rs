@@ -2,9 +2,17 @@
 //! temporary bare repository, then the commit's tree objects loaded into an in-memory tree.
 //! No worktree is checked out, so a bundle's content is a pure function of (commit, path).
 //!
-//! Transports: `file://` and local paths (gix spawns `git-upload-pack`), `git://` and `ssh://`
-//! as gix supports them. `https://` needs an HTTP transport in gix, which this build leaves out
-//! (it would pull a second TLS stack); such URLs are refused with a clear error.
+//! Transports: `https://` and `http://` (git's smart HTTP protocol, through gix's blocking
+//! reqwest transport), `file://` and local paths (gix spawns `git-upload-pack`), `git://` and
+//! `ssh://` as gix supports them. Git's "dumb" HTTP protocol (a plain file server without
+//! `git http-backend` or an equivalent) is not supported.
+//!
+//! TLS is rustls with the `ring` provider, the same stack kube and ureq use in this workspace,
+//! so no second crypto library is linked. Server certificates are checked against the
+//! system's CA certificates plus the Mozilla roots built in (`webpki-roots`), so a machine
+//! without a CA bundle can still reach public hosts. Proxies come from the usual
+//! `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` environment variables; credentials come from git's
+//! configured credential helpers, as gix reads them.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -14,11 +22,19 @@ use crate::tree::{self, Entry, FileTree, MemTree};
 /// A git error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The URL uses a transport this build does not include.
+    /// The URL's scheme names no git transport.
     #[error(
-        "{0}: https:// git URLs are not supported by this build (use file://, ssh:// or git://)"
+        "{0}: unsupported git URL scheme (use https://, http://, ssh://, git://, file:// or a path)"
     )]
     UnsupportedTransport(String),
+    /// The TLS client configuration for `https://` could not be built.
+    #[error("{url}: TLS configuration: {reason}")]
+    Tls {
+        /// The repository URL.
+        url: String,
+        /// rustls's message.
+        reason: String,
+    },
     /// gix failed.
     #[error("{url}: {reason}")]
     Gix {
@@ -97,15 +113,21 @@ impl Drop for TempDir {
 /// Fetches `branch` (shallow, depth 1), or `revision` (a commit id or full ref name, fetched
 /// alone), or the remote HEAD, and loads the commit's tree.
 pub fn fetch(url: &str, branch: Option<&str>, revision: Option<&str>) -> Result<Checkout, Error> {
-    if url.starts_with("https://") || url.starts_with("http://") {
+    if let Some((scheme, _)) = url.split_once("://")
+        && !KNOWN_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
+    {
         return Err(Error::UnsupportedTransport(url.to_string()));
     }
-    let gix_err = |e: &dyn std::fmt::Display| Error::Gix {
+    let gix_err = |e: &dyn std::error::Error| Error::Gix {
         url: url.to_string(),
-        reason: e.to_string(),
+        reason: describe(e),
     };
     let tmp = TempDir::new()?;
     let mut prepare = gix::prepare_clone_bare(url, &tmp.0).map_err(|e| gix_err(&e))?;
+    if is_http(url) {
+        let tls = tls_config(url)?;
+        prepare = prepare.configure_connection(move |conn| use_tls(conn, &tls));
+    }
     match (branch, revision) {
         (_, Some(rev)) => {
             let is_id = rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit());
@@ -141,6 +163,98 @@ pub fn fetch(url: &str, branch: Option<&str>, revision: Option<&str>) -> Result<
     })
 }
 
+/// An error and its sources, outermost first, as `a: b: c` (gix's top-level messages alone,
+/// like "Transport handshake failed", hide the reason).
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut last = out.clone();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let msg = cause.to_string();
+        if !msg.is_empty() && msg != last && !last.ends_with(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        last = msg;
+        next = cause.source();
+    }
+    out
+}
+
+/// Schemes gix has a transport for in this build.
+const KNOWN_SCHEMES: &[&str] = &["https", "http", "file", "ssh", "git", "git+ssh", "ssh+git"];
+
+fn is_http(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+/// The rustls client configuration for gix's HTTP transport: the `ring` provider (never
+/// reqwest's default aws-lc-rs) and the system's plus the built-in Mozilla root certificates.
+fn tls_config(url: &str) -> Result<rustls::ClientConfig, Error> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    // reqwest consults the process-wide provider for clients it configures itself; ours is
+    // preconfigured, but make sure no code path can find "no provider" and panic. Another
+    // provider installed first by the application is kept.
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    // Unreadable or unparsable system certificates are skipped, as git and curl do: the
+    // built-in roots remain.
+    let native = rustls_native_certs::load_native_certs();
+    let _ = roots.add_parsable_certificates(native.certs);
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// Makes the connection's HTTP transport build its reqwest client with `tls`, keeping every
+/// other option gix derives from git configuration.
+fn use_tls(
+    conn: &mut gix::remote::Connection<
+        '_,
+        '_,
+        '_,
+        Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>,
+    >,
+    tls: &rustls::ClientConfig,
+) -> gix::Result {
+    use gix::protocol::transport::client::blocking_io::http;
+    let remote = conn.remote();
+    let Some(url) = remote.url(gix::remote::Direction::Fetch) else {
+        return Ok(());
+    };
+    let url = url.to_bstring();
+    let mut options = match remote.repo().transport_options(url.as_slice(), None)? {
+        Some(any) => match any.downcast::<http::Options>() {
+            Ok(options) => *options,
+            // Not an HTTP transport: nothing to configure.
+            Err(_) => return Ok(()),
+        },
+        None => http::Options::default(),
+    };
+    let tls = tls.clone();
+    let backend = http::reqwest::Options {
+        configure_client: Some(Box::new(
+            move |builder: reqwest::blocking::ClientBuilder| {
+                Ok(builder.tls_backend_preconfigured(tls.clone()))
+            },
+        )),
+        configure_request: None,
+    };
+    options.backend = Some(std::sync::Arc::new(std::sync::Mutex::new(backend)));
+    conn.set_transport_options(Box::new(options));
+    Ok(())
+}
+
 fn load_tree(
     repo: &gix::Repository,
     id: gix::ObjectId,
@@ -148,9 +262,9 @@ fn load_tree(
     out: &mut MemTree,
     url: &str,
 ) -> Result<(), Error> {
-    let gix_err = |e: &dyn std::fmt::Display| Error::Gix {
+    let gix_err = |e: &dyn std::error::Error| Error::Gix {
         url: url.to_string(),
-        reason: e.to_string(),
+        reason: describe(e),
     };
     let tree = repo
         .find_object(id)

@@ -6,6 +6,8 @@ mod errors;
 mod fleetignore;
 #[cfg(feature = "git")]
 mod git;
+#[cfg(feature = "git")]
+mod git_http;
 mod goldens;
 #[cfg(feature = "http")]
 mod http;

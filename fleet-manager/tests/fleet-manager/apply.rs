@@ -157,20 +157,19 @@ fn errors_name_the_file_and_print_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("KEY=VALUE"));
 }
 
-#[test]
-fn from_a_git_repository() {
+/// A repository with `app/cm.yaml` committed on `main`; returns its commit id, or `None`
+/// without the git CLI.
+fn git_fixture(repo: &Path) -> Option<String> {
     if Command::new("git").arg("--version").output().is_err() {
         eprintln!("skipping: git CLI not found");
-        return;
+        return None;
     }
-    let tmp = tempfile::tempdir().expect("tmp");
-    let repo = tmp.path().join("src");
     std::fs::create_dir_all(repo.join("app")).expect("mkdir");
     std::fs::write(repo.join("app/cm.yaml"), "kind: ConfigMap\n").expect("w");
     let git = |args: &[&str]| {
         let out = Command::new("git")
             .args(args)
-            .current_dir(&repo)
+            .current_dir(repo)
             .env("GIT_AUTHOR_NAME", "t")
             .env("GIT_AUTHOR_EMAIL", "t@example.com")
             .env("GIT_COMMITTER_NAME", "t")
@@ -183,12 +182,11 @@ fn from_a_git_repository() {
     git(&["init", "-q", "-b", "main"]);
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "one"]);
-    let sha = git(&["rev-parse", "HEAD"]);
-    let url = format!("file://{}", repo.display());
-    let out = apply(
-        tmp.path(),
-        &["--repo", &url, "--branch", "main", "myrepo", "app"],
-    );
+    Some(git(&["rev-parse", "HEAD"]))
+}
+
+fn check_git_apply(cwd: &Path, url: &str, sha: &str) {
+    let out = apply(cwd, &["--repo", url, "--branch", "main", "myrepo", "app"]);
     assert!(
         out.status.success(),
         "{}",
@@ -196,12 +194,45 @@ fn from_a_git_repository() {
     );
     let docs = docs(&out);
     assert_eq!(docs[0]["metadata"]["name"], "myrepo-app");
-    assert_eq!(
-        docs[0]["metadata"]["labels"]["fleet.cattle.io/commit"],
-        sha.as_str()
-    );
+    assert_eq!(docs[0]["metadata"]["labels"]["fleet.cattle.io/commit"], sha);
     assert_eq!(
         docs[0]["metadata"]["labels"]["fleet.cattle.io/repo-name"],
         "myrepo"
     );
+}
+
+#[test]
+fn from_a_git_repository() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = tmp.path().join("src");
+    let Some(sha) = git_fixture(&repo) else {
+        return;
+    };
+    let url = format!("file://{}", repo.display());
+    check_git_apply(tmp.path(), &url, &sha);
+}
+
+#[test]
+fn from_a_git_repository_over_http() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = tmp.path().join("src");
+    let Some(sha) = git_fixture(&repo) else {
+        return;
+    };
+    let served = tmp.path().join("served");
+    std::fs::create_dir_all(&served).expect("mkdir");
+    crate::git_http::publish(&repo, &served, "repo");
+    let server = crate::git_http::GitHttpServer::start(&served);
+    let url = format!("{}/repo.git", server.base);
+    check_git_apply(tmp.path(), &url, &sha);
+
+    // A repository the server does not have: a non-zero exit, the URL on stderr, no YAML.
+    let missing = format!("{}/missing.git", server.base);
+    let out = apply(
+        tmp.path(),
+        &["--repo", &missing, "--branch", "main", "myrepo", "app"],
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&missing));
 }

@@ -1,6 +1,9 @@
 //! Integration tests for the fleet-manager binary: the built binary run on fixture files.
 
 mod apply;
+// The smart-HTTP git test server of fleet-bundle's tests, shared rather than copied.
+#[path = "../../../fleet-bundle/tests/fleet-bundle/git_http.rs"]
+mod git_http;
 mod rollout;
 mod target;
 

@@ -1,0 +1,268 @@
+//! A tiny HTTP/1.1 server for tests: serves the git repositories under a directory with git's
+//! smart HTTP protocol by running `git http-backend` as a CGI program, one request per
+//! connection. Self-contained (std only), so other test crates can include it by path.
+
+// Not every test crate that includes this file uses all of it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// `GET /r.git/info/refs?service=git-upload-pack` and the like.
+    pub request_line: String,
+    /// Header names lower-cased, values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// The request body after undoing `Transfer-Encoding: chunked`.
+    pub body: Vec<u8>,
+}
+
+/// A running server; stopped when dropped.
+pub struct GitHttpServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// Every request served so far.
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Arc<AtomicBool>,
+    addr: std::net::SocketAddr,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl GitHttpServer {
+    /// Serves the repositories under `root` (`GIT_PROJECT_ROOT`) on a free port of 127.0.0.1.
+    pub fn start(root: &Path) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let root = root.to_path_buf();
+        let accept = {
+            let stop = stop.clone();
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let root = root.clone();
+                    let seen = seen.clone();
+                    std::thread::spawn(move || {
+                        if let Err(e) = serve(conn, &root, &seen) {
+                            eprintln!("git http test server: {e}");
+                        }
+                    });
+                }
+            })
+        };
+        Self {
+            base: format!("http://{addr}"),
+            seen,
+            stop,
+            addr,
+            accept: Some(accept),
+        }
+    }
+
+    /// The requests served so far.
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for GitHttpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn serve(conn: TcpStream, root: &Path, seen: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line)? == 0 {
+        return Ok(());
+    }
+    let request_line = request_line.trim_end().to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let chunked = header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        read_chunked(&mut reader)?
+    } else {
+        let len: usize = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body)?;
+        body
+    };
+
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or("GET").to_string();
+    let target = parts.next().unwrap_or("/").to_string();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+
+    let mut cmd = Command::new("git");
+    cmd.arg("http-backend")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", &method)
+        .env("QUERY_STRING", query)
+        .env("PATH_INFO", path)
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .env("SERVER_PROTOCOL", "HTTP/1.1")
+        .env("GATEWAY_INTERFACE", "CGI/1.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(ct) = header("content-type") {
+        cmd.env("CONTENT_TYPE", ct);
+    }
+    if let Some(ce) = header("content-encoding") {
+        cmd.env("HTTP_CONTENT_ENCODING", ce);
+    }
+    // Protocol v2 is asked for with this header; http-backend passes it on to upload-pack.
+    if let Some(p) = header("git-protocol") {
+        cmd.env("HTTP_GIT_PROTOCOL", p);
+    }
+    let mut child = cmd.spawn()?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let feed = {
+        let body = body.clone();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&body);
+        })
+    };
+    let out = child.wait_with_output()?;
+    let _ = feed.join();
+    if !out.stderr.is_empty() {
+        eprintln!(
+            "git http-backend {request_line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    seen.lock().expect("lock").push(Seen {
+        request_line: request_line.clone(),
+        headers,
+        body,
+    });
+
+    // CGI output: headers, a blank line, the body.
+    let raw = out.stdout;
+    let (head, payload) = split_cgi(&raw);
+    let mut status = "200 OK".to_string();
+    let mut response_headers = Vec::new();
+    for line in String::from_utf8_lossy(head).lines() {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("status") {
+                status = value.trim().to_string();
+            } else {
+                response_headers.push(format!("{}: {}", name.trim(), value.trim()));
+            }
+        }
+    }
+    let mut conn = conn;
+    let mut response = format!("HTTP/1.1 {status}\r\n");
+    for h in response_headers {
+        response.push_str(&h);
+        response.push_str("\r\n");
+    }
+    response.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        payload.len()
+    ));
+    conn.write_all(response.as_bytes())?;
+    conn.write_all(payload)?;
+    conn.flush()?;
+    let _ = conn.shutdown(Shutdown::Both);
+    Ok(())
+}
+
+fn split_cgi(raw: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+        return (&raw[..i], &raw[i + 4..]);
+    }
+    if let Some(i) = raw.windows(2).position(|w| w == b"\n\n") {
+        return (&raw[..i], &raw[i + 2..]);
+    }
+    (raw, &[])
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line)?;
+        let size_hex = size_line.trim().split(';').next().unwrap_or("");
+        let size = usize::from_str_radix(size_hex, 16)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        if size == 0 {
+            // Trailers, then the final blank line.
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..])?;
+        let mut crlf = [0u8; 2];
+        reader.read_exact(&mut crlf)?;
+    }
+}
+
+/// Makes a bare copy `NAME.git` of the repository `src` under `root`, ready to serve.
+pub fn publish(src: &Path, root: &Path, name: &str) -> PathBuf {
+    let dst = root.join(format!("{name}.git"));
+    let out = Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(src)
+        .arg(&dst)
+        .output()
+        .expect("git clone --bare");
+    assert!(
+        out.status.success(),
+        "git clone --bare: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dst
+}
