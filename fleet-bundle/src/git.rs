@@ -110,9 +110,27 @@ impl Drop for TempDir {
     }
 }
 
+/// How to reach a repository (the connection settings of a GitRepo).
+#[derive(Debug, Clone, Default)]
+pub struct FetchOptions {
+    /// PEM certificates trusted for `https://` besides the system's and the built-in roots
+    /// (the GitRepo's `caBundle`).
+    pub ca_bundle: Option<Vec<u8>>,
+}
+
 /// Fetches `branch` (shallow, depth 1), or `revision` (a commit id or full ref name, fetched
 /// alone), or the remote HEAD, and loads the commit's tree.
 pub fn fetch(url: &str, branch: Option<&str>, revision: Option<&str>) -> Result<Checkout, Error> {
+    fetch_with(url, branch, revision, &FetchOptions::default())
+}
+
+/// [`fetch`] with connection settings.
+pub fn fetch_with(
+    url: &str,
+    branch: Option<&str>,
+    revision: Option<&str>,
+    options: &FetchOptions,
+) -> Result<Checkout, Error> {
     if let Some((scheme, _)) = url.split_once("://")
         && !KNOWN_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
     {
@@ -125,7 +143,7 @@ pub fn fetch(url: &str, branch: Option<&str>, revision: Option<&str>) -> Result<
     let tmp = TempDir::new()?;
     let mut prepare = gix::prepare_clone_bare(url, &tmp.0).map_err(|e| gix_err(&e))?;
     if is_http(url) {
-        let tls = tls_config(url)?;
+        let tls = tls_config(url, options.ca_bundle.as_deref())?;
         prepare = prepare.configure_connection(move |conn| use_tls(conn, &tls));
     }
     match (branch, revision) {
@@ -191,7 +209,7 @@ fn is_http(url: &str) -> bool {
 
 /// The rustls client configuration for gix's HTTP transport: the `ring` provider (never
 /// reqwest's default aws-lc-rs) and the system's plus the built-in Mozilla root certificates.
-fn tls_config(url: &str) -> Result<rustls::ClientConfig, Error> {
+fn tls_config(url: &str, ca_bundle: Option<&[u8]>) -> Result<rustls::ClientConfig, Error> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     // reqwest consults the process-wide provider for clients it configures itself; ours is
     // preconfigured, but make sure no code path can find "no provider" and panic. Another
@@ -205,6 +223,22 @@ fn tls_config(url: &str) -> Result<rustls::ClientConfig, Error> {
     // built-in roots remain.
     let native = rustls_native_certs::load_native_certs();
     let _ = roots.add_parsable_certificates(native.certs);
+    if let Some(pem) = ca_bundle {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let tls_err = |reason: String| Error::Tls {
+            url: url.to_string(),
+            reason: format!("caBundle: {reason}"),
+        };
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| tls_err(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(tls_err("no PEM certificate in it".to_string()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| tls_err(e.to_string()))?;
+        }
+    }
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls {

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use fleet_bundle::chart::Offline;
+use fleet_bundle::git::FetchOptions;
 use fleet_bundle::{Scan, read_repo};
 
 use crate::common::{options, resource_names};
@@ -59,8 +60,11 @@ fn fixture(repo: &Path) -> (String, String) {
 }
 
 /// Fetches `main`, `old` and the first commit by id from `url` and checks the bundles read.
-fn check_fetches(url: &str, first: &str, second: &str) {
-    let co = fleet_bundle::git::fetch(url, Some("main"), None).expect("fetch main");
+fn check_fetches(url: &str, first: &str, second: &str, how: &FetchOptions) {
+    let fetch = |branch: Option<&str>, revision: Option<&str>| {
+        fleet_bundle::git::fetch_with(url, branch, revision, how)
+    };
+    let co = fetch(Some("main"), None).expect("fetch main");
     assert_eq!(co.commit, second);
     let tree = co.tree().expect("tree");
     let opts = options("repo", &Offline);
@@ -73,7 +77,7 @@ fn check_fetches(url: &str, first: &str, second: &str) {
         "kind: ConfigMap\n"
     );
 
-    let co = fleet_bundle::git::fetch(url, Some("old"), None).expect("fetch old");
+    let co = fetch(Some("old"), None).expect("fetch old");
     assert_eq!(co.commit, first);
     let b = read_repo(
         &co.tree().expect("tree"),
@@ -84,7 +88,7 @@ fn check_fetches(url: &str, first: &str, second: &str) {
     assert_eq!(b[0].bundle["spec"]["namespace"], "one");
 
     // A revision by commit id; the same (commit, path) gives the same bundle.
-    let co = fleet_bundle::git::fetch(url, None, Some(first)).expect("fetch rev");
+    let co = fetch(None, Some(first)).expect("fetch rev");
     assert_eq!(co.commit, first);
     let again = read_repo(
         &co.tree().expect("tree"),
@@ -94,7 +98,7 @@ fn check_fetches(url: &str, first: &str, second: &str) {
     .expect("read");
     assert_eq!(again[0].bundle, b[0].bundle);
 
-    let e = fleet_bundle::git::fetch(url, Some("nope"), None).expect_err("no branch");
+    let e = fetch(Some("nope"), None).expect_err("no branch");
     assert!(e.to_string().contains(url), "{e}");
 }
 
@@ -108,7 +112,7 @@ fn bundles_from_commit_trees() {
     let (first, second) = fixture(&repo);
 
     let url = format!("file://{}", repo.display());
-    check_fetches(&url, &first, &second);
+    check_fetches(&url, &first, &second, &FetchOptions::default());
 
     let e = fleet_bundle::git::fetch("svn://example.invalid/r", None, None).expect_err("svn");
     assert!(
@@ -131,7 +135,7 @@ fn bundles_over_smart_http() {
     let server = GitHttpServer::start(&served);
 
     let url = format!("{}/repo.git", server.base);
-    check_fetches(&url, &first, &second);
+    check_fetches(&url, &first, &second, &FetchOptions::default());
 
     // Smart HTTP, protocol v2, shallow: the client asked upload-pack for depth 1.
     let seen = server.requests();
@@ -174,6 +178,60 @@ fn bundles_over_smart_http() {
     let e = fleet_bundle::git::fetch(&https, Some("main"), None).expect_err("not TLS");
     assert!(e.to_string().contains(&https), "{e}");
     assert!(e.to_string().contains("tls"), "{e}");
+}
+
+/// The TLS fixtures (`fixtures/tls/make.sh`): a test CA and a certificate for 127.0.0.1.
+fn tls_fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fleet-bundle/fixtures/tls")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn bundles_over_https_with_a_ca_bundle() {
+    if !have_git() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (first, second) = fixture(&tmp.path().join("src"));
+    let served = tmp.path().join("served");
+    std::fs::create_dir_all(&served).expect("mkdir");
+    publish(&tmp.path().join("src"), &served, "repo");
+    let server = GitHttpServer::start_tls(
+        &served,
+        &tls_fixture("server.pem"),
+        &tls_fixture("server-key.pem"),
+    );
+    assert!(server.base.starts_with("https://127.0.0.1:"));
+    let url = format!("{}/repo.git", server.base);
+
+    // Trusting the test CA (a GitRepo's caBundle): branch, old branch and revision fetch,
+    // through TLS, with the same bundles as over file:// and http://.
+    let trusted = FetchOptions {
+        ca_bundle: Some(tls_fixture("ca.pem")),
+    };
+    check_fetches(&url, &first, &second, &trusted);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.request_line == "POST /repo.git/git-upload-pack HTTP/1.1"),
+        "the fetch went through the TLS server"
+    );
+
+    // Without it the certificate is not trusted: an error naming the URL, nothing fetched.
+    let e = fleet_bundle::git::fetch(&url, Some("main"), None).expect_err("untrusted");
+    assert!(e.to_string().contains(&url), "{e}");
+    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+
+    // A caBundle without certificates is a TLS configuration error naming the URL.
+    let bad = FetchOptions {
+        ca_bundle: Some(b"not a certificate".to_vec()),
+    };
+    let e = fleet_bundle::git::fetch_with(&url, Some("main"), None, &bad).expect_err("bad CA");
+    assert!(matches!(e, fleet_bundle::git::Error::Tls { .. }), "{e}");
+    assert!(e.to_string().contains("caBundle"), "{e}");
 }
 
 #[test]

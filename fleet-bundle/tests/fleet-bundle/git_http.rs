@@ -1,12 +1,13 @@
 //! A tiny HTTP/1.1 server for tests: serves the git repositories under a directory with git's
 //! smart HTTP protocol by running `git http-backend` as a CGI program, one request per
-//! connection. Self-contained (std only), so other test crates can include it by path.
+//! connection, in plain text or over TLS (rustls). Self-contained (std and rustls), so other
+//! test crates can include it by path.
 
 // Not every test crate that includes this file uses all of it.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +39,29 @@ pub struct GitHttpServer {
 impl GitHttpServer {
     /// Serves the repositories under `root` (`GIT_PROJECT_ROOT`) on a free port of 127.0.0.1.
     pub fn start(root: &Path) -> Self {
+        Self::start_with(root, None)
+    }
+
+    /// Serves over TLS with the PEM certificate chain and PKCS#8 key given; `base` is
+    /// `https://127.0.0.1:PORT`.
+    pub fn start_tls(root: &Path, cert_pem: &[u8], key_pem: &[u8]) -> Self {
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+        let certs = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("certificate PEM");
+        let key = PrivateKeyDer::from_pem_slice(key_pem).expect("key PEM");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("server certificate");
+        Self::start_with(root, Some(Arc::new(config)))
+    }
+
+    fn start_with(root: &Path, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        let tls_scheme = tls.is_some();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local addr");
         let stop = Arc::new(AtomicBool::new(false));
@@ -54,16 +78,29 @@ impl GitHttpServer {
                     let Ok(conn) = conn else { continue };
                     let root = root.clone();
                     let seen = seen.clone();
+                    let tls = tls.clone();
                     std::thread::spawn(move || {
-                        if let Err(e) = serve(conn, &root, &seen) {
+                        let served = match tls {
+                            None => serve(conn, &root, &seen),
+                            Some(config) => rustls::ServerConnection::new(config)
+                                .map_err(std::io::Error::other)
+                                .and_then(|session| {
+                                    let mut stream = rustls::StreamOwned::new(session, conn);
+                                    serve(&mut stream, &root, &seen)?;
+                                    stream.conn.send_close_notify();
+                                    stream.flush()
+                                }),
+                        };
+                        if let Err(e) = served {
                             eprintln!("git http test server: {e}");
                         }
                     });
                 }
             })
         };
+        let scheme = if tls_scheme { "https" } else { "http" };
         Self {
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             seen,
             stop,
             addr,
@@ -94,8 +131,10 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-fn serve(conn: TcpStream, root: &Path, seen: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
-    let mut reader = BufReader::new(conn.try_clone()?);
+fn serve(mut conn: impl Read + Write, root: &Path, seen: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
+    // One request per connection and no pipelining: nothing the reader buffers past the body
+    // is lost when it is dropped.
+    let mut reader = BufReader::new(&mut conn);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line)? == 0 {
         return Ok(());
@@ -132,6 +171,7 @@ fn serve(conn: TcpStream, root: &Path, seen: &Mutex<Vec<Seen>>) -> std::io::Resu
         reader.read_exact(&mut body)?;
         body
     };
+    drop(reader);
 
     let mut parts = request_line.split(' ');
     let method = parts.next().unwrap_or("GET").to_string();
@@ -198,7 +238,6 @@ fn serve(conn: TcpStream, root: &Path, seen: &Mutex<Vec<Seen>>) -> std::io::Resu
             }
         }
     }
-    let mut conn = conn;
     let mut response = format!("HTTP/1.1 {status}\r\n");
     for h in response_headers {
         response.push_str(&h);
@@ -210,9 +249,7 @@ fn serve(conn: TcpStream, root: &Path, seen: &Mutex<Vec<Seen>>) -> std::io::Resu
     ));
     conn.write_all(response.as_bytes())?;
     conn.write_all(payload)?;
-    conn.flush()?;
-    let _ = conn.shutdown(Shutdown::Both);
-    Ok(())
+    conn.flush()
 }
 
 fn split_cgi(raw: &[u8]) -> (&[u8], &[u8]) {

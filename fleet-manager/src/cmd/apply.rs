@@ -26,8 +26,8 @@ pub struct Args {
     /// of the working directory, or the fetched commit with `--repo`).
     #[arg(long = "commit", value_name = "SHA")]
     pub commit: Option<String>,
-    /// Read the bundles from this git repository (`file://`, `https://`) instead of the
-    /// working directory.
+    /// Read the bundles from this git repository (`https://`, `http://`, `ssh://`, `git://`,
+    /// `file://`) instead of the working directory.
     #[arg(long = "repo", value_name = "URL")]
     pub repo: Option<String>,
     /// Branch to fetch with `--repo`.
@@ -41,6 +41,10 @@ pub struct Args {
     /// Revision (commit or tag) to fetch with `--repo`.
     #[arg(long = "revision", value_name = "R", requires = "repo")]
     pub revision: Option<String>,
+    /// PEM certificates to trust for an `https://` repository besides the system's (a
+    /// GitRepo's `caBundle`).
+    #[arg(long = "ca-bundle", value_name = "FILE", requires = "repo")]
+    pub ca_bundle: Option<String>,
     /// The GitRepo name; prefixes bundle names.
     #[arg(value_name = "NAME")]
     pub name: String,
@@ -95,8 +99,18 @@ pub fn run(args: Args) -> anyhow::Result<String> {
     };
     let bundles = match &args.repo {
         Some(url) => {
-            let checkout =
-                fleet_bundle::git::fetch(url, args.branch.as_deref(), args.revision.as_deref())?;
+            let ca_bundle = match &args.ca_bundle {
+                Some(path) => {
+                    Some(std::fs::read(path).with_context(|| format!("reading CA bundle {path}"))?)
+                }
+                None => None,
+            };
+            let checkout = fleet_bundle::git::fetch_with(
+                url,
+                args.branch.as_deref(),
+                args.revision.as_deref(),
+                &fleet_bundle::git::FetchOptions { ca_bundle },
+            )?;
             let commit = args
                 .commit
                 .clone()

@@ -185,8 +185,11 @@ fn git_fixture(repo: &Path) -> Option<String> {
     Some(git(&["rev-parse", "HEAD"]))
 }
 
-fn check_git_apply(cwd: &Path, url: &str, sha: &str) {
-    let out = apply(cwd, &["--repo", url, "--branch", "main", "myrepo", "app"]);
+fn check_git_apply(cwd: &Path, url: &str, sha: &str, extra: &[&str]) {
+    let mut args = vec!["--repo", url, "--branch", "main"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["myrepo", "app"]);
+    let out = apply(cwd, &args);
     assert!(
         out.status.success(),
         "{}",
@@ -209,7 +212,7 @@ fn from_a_git_repository() {
         return;
     };
     let url = format!("file://{}", repo.display());
-    check_git_apply(tmp.path(), &url, &sha);
+    check_git_apply(tmp.path(), &url, &sha, &[]);
 }
 
 #[test]
@@ -224,7 +227,7 @@ fn from_a_git_repository_over_http() {
     crate::git_http::publish(&repo, &served, "repo");
     let server = crate::git_http::GitHttpServer::start(&served);
     let url = format!("{}/repo.git", server.base);
-    check_git_apply(tmp.path(), &url, &sha);
+    check_git_apply(tmp.path(), &url, &sha, &[]);
 
     // A repository the server does not have: a non-zero exit, the URL on stderr, no YAML.
     let missing = format!("{}/missing.git", server.base);
@@ -235,4 +238,57 @@ fn from_a_git_repository_over_http() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains(&missing));
+}
+
+#[test]
+fn from_a_git_repository_over_https_with_a_ca_bundle() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = tmp.path().join("src");
+    let Some(sha) = git_fixture(&repo) else {
+        return;
+    };
+    let served = tmp.path().join("served");
+    std::fs::create_dir_all(&served).expect("mkdir");
+    crate::git_http::publish(&repo, &served, "repo");
+    // The TLS fixtures of fleet-bundle's tests (made by their make.sh).
+    let tls = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fleet-bundle/tests/fleet-bundle/fixtures/tls");
+    let read = |name: &str| std::fs::read(tls.join(name)).expect("TLS fixture");
+    let server = crate::git_http::GitHttpServer::start_tls(
+        &served,
+        &read("server.pem"),
+        &read("server-key.pem"),
+    );
+    let url = format!("{}/repo.git", server.base);
+    let ca = tls.join("ca.pem");
+    let ca = ca.to_str().expect("utf-8 path");
+    check_git_apply(tmp.path(), &url, &sha, &["--ca-bundle", ca]);
+
+    // Without the CA the server's certificate is refused: exit non-zero, nothing printed.
+    let out = apply(
+        tmp.path(),
+        &["--repo", &url, "--branch", "main", "myrepo", "app"],
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(stderr.contains("certificate"), "{stderr}");
+
+    // A CA bundle that cannot be read names the file.
+    let out = apply(
+        tmp.path(),
+        &[
+            "--repo",
+            &url,
+            "--ca-bundle",
+            "no-such.pem",
+            "--branch",
+            "main",
+            "myrepo",
+            "app",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such.pem"));
 }
