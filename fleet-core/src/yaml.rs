@@ -62,7 +62,12 @@ fn parse_error(err: serde_saphyr::Error) -> Error {
 
 /// Parses one YAML document into an untyped value. An empty document is `null`.
 pub fn from_str_value(text: &str) -> Result<Value, Error> {
-    if text.trim().is_empty() {
+    // YAML's white space is space, tab and line breaks (and a byte-order mark), not Unicode's:
+    // a document holding only a no-break space is that string, not an empty document.
+    if text
+        .trim_matches([' ', '\t', '\r', '\n', '\u{feff}'])
+        .is_empty()
+    {
         return Ok(Value::Null);
     }
     let docs = documents(text)?;

@@ -40,3 +40,21 @@ fn multi_document_streams_and_duplicate_keys() {
     assert!(err.to_string().contains("duplicate"), "{err}");
     assert!(yaml::from_str_value("a: 1\n---\nb: 2\n").is_err());
 }
+
+/// Found by the `yaml_documents` fuzz target: a document holding only a no-break space
+/// (U+00A0, not YAML white space) printed back and re-read as an empty document.
+#[test]
+fn unicode_spaces_are_content_not_white_space() {
+    for text in ["\u{a0}", "\u{2003}x\u{2003}", "\u{3000}"] {
+        let docs = yaml::documents(text).unwrap();
+        assert_eq!(docs, vec![json!(text)], "{text:?}");
+        let printed = yaml::to_string(&docs[0]).unwrap();
+        assert_eq!(
+            yaml::from_str_value(&printed).unwrap(),
+            docs[0],
+            "{printed:?}"
+        );
+    }
+    assert_eq!(yaml::from_str_value(" \t\r\n").unwrap(), json!(null));
+    assert_eq!(yaml::from_str_value("\u{feff}\n").unwrap(), json!(null));
+}
