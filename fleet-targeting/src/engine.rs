@@ -1114,13 +1114,23 @@ impl Engine {
         // hashing them each time.
         let mut key_cache: Vec<(&'a str, KeyId)> = Vec::new();
         let mut new_labels: Vec<(KeyId, Sym)> = Vec::new();
+        // Bitmap additions are held back and applied in sorted runs of this many clusters.
+        const BULK_BATCH: usize = 1 << 16;
+        let mut staged = 0;
+        self.clusters.begin_bulk();
         for (namespace, name, labels) in clusters {
             let ns = self.strings.intern(namespace);
             let n = self.strings.intern(name);
             new_labels.clear();
-            for (k, v) in labels {
-                let kid = match key_cache.iter().find(|(s, _)| *s == k) {
-                    Some(&(_, kid)) => kid,
+            for (position, (k, v)) in labels.into_iter().enumerate() {
+                // Clusters usually list their labels in the same order: try the key seen at
+                // this position first, then the others.
+                let cached = match key_cache.get(position) {
+                    Some(&(s, kid)) if s == k => Some(kid),
+                    _ => key_cache.iter().find(|(s, _)| *s == k).map(|&(_, kid)| kid),
+                };
+                let kid = match cached {
+                    Some(kid) => kid,
                     None => {
                         let ks = self.strings.intern(k);
                         let kid = self.clusters.ensure_key(ks);
@@ -1136,17 +1146,28 @@ impl Engine {
             new_labels.dedup_by_key(|x| x.0);
             match self.clusters.find(ns, n) {
                 Some(c) => {
+                    // Relabelling reads and removes from bitmaps: apply what is held back.
+                    self.clusters.end_bulk();
                     let old = self.clusters.label_list(c);
                     self.clusters.relabel(c, &old, &new_labels);
+                    self.clusters.begin_bulk();
                 }
                 None => {
                     self.clusters.insert(ns, n, &new_labels);
+                    staged += 1;
+                    if staged == BULK_BATCH {
+                        // Bounded staging keeps the peak memory of a large load low.
+                        self.clusters.end_bulk();
+                        self.clusters.begin_bulk();
+                        staged = 0;
+                    }
                 }
             }
             if namespaces.last() != Some(&ns) && !namespaces.contains(&ns) {
                 namespaces.push(ns);
             }
         }
+        self.clusters.end_bulk();
         for ns in namespaces {
             self.recompute_groups_of_namespace(ns);
         }

@@ -29,6 +29,46 @@ enum Heads {
 
 const WIDE_AT: usize = 4096;
 
+/// Adds ids to a bitmap. Staged ids come in increasing order (a bulk load hands ids out one
+/// after the other), so they usually append as sorted runs, which is much cheaper than
+/// inserting them one by one: consecutive ids (a key every cluster carries) become one range,
+/// the others are appended together; whatever does not fit at the end is inserted.
+fn add_run(bitmap: &mut RoaringBitmap, ids: &mut Vec<ClusterId>) {
+    /// Consecutive ids from this many on are added as a range.
+    const RANGE_AT: usize = 32;
+    if ids.windows(2).any(|w| w[0] >= w[1]) {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    let mut scattered: Vec<ClusterId> = Vec::new();
+    let flush = |bitmap: &mut RoaringBitmap, scattered: &mut Vec<ClusterId>| {
+        let appended = match bitmap.append(scattered.iter().copied()) {
+            Ok(n) => n as usize,
+            Err(e) => e.valid_until() as usize,
+        };
+        for &c in &scattered[appended..] {
+            bitmap.insert(c);
+        }
+        scattered.clear();
+    };
+    let mut start = 0;
+    while start < ids.len() {
+        let mut end = start;
+        while end + 1 < ids.len() && ids[end + 1] == ids[end] + 1 {
+            end += 1;
+        }
+        if end + 1 - start >= RANGE_AT {
+            flush(bitmap, &mut scattered);
+            bitmap.insert_range(ids[start]..=ids[end]);
+        } else {
+            scattered.extend_from_slice(&ids[start..=end]);
+        }
+        start = end + 1;
+    }
+    flush(bitmap, &mut scattered);
+    ids.clear();
+}
+
 /// A reference to the clusters holding one value.
 pub enum Posting<'a> {
     /// Nobody.
@@ -75,6 +115,10 @@ pub struct KeyIndex {
     heads: Heads,
     multi: Vec<RoaringBitmap>,
     free_multi: Vec<u32>,
+    /// Additions to `present` held back during a bulk load.
+    staged_present: Vec<ClusterId>,
+    /// Additions to `multi[i]` held back during a bulk load, as `(i, cluster)`.
+    staged_multi: Vec<(u32, ClusterId)>,
 }
 
 impl Default for KeyIndex {
@@ -85,6 +129,8 @@ impl Default for KeyIndex {
             heads: Heads::Empty,
             multi: Vec::new(),
             free_multi: Vec::new(),
+            staged_present: Vec::new(),
+            staged_multi: Vec::new(),
         }
     }
 }
@@ -155,12 +201,36 @@ impl KeyIndex {
         }
     }
 
-    fn add(&mut self, c: ClusterId, v: Sym) {
-        self.present.insert(c);
+    /// Applies the staged bitmap additions.
+    fn flush(&mut self) {
+        add_run(&mut self.present, &mut self.staged_present);
+        // Stable: each bitmap's ids stay in the order they were staged.
+        self.staged_multi.sort_by_key(|&(i, _)| i);
+        let mut run = Vec::new();
+        let mut staged = std::mem::take(&mut self.staged_multi);
+        for chunk in staged.chunk_by(|a, b| a.0 == b.0) {
+            run.extend(chunk.iter().map(|&(_, c)| c));
+            add_run(&mut self.multi[chunk[0].0 as usize], &mut run);
+        }
+        staged.clear();
+        self.staged_multi = staged;
+    }
+
+    fn add(&mut self, c: ClusterId, v: Sym, staging: bool) {
+        if staging {
+            self.staged_present.push(c);
+        } else {
+            self.present.insert(c);
+        }
         match &mut self.column {
             Column::Sparse(m) => {
                 m.insert(c, v);
-                if m.len() > 1024 && m.len() * 8 > (self.present.max().unwrap_or(0) as usize) {
+                let highest = self
+                    .present
+                    .max()
+                    .max(self.staged_present.last().copied())
+                    .unwrap_or(0);
+                if m.len() > 1024 && m.len() * 8 > highest as usize {
                     let max = m.keys().copied().max().unwrap_or(0) as usize;
                     let mut d = vec![NONE; max + 1];
                     for (&k, &x) in m.iter() {
@@ -182,7 +252,12 @@ impl KeyIndex {
         if h == NONE {
             self.set_head(v, c);
         } else if h & MULTI != 0 {
-            self.multi[(h & !MULTI) as usize].insert(c);
+            let i = h & !MULTI;
+            if staging {
+                self.staged_multi.push((i, c));
+            } else {
+                self.multi[i as usize].insert(c);
+            }
         } else {
             let mut b = RoaringBitmap::new();
             b.insert(h);
@@ -234,6 +309,8 @@ impl KeyIndex {
 
     /// Drops trailing empty slots and spare capacity (after a bulk load).
     fn compact(&mut self) {
+        self.staged_present = Vec::new();
+        self.staged_multi = Vec::new();
         if let Column::Dense(d) = &mut self.column {
             let keep = d.iter().rposition(|&x| x != NONE).map_or(0, |i| i + 1);
             d.truncate(keep);
@@ -288,6 +365,12 @@ pub struct ClusterIndex {
     key_ids: FxHashMap<Sym, KeyId>,
     /// Key id → key symbol.
     key_syms: Vec<Sym>,
+    /// Whether bitmap additions are held back ([`ClusterIndex::begin_bulk`]).
+    staging: bool,
+    /// Additions to `alive` held back.
+    staged_alive: Vec<ClusterId>,
+    /// Additions to `by_namespace` held back, as `(namespace, cluster)`.
+    staged_namespaces: Vec<(Sym, ClusterId)>,
 }
 
 /// One cluster's labels read through the index columns.
@@ -379,6 +462,32 @@ impl ClusterIndex {
         out
     }
 
+    /// Starts holding back bitmap additions: [`ClusterIndex::insert`] then only records which
+    /// ids go into which bitmap, and [`ClusterIndex::end_bulk`] adds them as sorted runs.
+    /// Until then the bitmaps (and [`ClusterIndex::len`]) do not show the new clusters; only
+    /// `insert`, `find` and `label_list` may be called.
+    pub fn begin_bulk(&mut self) {
+        self.staging = true;
+    }
+
+    /// Applies the held-back bitmap additions and stops holding them back.
+    pub fn end_bulk(&mut self) {
+        self.staging = false;
+        add_run(&mut self.alive, &mut self.staged_alive);
+        self.staged_namespaces.sort_by_key(|&(ns, _)| ns);
+        let mut staged = std::mem::take(&mut self.staged_namespaces);
+        let mut run = Vec::new();
+        for chunk in staged.chunk_by(|a, b| a.0 == b.0) {
+            run.extend(chunk.iter().map(|&(_, c)| c));
+            add_run(self.by_namespace.entry(chunk[0].0).or_default(), &mut run);
+        }
+        staged.clear();
+        self.staged_namespaces = staged;
+        for k in &mut self.keys {
+            k.flush();
+        }
+    }
+
     /// Inserts a new cluster (the caller checked it does not exist).
     pub fn insert(&mut self, ns: Sym, name: Sym, labels: &[(KeyId, Sym)]) -> ClusterId {
         let c = match self.free.pop() {
@@ -393,8 +502,13 @@ impl ClusterIndex {
                 (self.names.len() - 1) as ClusterId
             }
         };
-        self.alive.insert(c);
-        self.by_namespace.entry(ns).or_default().insert(c);
+        if self.staging {
+            self.staged_alive.push(c);
+            self.staged_namespaces.push((ns, c));
+        } else {
+            self.alive.insert(c);
+            self.by_namespace.entry(ns).or_default().insert(c);
+        }
         let ni = name as usize;
         if ni >= self.name_head.len() {
             let new_len = (ni + 1).max(self.name_head.len() + self.name_head.len() / 2);
@@ -406,7 +520,7 @@ impl ClusterIndex {
             self.name_rest.entry(name).or_default().push(c);
         }
         for &(k, v) in labels {
-            self.keys[k as usize].add(c, v);
+            self.keys[k as usize].add(c, v, self.staging);
         }
         c
     }
@@ -420,7 +534,7 @@ impl ClusterIndex {
             if ko == kn {
                 if old[i].1 != new[j].1 {
                     self.keys[ko as usize].remove(c, old[i].1);
-                    self.keys[ko as usize].add(c, new[j].1);
+                    self.keys[ko as usize].add(c, new[j].1, false);
                 }
                 i += 1;
                 j += 1;
@@ -428,7 +542,7 @@ impl ClusterIndex {
                 self.keys[ko as usize].remove(c, old[i].1);
                 i += 1;
             } else {
-                self.keys[kn as usize].add(c, new[j].1);
+                self.keys[kn as usize].add(c, new[j].1, false);
                 j += 1;
             }
         }
@@ -469,11 +583,14 @@ impl ClusterIndex {
         self.free.push(c);
     }
 
-    /// Drops spare capacity of the columns and tables (after a bulk load).
+    /// Drops spare capacity of the columns and tables (after a bulk load), and the bulk
+    /// load's staging buffers.
     pub fn compact(&mut self) {
         for k in &mut self.keys {
             k.compact();
         }
+        self.staged_alive = Vec::new();
+        self.staged_namespaces = Vec::new();
         let keep = self
             .name_head
             .iter()

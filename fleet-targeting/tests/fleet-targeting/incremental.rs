@@ -175,3 +175,115 @@ fn many_distinct_values_and_removals() {
     assert_eq!(e.targets(b).len(), 3);
     assert_eq!(e.cluster_count(), n);
 }
+
+/// A bulk load holds bitmap additions back and applies them in sorted runs (in batches, and
+/// early when a cluster repeats): it must index exactly what loading the clusters one by one
+/// does, across batch boundaries and with repeated clusters relabelled mid-load.
+#[test]
+fn bulk_load_equals_one_by_one_upserts() {
+    let n = 70_000;
+    /// Namespace, name, labels.
+    type Input = (String, String, Vec<(String, String)>);
+    let mut input: Vec<Input> = (0..n)
+        .map(|i| {
+            let ns = ["fleet-default", "other"][i % 2].to_string();
+            let mut labels = vec![
+                (
+                    "env".to_string(),
+                    ["dev", "prod", "stage"][i % 3].to_string(),
+                ),
+                ("shard".to_string(), format!("s{}", i % 1000)),
+                ("name".to_string(), format!("c{i}")),
+            ];
+            if i % 97 == 0 {
+                labels.push(("rare".to_string(), "yes".to_string()));
+            }
+            (ns, format!("c{i}"), labels)
+        })
+        .collect();
+    // Clusters that come again later with other labels, on both sides of a batch boundary.
+    for i in [5usize, 65_530, 65_540, 69_999] {
+        let (ns, name, _) = input[i].clone();
+        input.push((ns, name, vec![("env".to_string(), "moved".to_string())]));
+    }
+    let mut bulk = Engine::new();
+    bulk.load_clusters(input.iter().map(|(ns, name, labels)| {
+        (
+            ns.as_str(),
+            name.as_str(),
+            labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+    }));
+    let mut single = Engine::new();
+    for (ns, name, labels) in &input {
+        single.upsert_cluster(
+            ns,
+            name,
+            labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+    }
+
+    let group = |e: &mut Engine| {
+        e.upsert_group(&GroupInput {
+            namespace: "fleet-default".into(),
+            name: "prod".into(),
+            labels: Default::default(),
+            selector: Some(ml(&[("env", "prod")])),
+        });
+    };
+    group(&mut bulk);
+    group(&mut single);
+    let selectors: Vec<MatcherInput> = vec![
+        MatcherInput {
+            cluster_selector: Some(ml(&[("env", "dev")])),
+            ..Default::default()
+        },
+        MatcherInput {
+            cluster_selector: Some(ml(&[("env", "moved")])),
+            ..Default::default()
+        },
+        MatcherInput {
+            cluster_selector: Some(ml(&[("shard", "s17")])),
+            ..Default::default()
+        },
+        MatcherInput {
+            cluster_selector: Some(ml(&[("rare", "yes")])),
+            ..Default::default()
+        },
+        MatcherInput {
+            cluster_selector: Some(ml(&[("name", "c65535")])),
+            ..Default::default()
+        },
+        MatcherInput {
+            cluster_group: "prod".into(),
+            ..Default::default()
+        },
+    ];
+    for (ns, matcher) in ["fleet-default", "other"]
+        .into_iter()
+        .flat_map(|ns| selectors.iter().map(move |m| (ns, m)))
+    {
+        let bundle = BundleInput {
+            namespace: ns.into(),
+            name: "b".into(),
+            targets: vec![TargetInput {
+                matcher: matcher.clone(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let (b1, _) = bulk.upsert_bundle(&bundle).expect("bundle");
+        let (b2, _) = single.upsert_bundle(&bundle).expect("bundle");
+        let got = bulk.targets(b1).clusters();
+        assert_eq!(got, single.targets(b2).clusters(), "{ns} {matcher:?}");
+        if matcher.cluster_selector == Some(ml(&[("env", "moved")])) {
+            // c65530 and c65540 live in fleet-default, c5 and c69999 in other.
+            assert_eq!(got.len(), 2, "{ns}");
+        }
+        if ns == "fleet-default" && matcher.cluster_group == "prod" {
+            assert!(got.len() > 10_000, "{}", got.len());
+        }
+    }
+    assert_eq!(bulk.cluster_count(), single.cluster_count());
+    assert_eq!(bulk.cluster_count(), n);
+}
