@@ -11,7 +11,7 @@ use fleet_bundle::git::FetchOptions;
 use fleet_bundle::{Scan, read_repo};
 
 use crate::common::{options, resource_names};
-use crate::git_http::{GitHttpServer, free_port, publish};
+use crate::git_http::{TEST_CA_PEM, free_port, serve_repo};
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -129,10 +129,7 @@ fn bundles_over_smart_http() {
     }
     let tmp = tempfile::tempdir().expect("tmp");
     let (first, second) = fixture(&tmp.path().join("src"));
-    let served = tmp.path().join("served");
-    std::fs::create_dir_all(&served).expect("mkdir");
-    publish(&tmp.path().join("src"), &served, "repo");
-    let server = GitHttpServer::start(&served);
+    let server = serve_repo(&tmp.path().join("src"), tmp.path(), false);
 
     let url = format!("{}/repo.git", server.base);
     check_fetches(&url, &first, &second, &FetchOptions::default());
@@ -180,14 +177,6 @@ fn bundles_over_smart_http() {
     assert!(e.to_string().contains("tls"), "{e}");
 }
 
-/// The TLS fixtures (`fixtures/tls/make.sh`): a test CA and a certificate for 127.0.0.1.
-fn tls_fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fleet-bundle/fixtures/tls")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 #[test]
 fn bundles_over_https_with_a_ca_bundle() {
     if !have_git() {
@@ -195,21 +184,14 @@ fn bundles_over_https_with_a_ca_bundle() {
     }
     let tmp = tempfile::tempdir().expect("tmp");
     let (first, second) = fixture(&tmp.path().join("src"));
-    let served = tmp.path().join("served");
-    std::fs::create_dir_all(&served).expect("mkdir");
-    publish(&tmp.path().join("src"), &served, "repo");
-    let server = GitHttpServer::start_tls(
-        &served,
-        &tls_fixture("server.pem"),
-        &tls_fixture("server-key.pem"),
-    );
+    let server = serve_repo(&tmp.path().join("src"), tmp.path(), true);
     assert!(server.base.starts_with("https://127.0.0.1:"));
     let url = format!("{}/repo.git", server.base);
 
     // Trusting the test CA (a GitRepo's caBundle): branch, old branch and revision fetch,
     // through TLS, with the same bundles as over file:// and http://.
     let trusted = FetchOptions {
-        ca_bundle: Some(tls_fixture("ca.pem")),
+        ca_bundle: Some(TEST_CA_PEM.to_vec()),
     };
     check_fetches(&url, &first, &second, &trusted);
     assert!(
@@ -254,10 +236,7 @@ fn test_server_accepts_chunked_bodies() {
     }
     let tmp = tempfile::tempdir().expect("tmp");
     fixture(&tmp.path().join("src"));
-    let served = tmp.path().join("served");
-    std::fs::create_dir_all(&served).expect("mkdir");
-    publish(&tmp.path().join("src"), &served, "repo");
-    let server = GitHttpServer::start(&served);
+    let server = serve_repo(&tmp.path().join("src"), tmp.path(), false);
     let addr = server.base.trim_start_matches("http://");
     let mut conn = std::net::TcpStream::connect(addr).expect("connect");
     // Protocol v2 ls-refs: "command=ls-refs\n", a delimiter and a flush packet, in two chunks.

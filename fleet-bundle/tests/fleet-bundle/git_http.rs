@@ -125,6 +125,26 @@ impl Drop for GitHttpServer {
     }
 }
 
+/// The test CA (PEM) that signed the TLS server's certificate (`fixtures/tls/make.sh`).
+pub const TEST_CA_PEM: &[u8] = include_bytes!("fixtures/tls/ca.pem");
+
+/// Publishes the repository `repo` as `repo.git` under `dir/served` and serves it, over TLS
+/// with the fixture certificate for 127.0.0.1 when `tls` is set.
+pub fn serve_repo(repo: &Path, dir: &Path, tls: bool) -> GitHttpServer {
+    let served = dir.join("served");
+    std::fs::create_dir_all(&served).expect("mkdir");
+    publish(repo, &served, "repo");
+    if tls {
+        GitHttpServer::start_tls(
+            &served,
+            include_bytes!("fixtures/tls/server.pem"),
+            include_bytes!("fixtures/tls/server-key.pem"),
+        )
+    } else {
+        GitHttpServer::start(&served)
+    }
+}
+
 /// A port on 127.0.0.1 that nothing listens on (bound, then released).
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");

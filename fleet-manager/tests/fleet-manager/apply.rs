@@ -222,10 +222,7 @@ fn from_a_git_repository_over_http() {
     let Some(sha) = git_fixture(&repo) else {
         return;
     };
-    let served = tmp.path().join("served");
-    std::fs::create_dir_all(&served).expect("mkdir");
-    crate::git_http::publish(&repo, &served, "repo");
-    let server = crate::git_http::GitHttpServer::start(&served);
+    let server = crate::git_http::serve_repo(&repo, tmp.path(), false);
     let url = format!("{}/repo.git", server.base);
     check_git_apply(tmp.path(), &url, &sha, &[]);
 
@@ -247,20 +244,10 @@ fn from_a_git_repository_over_https_with_a_ca_bundle() {
     let Some(sha) = git_fixture(&repo) else {
         return;
     };
-    let served = tmp.path().join("served");
-    std::fs::create_dir_all(&served).expect("mkdir");
-    crate::git_http::publish(&repo, &served, "repo");
-    // The TLS fixtures of fleet-bundle's tests (made by their make.sh).
-    let tls = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fleet-bundle/tests/fleet-bundle/fixtures/tls");
-    let read = |name: &str| std::fs::read(tls.join(name)).expect("TLS fixture");
-    let server = crate::git_http::GitHttpServer::start_tls(
-        &served,
-        &read("server.pem"),
-        &read("server-key.pem"),
-    );
+    let server = crate::git_http::serve_repo(&repo, tmp.path(), true);
     let url = format!("{}/repo.git", server.base);
-    let ca = tls.join("ca.pem");
+    let ca = tmp.path().join("ca.pem");
+    std::fs::write(&ca, crate::git_http::TEST_CA_PEM).expect("write CA");
     let ca = ca.to_str().expect("utf-8 path");
     check_git_apply(tmp.path(), &url, &sha, &["--ca-bundle", ca]);
 
