@@ -30,42 +30,22 @@ enum Heads {
 const WIDE_AT: usize = 4096;
 
 /// Adds ids to a bitmap. Staged ids come in increasing order (a bulk load hands ids out one
-/// after the other), so they usually append as sorted runs, which is much cheaper than
-/// inserting them one by one: consecutive ids (a key every cluster carries) become one range,
-/// the others are appended together; whatever does not fit at the end is inserted.
+/// after the other), so they usually append as one sorted run, which is much cheaper than
+/// inserting them one by one; whatever does not fit the run is inserted. (Consecutive ids are
+/// deliberately not added as ranges: roaring would keep them in run containers, which make
+/// the set algebra of targeting several times slower.)
 fn add_run(bitmap: &mut RoaringBitmap, ids: &mut Vec<ClusterId>) {
-    /// Consecutive ids from this many on are added as a range.
-    const RANGE_AT: usize = 32;
     if ids.windows(2).any(|w| w[0] >= w[1]) {
         ids.sort_unstable();
         ids.dedup();
     }
-    let mut scattered: Vec<ClusterId> = Vec::new();
-    let flush = |bitmap: &mut RoaringBitmap, scattered: &mut Vec<ClusterId>| {
-        let appended = match bitmap.append(scattered.iter().copied()) {
-            Ok(n) => n as usize,
-            Err(e) => e.valid_until() as usize,
-        };
-        for &c in &scattered[appended..] {
-            bitmap.insert(c);
-        }
-        scattered.clear();
+    let appended = match bitmap.append(ids.iter().copied()) {
+        Ok(n) => n as usize,
+        Err(e) => e.valid_until() as usize,
     };
-    let mut start = 0;
-    while start < ids.len() {
-        let mut end = start;
-        while end + 1 < ids.len() && ids[end + 1] == ids[end] + 1 {
-            end += 1;
-        }
-        if end + 1 - start >= RANGE_AT {
-            flush(bitmap, &mut scattered);
-            bitmap.insert_range(ids[start]..=ids[end]);
-        } else {
-            scattered.extend_from_slice(&ids[start..=end]);
-        }
-        start = end + 1;
+    for &c in &ids[appended..] {
+        bitmap.insert(c);
     }
-    flush(bitmap, &mut scattered);
     ids.clear();
 }
 
