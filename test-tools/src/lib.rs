@@ -1,3 +1,5 @@
 //! The fleet-rs test kit, shared by every crate's tests (`publish = false`).
 //!
 //! Each module is one tool; none of them is used by a library at run time.
+
+pub mod shared;
