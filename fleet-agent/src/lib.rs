@@ -1,7 +1,58 @@
 //! The fleet-rs agent.
 //!
-//! The command-line subcommands live in [`cmd`]: `fleet-agent test` (match and render a
-//! bundle directory offline, like Fleet's `fleet test`). The in-cluster agent loop is not
-//! part of this crate yet.
+//! The binary and this library share one shape with `fleet-manager`: [`Cli`] is the parsed
+//! command line (one [`Command`] variant per subcommand), [`run`] executes it writing to the
+//! given output streams and returns the exit status, and `main` only parses and calls [`run`].
+//! Subcommand modules live in [`cmd`] and do I/O only; the logic they drive lives in library
+//! modules beside it.
+//!
+//! Module homes reserved for the in-cluster agent (not present yet): `deploy` (render and
+//! apply a BundleDeployment with server-side apply) and `monitor` (drift and readiness
+//! status). A new subcommand needs only its module under [`cmd`] and a [`Command`] variant.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 pub mod cmd;
+
+/// The fleet-rs agent command line.
+#[derive(Debug, Parser)]
+#[command(name = "fleet-agent", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Match a bundle directory to a cluster and print what that cluster would receive.
+    Test(cmd::test::TestArgs),
+    /// Compare desired objects with live objects as the agent monitors a BundleDeployment:
+    /// missing, extra and modified objects, optionally the readiness summary. Exit status 0 in
+    /// sync, 1 drift, 2 error.
+    Diff(cmd::diff::Args),
+}
+
+/// Runs a parsed command line; normal output goes to `out`, notes and errors to `err`.
+///
+/// Nothing is written to `out` when a command fails. A failing `test` exits with status 1
+/// (Fleet's `fleet test` convention); `diff` reports its own 0/1/2 status.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+    let result = match cli.command {
+        Command::Test(args) => cmd::test::run(&args, out, err),
+        Command::Diff(args) => Ok(cmd::diff::run(&args, out, err)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            // The error stream is the last place to report to; if it fails too, the exit
+            // status still says the command failed.
+            let _ = writeln!(err, "fleet-agent: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,30 +1,13 @@
-//! The fleet-rs manager.
-//!
-//! Offline commands: `fleet-manager apply` turns a repository into Fleet Bundles (printed as
-//! YAML, like `fleet apply -o -`), `fleet-manager target` prints the BundleDeployments Fleet would create
-//! for bundles (or explains one cluster), `fleet-manager rollout --plan` runs one reconcile's
-//! rollout step. Errors (bad input) print a message naming the file and the reason and exit
-//! with status 2.
+//! The fleet-rs manager command line: `fleet-manager apply`, `target` and `rollout`. See the
+//! [`fleet_manager`] library.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-mod cmd;
-
-/// The fleet-rs manager.
-#[derive(Debug, Parser)]
-#[command(name = "fleet-manager", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: cmd::Command,
-}
-
-fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    match cmd::run(cli.command) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("fleet-manager: {err:#}");
-            std::process::ExitCode::from(2)
-        }
-    }
+fn main() -> ExitCode {
+    let cli = fleet_manager::Cli::parse();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    fleet_manager::run(cli, &mut stdout.lock(), &mut stderr.lock())
 }

@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::common::{BundleSummary, Condition, IntOrString, ResourceKey, StringMap};
 use super::options::BundleDeploymentOptions;
+use super::status::{BundleSummary, Condition, IntOrString, ResourceKey, StringMap};
 use crate::meta::{Unknown, is_false, is_zero_i64, null_default};
 use crate::selector::LabelSelector;
 

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::bundle::BundleRef;
-use super::common::{Condition, ModifiedStatus, NonReadyStatus, ResourceCounts};
 use super::options::{BundleDeploymentOptions, CorrectDrift};
+use super::status::{Condition, ModifiedStatus, NonReadyStatus, ResourceCounts};
 use crate::meta::{Unknown, is_false, is_zero_i64, null_default};
 
 fleet_object! {

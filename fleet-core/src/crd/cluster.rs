@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{BundleSummary, Condition, ResourceCounts};
+use super::status::{BundleSummary, Condition, ResourceCounts};
 use crate::meta::{Unknown, is_false, is_zero_i64, null_default};
 use crate::selector::LabelSelector;
 

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{BundleSummary, Condition, ResourceCounts};
 use super::options::CorrectDrift;
+use super::status::{BundleSummary, Condition, ResourceCounts};
 use crate::meta::{Unknown, is_false, is_zero_i64, null_default};
 use crate::selector::LabelSelector;
 

@@ -137,11 +137,11 @@ macro_rules! impl_resource {
 pub mod bundle;
 pub mod bundledeployment;
 pub mod cluster;
-pub mod common;
+pub mod content_access_registration;
+pub mod experimental;
 pub mod gitrepo;
-pub mod newer;
 pub mod options;
-pub mod other;
+pub mod status;
 
 #[cfg(feature = "kube")]
 pub mod kube_types;
@@ -160,28 +160,28 @@ pub use cluster::{
     ClusterGroupDisplay, ClusterGroupSpec, ClusterGroupStatus, ClusterSpec, ClusterStatus,
     LocalObjectReference, PodDisruptionBudgetSpec, PriorityClassSpec,
 };
-pub use common::{
-    BundleSummary, Condition, IntOrString, ModifiedStatus, NonReadyResource, NonReadyStatus,
-    ResourceCounts, ResourceKey, ResourceSummary,
+pub use content_access_registration::{
+    BundleNamespaceMapping, ClusterRegistration, ClusterRegistrationSpec,
+    ClusterRegistrationStatus, ClusterRegistrationToken, ClusterRegistrationTokenSpec,
+    ClusterRegistrationTokenStatus, Content, ContentStatus, GitRepoRestriction,
+};
+pub use experimental::{
+    AlphabeticalPolicy, GitRepoPolicy, HelmOp, HelmOpPolicy, HelmOpSpec, HelmOpStatus,
+    ImagePolicyChoice, ImageScan, ImageScanSpec, ImageScanStatus, Policy, Schedule, ScheduleSpec,
+    ScheduleStatus, ScheduleTargets, SemVerPolicy,
 };
 pub use gitrepo::{
     BundlePath, CommitSpec, GitRepo, GitRepoSpec, GitRepoStatus, GitTarget, PerClusterState,
     Resource, StatusBase, StatusDisplay,
-};
-pub use newer::{
-    AlphabeticalPolicy, GitRepoPolicy, HelmOp, HelmOpPolicy, HelmOpSpec, HelmOpStatus,
-    ImagePolicyChoice, ImageScan, ImageScanSpec, ImageScanStatus, Policy, Schedule, ScheduleSpec,
-    ScheduleStatus, ScheduleTargets, SemVerPolicy,
 };
 pub use options::{
     BundleDeploymentOptions, ComparePatch, CorrectDrift, DiffOptions, DownstreamResource,
     HelmOptions, IgnoreOptions, KeySelector, KustomizeOptions, Operation, OverwrittenResource,
     ValuesFrom, YamlOptions,
 };
-pub use other::{
-    BundleNamespaceMapping, ClusterRegistration, ClusterRegistrationSpec,
-    ClusterRegistrationStatus, ClusterRegistrationToken, ClusterRegistrationTokenSpec,
-    ClusterRegistrationTokenStatus, Content, ContentStatus, GitRepoRestriction,
+pub use status::{
+    BundleSummary, Condition, IntOrString, ModifiedStatus, NonReadyResource, NonReadyStatus,
+    ResourceCounts, ResourceKey, ResourceSummary,
 };
 
 /// API group of Fleet's resources.

@@ -1,28 +1,8 @@
-//! Subcommands. Each command builds its complete output before printing (no partial output).
+//! Subcommands of `fleet-manager`; each module holds one subcommand's arguments and its I/O.
+//! Each command builds its complete output before printing (no partial output). The command
+//! enum and dispatch are [`crate::Command`] and [`crate::run`].
 
 pub mod apply;
 pub mod input;
 pub mod rollout;
 pub mod target;
-
-/// The subcommands of `fleet-manager`.
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {
-    /// Read a repository into Fleet Bundles and print them as YAML (like `fleet apply -o -`).
-    Apply(apply::Args),
-    /// Print the BundleDeployments Fleet would create for bundles (or explain one cluster).
-    Target(target::TargetArgs),
-    /// Run one bundle reconcile's rollout step over a given state and print what it decides.
-    Rollout(rollout::RolloutArgs),
-}
-
-/// Runs a subcommand.
-pub fn run(command: Command) -> anyhow::Result<()> {
-    let out = match command {
-        Command::Apply(args) => apply::run(args)?,
-        Command::Target(args) => target::run(&args)?,
-        Command::Rollout(args) => rollout::run(&args)?,
-    };
-    print!("{out}");
-    Ok(())
-}

@@ -11,7 +11,7 @@ use fleet_core::crd::{
     Bundle, BundleDeploymentOptions, BundleNamespaceMapping, Cluster, ClusterGroup,
     TargetCustomizationMode,
 };
-use fleet_core::manifest::{Manifest, deployment_id};
+use fleet_core::manifest::{Manifest, options_deployment_id};
 use fleet_targeting::rollout::{self, ClusterView, RolloutStrategy, RolloutTarget};
 use fleet_targeting::{BundleInput, Decision, Engine, GroupInput, MappingInput};
 use serde_json::{Value, json};
@@ -225,20 +225,6 @@ fn options_for(b: &Bundle, d: &Decision, cluster: &Cluster) -> Result<BundleDepl
     Ok(opts)
 }
 
-fn deployment_id_for(manifest_id: &str, opts: &BundleDeploymentOptions) -> Result<String> {
-    let mut hashed = opts.clone();
-    hashed.diff = None;
-    hashed.correct_drift = None;
-    if let Some(values) = hashed.helm.as_mut().and_then(|h| h.values.as_mut()) {
-        let mut v = Value::Object(std::mem::take(values));
-        fleet_core::gojson::numbers_as_float64(&mut v);
-        if let Value::Object(m) = v {
-            *values = m;
-        }
-    }
-    deployment_id(manifest_id, &hashed).context("cannot hash the options")
-}
-
 /// Where a cluster's BundleDeployments live: `status.namespace`, or the namespace Fleet would
 /// generate when the Cluster has no status at all; `None` while unassigned.
 fn bd_namespace(c: &Cluster) -> Option<String> {
@@ -358,7 +344,7 @@ fn bundle_deployments(w: &World) -> Result<Vec<Value>> {
                 continue;
             };
             let mut opts = options_for(b, &d, cluster)?;
-            let did = deployment_id_for(&mid, &opts)?;
+            let did = options_deployment_id(&mid, &opts).context("cannot hash the options")?;
             for t in &b.spec.targets {
                 if let Some(l) = &t.namespace_labels {
                     opts.namespace_labels

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::bundle::BundleSpec;
 use super::cluster::LocalObjectReference;
-use super::common::Condition;
 use super::gitrepo::{GitTarget, StatusBase};
+use super::status::Condition;
 use crate::meta::{ObjectMeta, Unknown, is_false, is_zero_i64, null_default};
 
 fleet_object! {

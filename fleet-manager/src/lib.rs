@@ -1,0 +1,73 @@
+//! The fleet-rs manager.
+//!
+//! Offline commands: `fleet-manager apply` turns a repository into Fleet Bundles (printed as
+//! YAML, like `fleet apply -o -`), `fleet-manager target` prints the BundleDeployments Fleet
+//! would create for bundles (or explains one cluster), `fleet-manager rollout --plan` runs one
+//! reconcile's rollout step. Bad input prints a message naming the file and the reason and
+//! exits with status 2.
+//!
+//! The binary and this library share one shape with `fleet-agent`: [`Cli`] is the parsed
+//! command line (one [`Command`] variant per subcommand), [`run`] executes it writing to the
+//! given output streams and returns the exit status, and `main` only parses and calls [`run`].
+//! Subcommand modules live in [`cmd`] and do I/O only.
+//!
+//! Module homes reserved for the in-cluster manager (not present yet): `reconcile` (the
+//! GitRepo → Bundle → BundleDeployment controllers), `store` (persistent state) and `server`
+//! (the API the agents talk to). A new subcommand needs only its module under [`cmd`] and a
+//! [`Command`] variant.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod cmd;
+
+/// Exit status for bad input or a failed command.
+const EXIT_ERROR: u8 = 2;
+
+/// The fleet-rs manager command line.
+#[derive(Debug, Parser)]
+#[command(name = "fleet-manager", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands of `fleet-manager`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a repository into Fleet Bundles and print them as YAML (like `fleet apply -o -`).
+    Apply(cmd::apply::Args),
+    /// Print the BundleDeployments Fleet would create for bundles (or explain one cluster).
+    Target(cmd::target::TargetArgs),
+    /// Run one bundle reconcile's rollout step over a given state and print what it decides.
+    Rollout(cmd::rollout::RolloutArgs),
+}
+
+/// Runs a parsed command line; normal output goes to `out`, errors to `err`.
+///
+/// Each command builds its complete output before anything is written, so a failing command
+/// writes nothing to `out` and exits with status 2.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+    let result = match cli.command {
+        Command::Apply(args) => cmd::apply::run(args),
+        Command::Target(args) => cmd::target::run(&args),
+        Command::Rollout(args) => cmd::rollout::run(&args),
+    }
+    .and_then(|text| {
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|error| anyhow::anyhow!("writing the output: {error}"))
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The error stream is the last place to report to; if it fails too, the exit
+            // status still says the command failed.
+            let _ = writeln!(err, "fleet-manager: {error:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
