@@ -520,11 +520,13 @@ pub fn summarize(
             });
         }
     }
+    // Fleet's monitor sorts every non-ready object by UID and then keeps the first ten, so
+    // the list is the same whatever order the live objects were read in.
+    non_ready.sort_by(|a, b| a.uid.cmp(&b.uid));
     if non_ready.len() > MAX_NON_READY {
         summary.incomplete = true;
         non_ready.truncate(MAX_NON_READY);
     }
-    non_ready.sort_by(|a, b| a.uid.cmp(&b.uid));
     summary.non_ready_resources = non_ready;
     summary
 }
@@ -541,6 +543,43 @@ mod tests {
             "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
                 "readyReplicas": 2, "availableReplicas": 3}});
         assert_eq!(status(&d), Status::progressing("Ready: 2/3"));
+    }
+
+    #[test]
+    fn keeps_the_ten_lowest_uids_of_all_non_ready_objects() {
+        let objects: Vec<(Value, Value)> = (0..12)
+            .rev()
+            .map(|i| {
+                let name = format!("cm-{i:02}");
+                let desired = json!({"apiVersion": "x.io/v1", "kind": "W",
+                    "metadata": {"name": name, "namespace": "ns"}});
+                let mut live = desired.clone();
+                live["metadata"]["uid"] = json!(format!("uid-{i:02}"));
+                live["status"] = json!({"conditions": [{"type": "Ready", "status": "False"}]});
+                (desired, live)
+            })
+            .collect();
+        let (desired, live): (Vec<Value>, Vec<Value>) = objects.into_iter().unzip();
+        let report = Report {
+            compared: (0..live.len())
+                .map(|i| crate::diff::Compared {
+                    desired: i,
+                    live: i,
+                    modified: false,
+                })
+                .collect(),
+            ..Report::default()
+        };
+        let summary = summarize(&report, &desired, &live, &[]);
+        assert!(summary.incomplete);
+        let uids: Vec<&str> = summary
+            .non_ready_resources
+            .iter()
+            .map(|n| n.uid.as_str())
+            .collect();
+        let expected: Vec<String> = (0..10).map(|i| format!("uid-{i:02}")).collect();
+        assert_eq!(uids, expected);
+        assert_eq!(summary.not_ready, 12);
     }
 
     #[test]

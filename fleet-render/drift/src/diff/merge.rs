@@ -1,4 +1,4 @@
-//! The drift diff's comparison: the shared strategic merge machinery of [`crate::smp`] with
+//! The drift diff's comparison: the shared strategic merge machinery of [`fleet_smp`] with
 //! the policy of Fleet's agent, all with "original = nil" semantics (a field only the live
 //! object has is never drift):
 //!

@@ -40,7 +40,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Resource quantities compared by value (moved to [`crate::smp::quantity`]).
+/// Resource quantities compared by value (moved to [`fleet_smp::quantity`]).
 pub use fleet_smp::quantity;
 pub use identity::{AGENT_BOOTSTRAP_SET_ID, LABEL_HASH, LABEL_PRUNE, set_hash, set_id};
 

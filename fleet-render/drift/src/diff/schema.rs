@@ -4,7 +4,7 @@
 //!
 //! The list answers come from the merge-key table of [`fleet_smp::schema`] (generated from the
 //! Kubernetes OpenAPI definitions, shared with the kustomize build) through
-//! [`MergeSchema::schema`], read by [`crate::smp`]: a list merges by key when its field has
+//! [`MergeSchema::schema`], read by [`fleet_smp`]: a list merges by key when its field has
 //! patch strategy `merge` and a `patchMergeKey`, as `strategicpatch` reads the struct tags in
 //! Fleet.
 

@@ -168,8 +168,11 @@ fn summary_counts_and_truncation() {
     let mut sorted = uids.clone();
     sorted.sort();
     assert_eq!(uids, sorted);
+    // All twelve non-ready pods are sorted before the first ten are kept: the lowest UIDs.
+    assert_eq!(uids.first(), Some(&"uid-09"));
+    assert_eq!(uids.last(), Some(&"uid-18"));
     assert_eq!(
         summary.non_ready_resources[0].to_string(),
-        "pod.v1 default/p09 [progressing] Pod is in the Pending phase"
+        "pod.v1 default/p11 [progressing] Pod is in the Pending phase"
     );
 }
