@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fleet_render::diff::{self, DiffOptions, rules::Rules, schema::BuiltinSchema};
+use fleet_drift::diff::{self, DiffOptions, rules::Rules, schema::BuiltinSchema};
 
 use benches::drift::{OBJECTS, desired_bundle, drifted, live_bundle};
 

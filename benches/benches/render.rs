@@ -8,12 +8,12 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fleet_render::files::Files;
-use fleet_render::kustomize;
+use fleet_kustomize as kustomize;
+use fleet_kustomize::files::Files;
 
 fn typical() -> Files {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fleet-render/tests/fleet-render/fixtures/kustomize/typical");
+        .join("../fleet-render/kustomize/tests/fleet-kustomize/fixtures/typical");
     match Files::load_dir(&dir) {
         Ok(files) => files,
         Err(err) => panic!(

@@ -1,7 +1,7 @@
 //! The drift-diff workload: a 500-object bundle (the shape of Fleet's "50 BundleDeployments ×
 //! 500 resources" scale test) and its live objects as the API server returns them.
 
-use fleet_render::diff;
+use fleet_drift::diff;
 use serde_json::{Value, json};
 
 /// Objects in the benchmark bundle.

@@ -1,22 +1,23 @@
 //! A bundle and a cluster to the objects to apply.
 //!
-//! This crate renders raw YAML bundles with Fleet overlays, builds kustomizations natively,
-//! templates Helm values per cluster, substitutes variables, post-renders objects the way
-//! Fleet's agent does, and computes the drift diff of desired against live objects. It is
-//! pure: no I/O beyond what the caller hands in.
+//! This crate is the facade over the one-job rendering crates: it renders raw YAML bundles
+//! with Fleet overlays ([`raw_yaml`]), detects a bundle's style, composes the native kustomize
+//! build ([`fleet_kustomize`]), Helm value templating ([`values`], [`chart`]), Flux variable
+//! substitution ([`fleet_envsubst`]) and Fleet's post-render ([`postrender`]). The drift diff
+//! and readiness ([`fleet_drift`]) and strategic merge ([`fleet_smp`]) are re-exported under
+//! their usual names. It is pure: no I/O beyond what the caller hands in.
 //!
 //! The Fleet-facing entry point is [`render::Renderer::render`].
 
 pub mod chart;
-pub mod diff;
-pub mod envsubst;
-pub mod files;
-pub mod kustomize;
-pub mod normalize;
 pub mod postrender;
-pub mod readiness;
+pub mod raw_yaml;
 pub mod render;
-pub mod schema;
-pub mod smp;
 pub mod values;
-pub mod yamlbundle;
+
+pub use fleet_drift::{comparable, diff, readiness};
+pub use fleet_envsubst as envsubst;
+pub use fleet_kustomize as kustomize;
+pub use fleet_kustomize::files;
+pub use fleet_smp as smp;
+pub use fleet_smp::schema;

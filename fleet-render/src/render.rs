@@ -20,7 +20,7 @@
 //!
 //! The style is Fleet's (`internal/bundlereader/style.go`): **Helm** when the chart's
 //! `Chart.yaml` is among the files, **kustomize** when `<kustomize.dir>/kustomization.yaml` is,
-//! **raw YAML** otherwise. Raw YAML applies the `yaml.overlays` ([`crate::yamlbundle`]);
+//! **raw YAML** otherwise. Raw YAML applies the `yaml.overlays` ([`crate::raw_yaml`]);
 //! kustomize builds `kustomize.dir` natively ([`crate::kustomize`]; overlays are ignored, as
 //! in Fleet); Helm goes through the
 //! [`ChartRenderer`] with values templated per cluster ([`crate::values`]). Then the optional
@@ -37,8 +37,8 @@ use crate::chart::{ChartError, ChartRenderer, ChartRequest, NoChartRenderer};
 use crate::envsubst::{self, Substitution};
 use crate::files::Files;
 use crate::postrender::{self, PostRenderOptions};
+use crate::raw_yaml;
 use crate::values;
-use crate::yamlbundle;
 
 /// The parts of Fleet's `BundleDeploymentOptions` that rendering reads, with their CRD JSON
 /// names; other fields are ignored. Build it with `serde_json::from_value` from the merged
@@ -178,7 +178,7 @@ impl ClusterFacts {
 pub struct RenderRequest<'a> {
     /// BundleDeployment (or bundle) name: names the objectset and the Helm release.
     pub name: &'a str,
-    /// The bundle's files (see [`yamlbundle::name_resources`]).
+    /// The bundle's files (see [`raw_yaml::name_resources`]).
     pub files: &'a Files,
     /// The options merged for this cluster (customizations applied).
     pub options: &'a DeploymentOptions,
@@ -235,7 +235,7 @@ pub enum Style {
 pub enum Error {
     /// Raw YAML or overlays.
     #[error(transparent)]
-    Yaml(#[from] yamlbundle::Error),
+    Yaml(#[from] raw_yaml::Error),
     /// Helm chart rendering.
     #[error(transparent)]
     Chart(#[from] ChartError),
@@ -477,8 +477,8 @@ impl Renderer {
                     .as_ref()
                     .map(|y| y.overlays.as_slice())
                     .unwrap_or_default();
-                let files = yamlbundle::apply_overlays(req.files, overlays)?;
-                let (raw, templates) = yamlbundle::split_templates(&files);
+                let files = raw_yaml::apply_overlays(req.files, overlays)?;
+                let (raw, templates) = raw_yaml::split_templates(&files);
                 let mut objects = Vec::new();
                 if !templates.is_empty() {
                     let values = self.values(req)?;
@@ -491,7 +491,7 @@ impl Renderer {
                     })?);
                 }
                 for (name, bytes) in raw {
-                    objects.extend(yamlbundle::file_objects(name, bytes)?);
+                    objects.extend(raw_yaml::file_objects(name, bytes)?);
                 }
                 objects
             }

@@ -10,8 +10,8 @@ fuzz_target!(|data: &[u8]| {
         vars.insert("a".to_string(), "héllo/wörld".to_string());
         vars.insert("b".to_string(), String::new());
         // Never panics; parse errors and strict-mode misses are errors.
-        let _ = fleet_render::envsubst::expand(text, &vars, true);
-        if let Ok(out) = fleet_render::envsubst::expand(text, &vars, false) {
+        let _ = fleet_envsubst::expand(text, &vars, true);
+        if let Ok(out) = fleet_envsubst::expand(text, &vars, false) {
             // Text without `$` comes back unchanged.
             if !text.contains('$') && !text.contains('\0') {
                 assert_eq!(out, text);

@@ -2,7 +2,7 @@
 //! An arbitrary kustomization.yaml and resource file in a `Files` tree: the build must never
 //! panic, and whatever it returns must print.
 
-use fleet_render::files::Files;
+use fleet_kustomize::files::Files;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,8 +19,8 @@ fuzz_target!(|data: &[u8]| {
         "app/base/kustomization.yaml",
         "resources: [../resource.yaml]\nnamePrefix: base-\n",
     );
-    if let Ok(objects) = fleet_render::kustomize::build(&files, "app") {
-        let text = fleet_render::kustomize::to_yaml(&objects);
+    if let Ok(objects) = fleet_kustomize::build(&files, "app") {
+        let text = fleet_kustomize::to_yaml(&objects);
         assert!(text.is_empty() || text.ends_with('\n'));
     }
 });

@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, bail};
 use benches::drift::{OBJECTS, desired_bundle, drifted, live_bundle};
-use fleet_render::diff::{self, DiffOptions, rules::Rules, schema::BuiltinSchema};
+use fleet_drift::diff::{self, DiffOptions, rules::Rules, schema::BuiltinSchema};
 
 /// CPU seconds (user + system) used by this process so far.
 fn cpu_seconds() -> Result<f64> {

@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use fleet_render::files::Files;
-use fleet_render::kustomize::{self, BuildOptions};
+use fleet_kustomize::files::Files;
+use fleet_kustomize::{self as kustomize, BuildOptions};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use fleet_render::diff::{self, DiffOptions, rules::ComparePatch, rules::Rules};
-use fleet_render::readiness;
+use fleet_drift::diff::{self, DiffOptions, rules::ComparePatch, rules::Rules};
+use fleet_drift::readiness;
 
 /// Arguments of `fleet-agent diff`.
 #[derive(Debug, clap::Args)]

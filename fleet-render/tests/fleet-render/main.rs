@@ -1,12 +1,6 @@
 //! Integration tests of fleet-render.
 
-mod diff;
-mod envsubst;
-mod kustomize;
 mod postrender;
-mod readiness;
+mod raw_yaml;
 mod render;
-mod smp;
 mod values;
-mod yaml_policy;
-mod yamlbundle;

@@ -1,0 +1,4 @@
+//! Integration tests of fleet-drift.
+
+mod diff;
+mod readiness;

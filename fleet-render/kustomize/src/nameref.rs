@@ -1,0 +1,487 @@
+//! Name references: after prefixes, suffixes and hashes rename objects, fields that refer to
+//! them by name are rewritten (kustomize's `nameReference` field specs, the common ones).
+
+use serde_json::Value;
+
+use super::res::{Res, ns_eq, visit_path};
+use super::transform::FieldSpec;
+use fleet_smp::schema::Schema;
+
+/// A renamed object others may refer to.
+struct Target {
+    group: String,
+    kind: String,
+    name: String,
+    names: Vec<String>,
+    namespace: String,
+    namespaces: Vec<String>,
+    namespaced: bool,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+const POD_SPECS: &[(&str, &str)] = &[
+    ("Pod", "spec"),
+    ("Deployment", "spec/template/spec"),
+    ("ReplicaSet", "spec/template/spec"),
+    ("DaemonSet", "spec/template/spec"),
+    ("StatefulSet", "spec/template/spec"),
+    ("Job", "spec/template/spec"),
+    ("ReplicationController", "spec/template/spec"),
+    ("CronJob", "spec/jobTemplate/spec/template/spec"),
+];
+
+const CONTAINERS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+/// `(referral group, referral kind)` → list of `(referrer kind or "", path)`; a path of a
+/// pod-spec entry starts with `@pod/`.
+/// Referrer specs of one referral kind.
+type Specs = Vec<(&'static str, String)>;
+
+fn table() -> Vec<((&'static str, &'static str), Specs)> {
+    let mut cm = vec![
+        ("Role", "rules/resourceNames".to_string()),
+        ("ClusterRole", "rules/resourceNames".to_string()),
+        ("@pod", "volumes/configMap/name".to_string()),
+        (
+            "@pod",
+            "volumes/projected/sources/configMap/name".to_string(),
+        ),
+    ];
+    let mut secret = vec![
+        ("@pod", "volumes/secret/secretName".to_string()),
+        ("@pod", "volumes/projected/sources/secret/name".to_string()),
+        ("@pod", "imagePullSecrets/name".to_string()),
+        ("@pod", "volumes/csi/nodePublishSecretRef/name".to_string()),
+        ("ServiceAccount", "imagePullSecrets/name".to_string()),
+        ("ServiceAccount", "secrets/name".to_string()),
+        ("Ingress", "spec/tls/secretName".to_string()),
+        ("Role", "rules/resourceNames".to_string()),
+        ("ClusterRole", "rules/resourceNames".to_string()),
+    ];
+    for c in CONTAINERS {
+        cm.push(("@pod", format!("{c}/env/valueFrom/configMapKeyRef/name")));
+        cm.push(("@pod", format!("{c}/envFrom/configMapRef/name")));
+        secret.push(("@pod", format!("{c}/env/valueFrom/secretKeyRef/name")));
+        secret.push(("@pod", format!("{c}/envFrom/secretRef/name")));
+    }
+    vec![
+        (("", "ConfigMap"), cm),
+        (("", "Secret"), secret),
+        (
+            ("", "ServiceAccount"),
+            vec![
+                ("@pod", "serviceAccountName".to_string()),
+                ("@pod", "serviceAccount".to_string()),
+            ],
+        ),
+        (
+            ("", "PersistentVolumeClaim"),
+            vec![(
+                "@pod",
+                "volumes/persistentVolumeClaim/claimName".to_string(),
+            )],
+        ),
+        (
+            ("", "Service"),
+            vec![
+                ("StatefulSet", "spec/serviceName".to_string()),
+                (
+                    "Ingress",
+                    "spec/rules/http/paths/backend/service/name".to_string(),
+                ),
+                (
+                    "Ingress",
+                    "spec/rules/http/paths/backend/serviceName".to_string(),
+                ),
+                ("Ingress", "spec/defaultBackend/service/name".to_string()),
+                ("Ingress", "spec/backend/serviceName".to_string()),
+                ("APIService", "spec/service/name".to_string()),
+            ],
+        ),
+        (
+            ("scheduling.k8s.io", "PriorityClass"),
+            vec![("@pod", "priorityClassName".to_string())],
+        ),
+        (
+            ("storage.k8s.io", "StorageClass"),
+            vec![
+                ("PersistentVolumeClaim", "spec/storageClassName".to_string()),
+                ("PersistentVolume", "spec/storageClassName".to_string()),
+                (
+                    "StatefulSet",
+                    "spec/volumeClaimTemplates/spec/storageClassName".to_string(),
+                ),
+            ],
+        ),
+        (
+            ("", "PersistentVolume"),
+            vec![("PersistentVolumeClaim", "spec/volumeName".to_string())],
+        ),
+        (
+            ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+            vec![(
+                "ValidatingAdmissionPolicyBinding",
+                "spec/policyName".to_string(),
+            )],
+        ),
+    ]
+}
+
+/// Whether the shorter list is the tail of the longer one.
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let n = a.len().min(b.len());
+    a[a.len() - n..] == b[b.len() - n..]
+}
+
+/// The referrer's view needed to choose among candidates.
+#[derive(Clone, Copy)]
+struct Referrer<'a> {
+    namespace: Option<&'a str>,
+    prefixes: &'a [String],
+    suffixes: &'a [String],
+    id: &'a str,
+}
+
+/// Chooses the object a reference by `name` points to, the way kustomize's name reference
+/// filter sieves candidates: by name history, then by shared name prefixes and suffixes,
+/// then by namespace. Several different candidates left is an error.
+fn pick<'a>(
+    targets: &[&'a Target],
+    name: &str,
+    who: Referrer<'_>,
+) -> Result<Option<&'a Target>, String> {
+    let by_name: Vec<&'a Target> = targets
+        .iter()
+        .copied()
+        .filter(|t| t.name == name || t.names.iter().any(|n| n == name))
+        .collect();
+    // Same prefixes and suffixes as the referrer first; failing that, allow either side to
+    // have none.
+    let strict: Vec<&'a Target> = by_name
+        .iter()
+        .copied()
+        .filter(|t| t.prefixes == who.prefixes && t.suffixes == who.suffixes)
+        .collect();
+    let by_affix: Vec<&'a Target> = if strict.is_empty() {
+        by_name
+            .into_iter()
+            .filter(|t| {
+                (t.prefixes.is_empty()
+                    || who.prefixes.is_empty()
+                    || same_ending(&t.prefixes, who.prefixes))
+                    && (t.suffixes.is_empty()
+                        || who.suffixes.is_empty()
+                        || same_ending(&t.suffixes, who.suffixes))
+            })
+            .collect()
+    } else {
+        strict
+    };
+    if by_affix.len() <= 1 {
+        return Ok(by_affix.first().copied());
+    }
+    let by_ns: Vec<&'a Target> = match who.namespace {
+        Some(ns) => by_affix
+            .into_iter()
+            .filter(|t| !t.namespaced || ns_eq(&t.namespace, ns))
+            .collect(),
+        None => by_affix,
+    };
+    let Some(first) = by_ns.first().copied() else {
+        return Ok(None);
+    };
+    if by_ns.iter().all(|t| t.name == first.name) {
+        return Ok(Some(first));
+    }
+    Err(format!(
+        "found multiple possible referrals for '{name}' in {}: {}",
+        who.id,
+        by_ns
+            .iter()
+            .map(|t| format!("{}/{} in namespace '{}'", t.kind, t.name, t.namespace))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn rewrite(v: &mut Value, candidates: &[&Target], who: Referrer<'_>, errors: &mut Vec<String>) {
+    if let Value::String(s) = v {
+        match pick(candidates, s, who) {
+            Ok(Some(t)) => *s = t.name.clone(),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+}
+
+/// Rewrites `<field>: {name: ...}` anywhere in a custom object.
+fn rewrite_crd_refs(
+    v: &mut Value,
+    field: &str,
+    candidates: &[&Target],
+    who: Referrer<'_>,
+    errors: &mut Vec<String>,
+) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                if k == field
+                    && let Some(name) = child.get_mut("name")
+                {
+                    rewrite(name, candidates, who, errors);
+                } else {
+                    rewrite_crd_refs(child, field, candidates, who, errors);
+                }
+            }
+        }
+        Value::Array(a) => a
+            .iter_mut()
+            .for_each(|x| rewrite_crd_refs(x, field, candidates, who, errors)),
+        _ => {}
+    }
+}
+
+/// Rewrites references to renamed objects.
+pub(super) fn fix(
+    resources: &mut [Res],
+    schema: &Schema,
+    extra: &[((String, String), Vec<FieldSpec>)],
+    crd_refs: &[(String, String)],
+) -> Result<(), String> {
+    let targets: Vec<Target> = resources
+        .iter()
+        .map(|r| {
+            let mut namespaces = r.prev_namespaces.clone();
+            namespaces.push(r.namespace().to_string());
+            Target {
+                group: r.group().to_string(),
+                kind: r.kind().to_string(),
+                name: r.name().to_string(),
+                names: r.prev_names.clone(),
+                namespace: r.namespace().to_string(),
+                namespaces,
+                namespaced: r.is_namespaced(schema),
+                prefixes: r.prefixes.clone(),
+                suffixes: r.suffixes.clone(),
+            }
+        })
+        .collect();
+    if targets
+        .iter()
+        .all(|t| t.names.is_empty() && t.namespaces.len() <= 1)
+    {
+        return Ok(());
+    }
+    let table = table();
+    let mut errors = Vec::new();
+    for r in resources.iter_mut() {
+        let ns = r.namespace().to_string();
+        let ns_opt = if r.is_namespaced(schema) {
+            Some(ns.as_str())
+        } else {
+            None
+        };
+        let kind = r.kind().to_string();
+        let prefixes = r.prefixes.clone();
+        let suffixes = r.suffixes.clone();
+        let id = r.id_string();
+        let who = Referrer {
+            namespace: ns_opt,
+            prefixes: &prefixes,
+            suffixes: &suffixes,
+            id: &id,
+        };
+        for ((group, referral), specs) in &table {
+            let candidates: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.kind == *referral && t.group == *group)
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            for (referrer, path) in specs {
+                let full = if *referrer == "@pod" {
+                    match POD_SPECS.iter().find(|(k, _)| *k == kind) {
+                        Some((_, base)) => format!("{base}/{path}"),
+                        None => continue,
+                    }
+                } else if *referrer == kind {
+                    path.clone()
+                } else {
+                    continue;
+                };
+                let segments: Vec<&str> = full.split('/').collect();
+                visit_path(&mut r.obj, &segments, false, &mut |v| {
+                    rewrite(v, &candidates, who, &mut errors)
+                });
+            }
+        }
+        // Field specs from configuration files.
+        for ((group, referral), specs) in extra {
+            let candidates: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.kind == *referral && (group.is_empty() || t.group == *group))
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            for spec in specs {
+                let mut spec = spec.clone();
+                spec.create = false;
+                spec.visit(r, &mut |v| rewrite(v, &candidates, who, &mut errors));
+            }
+        }
+        // Fields of custom kinds that `crds:` files mark as references.
+        if !crd_refs.is_empty()
+            && schema
+                .kind_type(&fleet_smp::schema::Gvk::from_api_version(
+                    r.obj
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    &kind,
+                ))
+                .is_none()
+        {
+            for (field, ref_kind) in crd_refs {
+                let candidates: Vec<&Target> =
+                    targets.iter().filter(|t| t.kind == *ref_kind).collect();
+                if !candidates.is_empty() {
+                    rewrite_crd_refs(&mut r.obj, field, &candidates, who, &mut errors);
+                }
+            }
+        }
+        // RBAC: roleRef and subjects.
+        if matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding") {
+            let ref_kind = r
+                .obj
+                .pointer("/roleRef/kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let candidates: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.kind == ref_kind && t.group == "rbac.authorization.k8s.io")
+                .collect();
+            if let Some(v) = r.obj.pointer_mut("/roleRef/name") {
+                let scope = if ref_kind == "Role" { ns_opt } else { None };
+                rewrite(
+                    v,
+                    &candidates,
+                    Referrer {
+                        namespace: scope,
+                        ..who
+                    },
+                    &mut errors,
+                );
+            }
+            let sas: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.kind == "ServiceAccount" && t.group.is_empty())
+                .collect();
+            if let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
+                for s in subjects {
+                    if s.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
+                        continue;
+                    }
+                    let name = s
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    let sns = s
+                        .get("namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .or_else(|| ns_opt.map(str::to_string));
+                    let picked = pick(
+                        &sas,
+                        &name,
+                        Referrer {
+                            namespace: sns.as_deref(),
+                            ..who
+                        },
+                    );
+                    let picked = match picked {
+                        Ok(p) => p,
+                        Err(e) => {
+                            errors.push(e);
+                            None
+                        }
+                    };
+                    if let Some(t) = picked
+                        && let Value::Object(m) = s
+                    {
+                        m.insert("name".into(), Value::String(t.name.clone()));
+                        if !t.namespace.is_empty() {
+                            m.insert("namespace".into(), Value::String(t.namespace.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        if matches!(
+            kind.as_str(),
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
+        ) {
+            let services: Vec<&Target> = targets
+                .iter()
+                .filter(|t| t.kind == "Service" && t.group.is_empty())
+                .collect();
+            if let Some(Value::Array(hooks)) = r.obj.get_mut("webhooks") {
+                for hook in hooks {
+                    let Some(Value::Object(svc)) = hook.pointer_mut("/clientConfig/service") else {
+                        continue;
+                    };
+                    let name = svc
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    let sns = svc
+                        .get("namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let picked = pick(
+                        &services,
+                        &name,
+                        Referrer {
+                            namespace: sns.as_deref(),
+                            ..who
+                        },
+                    );
+                    let picked = match picked {
+                        Ok(p) => p,
+                        Err(e) => {
+                            errors.push(e);
+                            None
+                        }
+                    };
+                    if let Some(t) = picked {
+                        svc.insert("name".into(), Value::String(t.name.clone()));
+                        if !t.namespace.is_empty() {
+                            svc.insert("namespace".into(), Value::String(t.namespace.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        if kind == "HorizontalPodAutoscaler" {
+            let ref_kind = r
+                .obj
+                .pointer("/spec/scaleTargetRef/kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let candidates: Vec<&Target> = targets.iter().filter(|t| t.kind == ref_kind).collect();
+            if let Some(v) = r.obj.pointer_mut("/spec/scaleTargetRef/name") {
+                rewrite(v, &candidates, who, &mut errors);
+            }
+        }
+    }
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests of fleet-kustomize.
+
+mod build;
+mod yaml_policy;

@@ -1,0 +1,948 @@
+//! Strategic merge patch with kustomize's (kyaml `merge2`) semantics, JSON patches, and the
+//! containment check a drift diff needs.
+//!
+//! Rules of [`merge`] (the patch is merged into `dest`):
+//!
+//! * maps merge field by field; a patch scalar wins; a patch `null` removes the field;
+//! * a map holding `$patch: delete` is removed, `$patch: replace` replaces the destination
+//!   map with the patch map (minus the directive), `$patch: merge` is the default;
+//! * a list whose schema has patch strategy `merge` is associative: items are matched on the
+//!   merge keys (`x-kubernetes-list-map-keys`, else `x-kubernetes-patch-merge-key`; a
+//!   secondary key the patch item lacks is ignored), matched items merge recursively, an item
+//!   `{<key>: v, $patch: delete}` removes the matching items (a no-op when none matches), and a
+//!   list item `{$patch: replace}` / `{$patch: delete}` replaces / removes the whole list;
+//!   without keys (`finalizers`) the list is a set of scalars;
+//! * items only the patch has go after the destination's ([`ListIncrease::Append`]) or before
+//!   them ([`ListIncrease::Prepend`], what kustomize's patch transformers use);
+//! * every other list, and every list of a kind the schema does not know, is replaced by the
+//!   patch's list — unless [`MergeOptions::infer_keys`] is set, which then merges lists of maps
+//!   sharing one of `mountPath`, `devicePath`, `ip`, `type`, `topologyKey`, `name`,
+//!   `containerPort`.
+//!
+//! The directives of the API server's strategic merge (`$setElementOrder/<list>`,
+//! `$deleteFromPrimitiveList/<list>`, `$retainKeys`) are honoured when
+//! [`MergeOptions::server_directives`] is set; kustomize ignores them (they stay as ordinary
+//! fields), so the kustomize build leaves it off.
+//!
+//! ```
+//! use fleet_smp::schema::Schema;
+//! use fleet_smp::{merge, MergeOptions};
+//! use serde_json::json;
+//! let dest = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template":
+//!     {"spec": {"containers": [{"name": "app", "image": "a:1"}, {"name": "side", "image": "s"}]}}}});
+//! let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template":
+//!     {"spec": {"containers": [{"name": "app", "image": "a:2"}]}}}});
+//! let out = merge(&dest, &patch, Schema::builtin(), &MergeOptions::kustomize()).unwrap().unwrap();
+//! assert_eq!(out["spec"]["template"]["spec"]["containers"][0]["image"], "a:2");
+//! assert_eq!(out["spec"]["template"]["spec"]["containers"][1]["name"], "side");
+//! ```
+
+use serde_json::{Map, Value};
+
+use crate::schema::{FieldInfo, Gvk, Schema, TypeDef};
+
+mod compare;
+mod patch;
+pub mod quantity;
+pub mod schema;
+
+pub use compare::{Compare, contains, is_zero};
+pub use patch::{Deletions, create_patch, strip_nulls};
+
+/// An error merging a strategic merge patch or applying a JSON patch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The patch and the destination disagree on the shape of a field.
+    #[error("field {path}: cannot merge a {patch} into a {dest}")]
+    KindMismatch {
+        /// Dotted path of the field.
+        path: String,
+        /// What the destination holds (`map`, `list`, `scalar`).
+        dest: &'static str,
+        /// What the patch holds.
+        patch: &'static str,
+    },
+    /// A `$patch` directive with an unknown value.
+    #[error("field {path}: unknown $patch directive {value:?}")]
+    BadDirective {
+        /// Dotted path of the map or list holding it.
+        path: String,
+        /// The directive's value.
+        value: String,
+    },
+    /// Merge keys could not be inferred for a list of maps.
+    #[error("field {path}: {message}")]
+    MergeKey {
+        /// Dotted path of the list.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A JSON patch (RFC 6902) is malformed or fails.
+    #[error("JSON patch: {0}")]
+    JsonPatch(String),
+}
+
+/// Where items that only the patch has go in an associative list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListIncrease {
+    /// After the destination's items (kyaml's zero value).
+    #[default]
+    Append,
+    /// Before them: patch items in patch order, then the destination's other items.
+    Prepend,
+}
+
+/// Options of [`merge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MergeOptions {
+    /// Where patch-only list items go.
+    pub list_increase: ListIncrease,
+    /// Infer merge keys for lists the schema does not describe.
+    pub infer_keys: bool,
+    /// Merge in the API server's dialect (`strategicpatch`, what `kubectl apply` and Fleet's
+    /// agent use) instead of kyaml's: keyed lists match on the one `patchMergeKey` and a patch
+    /// item merges into the first live item with its key; `$setElementOrder`,
+    /// `$deleteFromPrimitiveList` and `$retainKeys` are honoured; a value whose type changes
+    /// is replaced; `$patch: replace` in a list takes the patch's items as they are.
+    pub server_directives: bool,
+}
+
+impl MergeOptions {
+    /// The options kustomize's patch transformers use: prepend, no inference.
+    pub fn kustomize() -> Self {
+        MergeOptions {
+            list_increase: ListIncrease::Prepend,
+            infer_keys: false,
+            server_directives: false,
+        }
+    }
+
+    /// The API server's dialect: append new items, then order them by `$setElementOrder`.
+    pub fn api_server() -> Self {
+        MergeOptions {
+            list_increase: ListIncrease::Append,
+            infer_keys: false,
+            server_directives: true,
+        }
+    }
+}
+
+/// Keys kyaml tries, in order, when inferring the merge key of a list of maps.
+pub const INFERRED_KEYS: [&str; 7] = [
+    "mountPath",
+    "devicePath",
+    "ip",
+    "type",
+    "topologyKey",
+    "name",
+    "containerPort",
+];
+
+const DIRECTIVE: &str = "$patch";
+
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    schema: &'a Schema,
+    opts: &'a MergeOptions,
+}
+
+/// What the schema says about the value being merged or compared.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Node<'a> {
+    /// The field holding the value (for lists: strategy and keys).
+    field: Option<&'a FieldInfo>,
+    /// The object type of the value (or of the list's items).
+    ty: Option<&'a TypeDef>,
+    /// Whether any schema applies (a known kind); `false` below unknown fields.
+    known: bool,
+}
+
+impl<'a> Node<'a> {
+    /// The node of the items of the list this node describes.
+    fn items(self) -> Node<'a> {
+        Node {
+            field: None,
+            ty: self.ty,
+            known: self.known,
+        }
+    }
+}
+
+/// Merges `patch` into `dest` with the schema of `dest`'s kind (looked up from its
+/// `apiVersion` and `kind`, else the patch's). Returns `None` when the patch deletes the
+/// whole object (`$patch: delete` at the top).
+pub fn merge(
+    dest: &Value,
+    patch: &Value,
+    schema: &Schema,
+    opts: &MergeOptions,
+) -> Result<Option<Value>, Error> {
+    let mut gvk = Gvk::of(dest);
+    if gvk.kind.is_empty() || gvk.version.is_empty() {
+        gvk = Gvk::of(patch);
+    }
+    let ty = if gvk.kind.is_empty() || gvk.version.is_empty() {
+        None
+    } else {
+        schema.kind_type(&gvk)
+    };
+    let node = Node {
+        field: None,
+        ty,
+        known: ty.is_some(),
+    };
+    let ctx = Ctx { schema, opts };
+    let mut path = Vec::new();
+    merge_value(ctx, Some(dest), Some(patch), node, &mut path)
+}
+
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Object(_) => "map",
+        Value::Array(_) => "list",
+        Value::Null => "null",
+        _ => "scalar",
+    }
+}
+
+fn path_str(path: &[String]) -> String {
+    if path.is_empty() {
+        ".".to_string()
+    } else {
+        path.join(".")
+    }
+}
+
+fn present(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !v.is_null())
+}
+
+fn child<'a>(schema: &'a Schema, parent: Node<'a>, key: &str) -> Node<'a> {
+    let field = parent.ty.and_then(|t| t.field(key));
+    let ty = field.and_then(|f| schema.field_type(f));
+    Node {
+        field,
+        ty,
+        known: field.is_some(),
+    }
+}
+
+fn merge_value(
+    ctx: Ctx<'_>,
+    dest: Option<&Value>,
+    patch: Option<&Value>,
+    node: Node<'_>,
+    path: &mut Vec<String>,
+) -> Result<Option<Value>, Error> {
+    if ctx.opts.server_directives
+        && let (Some(d), Some(p)) = (present(dest), present(patch))
+        && kind_name(d) != kind_name(p)
+    {
+        // The API server's strategic merge replaces a value whose type changes.
+        return merge_value(ctx, None, patch, node, path);
+    }
+    let leader = present(dest).or(patch);
+    match leader {
+        None | Some(Value::Object(_)) | Some(Value::Null) => {
+            merge_map(ctx, dest, patch, node, path)
+        }
+        Some(Value::Array(_)) => merge_list(ctx, dest, patch, node, path),
+        Some(_) => {
+            // A scalar: the patch wins when present (null clears).
+            if let (Some(d), Some(p)) = (present(dest), present(patch))
+                && kind_name(d) != kind_name(p)
+            {
+                return Err(Error::KindMismatch {
+                    path: path_str(path),
+                    dest: kind_name(d),
+                    patch: kind_name(p),
+                });
+            }
+            match patch {
+                Some(Value::Null) => Ok(None),
+                Some(p) => Ok(Some(p.clone())),
+                None => Ok(dest.cloned()),
+            }
+        }
+    }
+}
+
+fn map_directive(map: &Map<String, Value>, path: &[String]) -> Result<Option<&'static str>, Error> {
+    match map.get(DIRECTIVE) {
+        None => Ok(None),
+        Some(Value::String(s)) if s == "delete" => Ok(Some("delete")),
+        Some(Value::String(s)) if s == "replace" => Ok(Some("replace")),
+        Some(Value::String(s)) if s == "merge" => Ok(Some("merge")),
+        Some(other) => Err(Error::BadDirective {
+            path: path_str(path),
+            value: match other {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            },
+        }),
+    }
+}
+
+fn merge_map(
+    ctx: Ctx<'_>,
+    dest: Option<&Value>,
+    patch: Option<&Value>,
+    node: Node<'_>,
+    path: &mut Vec<String>,
+) -> Result<Option<Value>, Error> {
+    let dest_map = match present(dest) {
+        None => None,
+        Some(Value::Object(m)) => Some(m),
+        Some(d) => {
+            return Err(Error::KindMismatch {
+                path: path_str(path),
+                dest: kind_name(d),
+                patch: patch.map_or("nothing", kind_name),
+            });
+        }
+    };
+    let patch_map = match patch {
+        None => None,
+        Some(Value::Null) => {
+            // A tagged null clears the field.
+            return Ok(None);
+        }
+        Some(Value::Object(m)) => Some(m),
+        Some(p) => {
+            return Err(Error::KindMismatch {
+                path: path_str(path),
+                dest: "map",
+                patch: kind_name(p),
+            });
+        }
+    };
+    let Some(patch_map) = patch_map else {
+        return Ok(dest.cloned());
+    };
+    let directive = map_directive(patch_map, path)?;
+    match directive {
+        Some("delete") => return Ok(None),
+        Some("replace") => {
+            let mut stripped = patch_map.clone();
+            stripped.remove(DIRECTIVE);
+            // The replacement is merged with itself, which drops nulls and applies nested
+            // directives, as kyaml does when it walks the new value.
+            let replaced = Value::Object(stripped);
+            return merge_map(ctx, None, Some(&replaced), node, path);
+        }
+        _ => {}
+    }
+    let empty = Map::new();
+    let base = dest_map.unwrap_or(&empty);
+    let mut out = base.clone();
+    let mut retain: Option<Vec<String>> = None;
+    let mut deletes: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut orders: Vec<(String, Vec<Value>)> = Vec::new();
+    for (key, pv) in patch_map {
+        if key == DIRECTIVE {
+            continue;
+        }
+        if ctx.opts.server_directives {
+            if key == "$retainKeys" {
+                retain = Some(
+                    pv.as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                );
+                continue;
+            }
+            if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
+                deletes.push((
+                    field.to_string(),
+                    pv.as_array().cloned().unwrap_or_default(),
+                ));
+                continue;
+            }
+            if let Some(field) = key.strip_prefix("$setElementOrder/") {
+                orders.push((
+                    field.to_string(),
+                    pv.as_array().cloned().unwrap_or_default(),
+                ));
+                continue;
+            }
+        }
+        let sub = child(ctx.schema, node, key);
+        path.push(key.clone());
+        let merged = merge_value(ctx, base.get(key), Some(pv), sub, path)?;
+        path.pop();
+        match merged {
+            Some(v) => {
+                out.insert(key.clone(), v);
+            }
+            None => {
+                out.remove(key);
+            }
+        }
+    }
+    if let Some(retain) = retain {
+        out.retain(|k, _| retain.iter().any(|r| r == k));
+    }
+    for (field, values) in deletes {
+        if let Some(Value::Array(items)) = out.get_mut(&field) {
+            items.retain(|item| !values.contains(item));
+        }
+    }
+    for (field, order) in orders {
+        let key = child(ctx.schema, node, &field)
+            .field
+            .and_then(|f| f.patch_merge_key.as_deref());
+        let server: &[Value] = base
+            .get(&field)
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
+        if let Some(Value::Array(items)) = out.get_mut(&field) {
+            apply_element_order(items, &order, server, key);
+        }
+    }
+    Ok(Some(Value::Object(out)))
+}
+
+/// Orders a merged list by `$setElementOrder` as the API server does (`normalizeElementOrder`
+/// then `mergeSortedSlice`): the items `order` names (merge-key stubs, or scalars) come in
+/// that order; the other items keep their server order and their place relative to the named
+/// items the server list also has, so an item the server list has first stays first.
+fn apply_element_order(
+    items: &mut Vec<Value>,
+    order: &[Value],
+    server: &[Value],
+    key: Option<&str>,
+) {
+    let id = |v: &Value| match key {
+        Some(k) => key_text(v.get(k)),
+        None => v.to_string(),
+    };
+    let order_ids: Vec<String> = order.iter().map(&id).collect();
+    let server_ids: Vec<String> = server.iter().map(&id).collect();
+    let mut named: Vec<(usize, Option<usize>, Value)> = Vec::new();
+    let mut others: Vec<(usize, Option<usize>, Value)> = Vec::new();
+    for item in items.drain(..) {
+        let item_id = id(&item);
+        let server_index = server_ids.iter().position(|s| *s == item_id);
+        match order_ids.iter().position(|o| *o == item_id) {
+            Some(rank) => named.push((rank, server_index, item)),
+            None => others.push((server_index.unwrap_or(usize::MAX), server_index, item)),
+        }
+    }
+    named.sort_by_key(|(rank, _, _)| *rank);
+    others.sort_by_key(|(index, _, _)| *index);
+    items.extend(merge_sorted(others, named));
+}
+
+/// `mergeSortedSlice`: `left` (server-only items) and `right` (named items) interleaved; a
+/// left item goes first only when both items are in the server list and the left one comes
+/// earlier there.
+fn merge_sorted<T>(
+    left: Vec<(usize, Option<usize>, T)>,
+    right: Vec<(usize, Option<usize>, T)>,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut left = left.into_iter().peekable();
+    let mut right = right.into_iter().peekable();
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some((_, l, _)), Some((_, r, _))) => matches!((l, r), (Some(l), Some(r)) if l < r),
+        };
+        let next = if take_left { left.next() } else { right.next() };
+        if let Some((_, _, item)) = next {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// The text kyaml compares merge-key values by.
+fn key_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn infer_key(list: &[Value]) -> Option<&'static str> {
+    if list.is_empty() {
+        return None;
+    }
+    INFERRED_KEYS.into_iter().find(|key| {
+        list.iter()
+            .all(|item| item.as_object().is_some_and(|m| m.contains_key(*key)))
+    })
+}
+
+fn list_directive(
+    list: &[Value],
+    path: &[String],
+) -> Result<(Option<&'static str>, Vec<Value>), Error> {
+    let mut directive = None;
+    let mut rest = Vec::with_capacity(list.len());
+    for item in list {
+        if let Value::Object(m) = item
+            && m.len() == 1
+            && m.contains_key(DIRECTIVE)
+        {
+            directive = map_directive(m, path)?;
+            continue;
+        }
+        rest.push(item.clone());
+    }
+    Ok((directive, rest))
+}
+
+fn matches(item: &Value, keys: &[String], values: &[String]) -> bool {
+    // A missing key reads as the empty string, as kyaml compares field values as text.
+    item.as_object().is_some_and(|m| {
+        keys.iter()
+            .zip(values)
+            .all(|(k, v)| key_text(m.get(k)) == *v)
+    })
+}
+
+fn merge_list(
+    ctx: Ctx<'_>,
+    dest: Option<&Value>,
+    patch: Option<&Value>,
+    node: Node<'_>,
+    path: &mut Vec<String>,
+) -> Result<Option<Value>, Error> {
+    let dest_list = match present(dest) {
+        None => None,
+        Some(Value::Array(a)) => Some(a),
+        Some(d) => {
+            return Err(Error::KindMismatch {
+                path: path_str(path),
+                dest: kind_name(d),
+                patch: patch.map_or("nothing", kind_name),
+            });
+        }
+    };
+    let patch_list = match patch {
+        None => return Ok(dest.cloned()),
+        Some(Value::Null) => return Ok(None),
+        Some(Value::Array(a)) => a,
+        Some(p) => {
+            return Err(Error::KindMismatch {
+                path: path_str(path),
+                dest: "list",
+                patch: kind_name(p),
+            });
+        }
+    };
+    if ctx.opts.server_directives {
+        return merge_list_server(ctx, dest_list.map(Vec::as_slice), patch_list, node, path);
+    }
+    // Associative?
+    let mut keys: Vec<String> = Vec::new();
+    let associative = match node.field {
+        Some(field) if node.known => {
+            if field.strategy.merge {
+                keys = field.merge_keys.clone();
+                true
+            } else {
+                false
+            }
+        }
+        _ => {
+            if ctx.opts.infer_keys {
+                let mut found: Option<&'static str> = None;
+                let mut any = false;
+                for list in [dest_list.map(Vec::as_slice), Some(patch_list.as_slice())]
+                    .into_iter()
+                    .flatten()
+                {
+                    if list.is_empty() {
+                        continue;
+                    }
+                    let key = infer_key(list);
+                    if let (Some(a), Some(b)) = (found, key)
+                        && a != b
+                    {
+                        return Err(Error::MergeKey {
+                            path: path_str(path),
+                            message: format!("conflicting merge keys [{a},{b}]"),
+                        });
+                    }
+                    if key.is_some() {
+                        found = key;
+                        any = true;
+                    }
+                }
+                if let Some(k) = found {
+                    keys.push(k.to_string());
+                }
+                any
+            } else {
+                false
+            }
+        }
+    };
+    if !associative {
+        return Ok(Some(Value::Array(patch_list.clone())));
+    }
+    let (directive, patch_items) = list_directive(patch_list, path)?;
+    match directive {
+        Some("delete") => return Ok(None),
+        Some("replace") => {
+            return merge_assoc(ctx, &[], &patch_items, &keys, node, path);
+        }
+        _ => {}
+    }
+    let dest_items: &[Value] = dest_list.map_or(&[], Vec::as_slice);
+    if directive == Some("merge") {
+        // An explicit `$patch: merge` item puts the patch's items first, whatever the
+        // list increase direction (kyaml's behaviour in its list vectors).
+        let prepend = MergeOptions {
+            list_increase: ListIncrease::Prepend,
+            ..*ctx.opts
+        };
+        let ctx = Ctx {
+            schema: ctx.schema,
+            opts: &prepend,
+        };
+        return merge_assoc(ctx, dest_items, &patch_items, &keys, node, path);
+    }
+    merge_assoc(ctx, dest_items, &patch_items, &keys, node, path)
+}
+
+/// A list merged in the API server's dialect (`mergeSlice` of `strategicpatch`).
+fn merge_list_server(
+    ctx: Ctx<'_>,
+    dest: Option<&[Value]>,
+    patch: &[Value],
+    node: Node<'_>,
+    path: &mut Vec<String>,
+) -> Result<Option<Value>, Error> {
+    let Some(field) = node.field.filter(|f| node.known && f.strategy.merge) else {
+        return Ok(Some(Value::Array(patch.to_vec())));
+    };
+    let (directive, items) = list_directive(patch, path)?;
+    match directive {
+        Some("delete") => return Ok(None),
+        Some("replace") => return Ok(Some(Value::Array(items))),
+        _ => {}
+    }
+    let mut out: Vec<Value> = dest.unwrap_or_default().to_vec();
+    let Some(key) = field.patch_merge_key.as_deref() else {
+        // A set of scalars: the union, first occurrences kept.
+        let mut set: Vec<Value> = Vec::with_capacity(out.len() + items.len());
+        for item in out.into_iter().chain(items) {
+            if !set.contains(&item) {
+                set.push(item);
+            }
+        }
+        return Ok(Some(Value::Array(set)));
+    };
+    let elem = node.items();
+    for item in items {
+        let wanted = key_text(item.get(key));
+        let same_key = |v: &Value| v.is_object() && key_text(v.get(key)) == wanted;
+        if item.get(DIRECTIVE).and_then(Value::as_str) == Some("delete") {
+            out.retain(|v| !same_key(v));
+            continue;
+        }
+        match out.iter().position(same_key) {
+            Some(i) => match merge_value(ctx, Some(&out[i]), Some(&item), elem, path)? {
+                Some(merged) => out[i] = merged,
+                None => {
+                    out.remove(i);
+                }
+            },
+            None => {
+                if let Some(new) = merge_value(ctx, None, Some(&item), elem, path)? {
+                    out.push(new);
+                }
+            }
+        }
+    }
+    Ok(Some(Value::Array(out)))
+}
+
+fn merge_assoc(
+    ctx: Ctx<'_>,
+    dest: &[Value],
+    patch: &[Value],
+    keys: &[String],
+    node: Node<'_>,
+    path: &mut Vec<String>,
+) -> Result<Option<Value>, Error> {
+    let elem_node = Node {
+        field: None,
+        ty: node.ty,
+        known: node.known,
+    };
+    let sources: [&[Value]; 2] = match ctx.opts.list_increase {
+        ListIncrease::Append => [dest, patch],
+        ListIncrease::Prepend => [patch, dest],
+    };
+    if keys.is_empty() || patch.iter().chain(dest).all(|v| !v.is_object()) {
+        // A set of scalars (or of values without keys).
+        let mut out: Vec<Value> = Vec::new();
+        let mut deleted: Vec<Value> = Vec::new();
+        for source in sources {
+            for item in source {
+                if out.contains(item) || deleted.contains(item) {
+                    continue;
+                }
+                let d = dest.iter().find(|x| *x == item);
+                let p = patch.iter().find(|x| *x == item);
+                match merge_value(ctx, d, p, elem_node, path)? {
+                    Some(v) if !is_empty_map(&v) => out.push(v),
+                    _ => deleted.push(item.clone()),
+                }
+            }
+        }
+        return Ok(Some(Value::Array(out)));
+    }
+    // Tuples of key values, in source order, without repeats.
+    let mut tuples: Vec<Vec<String>> = Vec::new();
+    for source in sources {
+        for item in source {
+            if !item.is_object() {
+                continue;
+            }
+            let t: Vec<String> = keys.iter().map(|k| key_text(item.get(k))).collect();
+            if !tuples.contains(&t) {
+                tuples.push(t);
+            }
+        }
+    }
+    let mut result: Vec<(Vec<String>, Vec<String>, Value)> = Vec::new();
+    let mut removed: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for tuple in &tuples {
+        let (valid_keys, valid_values): (Vec<String>, Vec<String>) = {
+            let pairs: Vec<(String, String)> = keys
+                .iter()
+                .zip(tuple)
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if pairs.is_empty() {
+                (keys.to_vec(), tuple.clone())
+            } else {
+                pairs.into_iter().unzip()
+            }
+        };
+        let d = dest.iter().find(|x| matches(x, &valid_keys, &valid_values));
+        let p = patch
+            .iter()
+            .find(|x| matches(x, &valid_keys, &valid_values));
+        let merged = merge_value(ctx, d, p, elem_node, path)?;
+        match merged {
+            Some(mut v) if !is_empty_map(&v) => {
+                if let Value::Object(m) = &mut v {
+                    for (k, val) in valid_keys.iter().zip(&valid_values) {
+                        if !m.contains_key(k) && !val.is_empty() {
+                            m.insert(k.clone(), Value::String(val.clone()));
+                        }
+                    }
+                }
+                if let Some(slot) = result
+                    .iter_mut()
+                    .find(|(_, _, existing)| matches(existing, &valid_keys, &valid_values))
+                {
+                    slot.2 = v;
+                } else {
+                    result.push((valid_keys, valid_values, v));
+                }
+            }
+            _ => {
+                removed.push((valid_keys, valid_values));
+            }
+        }
+    }
+    let out: Vec<Value> = result
+        .into_iter()
+        .filter(|(_, _, v)| !removed.iter().any(|(k, vals)| matches(v, k, vals)))
+        .map(|(_, _, v)| v)
+        .collect();
+    Ok(Some(Value::Array(out)))
+}
+
+fn is_empty_map(v: &Value) -> bool {
+    v.as_object().is_some_and(Map::is_empty)
+}
+
+/// Applies an RFC 6902 JSON patch (a list of operations) to `target` in place. On error the
+/// target is left unchanged.
+pub fn apply_json6902(target: &mut Value, ops: &Value) -> Result<(), Error> {
+    let patch: json_patch::Patch =
+        serde_json::from_value(ops.clone()).map_err(|e| Error::JsonPatch(e.to_string()))?;
+    json_patch::patch(target, &patch).map_err(|e| Error::JsonPatch(e.to_string()))
+}
+
+/// The two-way strategic merge patch that turns `original` into `modified` for the kind of
+/// `modified` (`CreateTwoWayMergePatch`): [`create_patch`] with exact comparison and
+/// [`Deletions::Include`]. Apply it with [`merge`] and [`MergeOptions::api_server`]. An empty
+/// map when nothing changed.
+pub fn two_way(original: &Value, modified: &Value, schema: &Schema) -> Value {
+    create_patch(
+        &Compare::exact(schema),
+        original,
+        modified,
+        Deletions::Include,
+    )
+}
+
+/// Whether every field `desired` sets is present in `live` with the same value: [`contains`]
+/// with exact comparison (a `null` in `desired` means the field must be absent in `live`).
+pub fn is_contained(desired: &Value, live: &Value, schema: &Schema) -> bool {
+    contains(&Compare::exact(schema), desired, live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn delete_directive_on_missing_item_is_noop() {
+        let dest = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"name": "a"}]}}}});
+        let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"name": "b", "$patch": "delete"}]}}}});
+        let out = merge(&dest, &patch, Schema::builtin(), &MergeOptions::kustomize())
+            .unwrap()
+            .unwrap();
+        assert_eq!(out, dest);
+    }
+
+    #[test]
+    fn server_directives() {
+        let dest = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"finalizers": ["a", "b", "c"]},
+            "spec": {"containers": [{"name": "x"}, {"name": "y"}]}});
+        let patch = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"$deleteFromPrimitiveList/finalizers": ["b"]},
+            "spec": {"$setElementOrder/containers": [{"name": "y"}, {"name": "x"}]}});
+        let opts = MergeOptions {
+            server_directives: true,
+            ..MergeOptions::default()
+        };
+        let out = merge(&dest, &patch, Schema::builtin(), &opts)
+            .unwrap()
+            .unwrap();
+        assert_eq!(out["metadata"]["finalizers"], json!(["a", "c"]));
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name": "y"}, {"name": "x"}])
+        );
+    }
+
+    #[test]
+    fn element_order_keeps_server_only_items_in_place() {
+        // mergeSortedSlice: `x` is only on the server and stands before `b` there, so it stays
+        // in front of it; the named items follow the order the patch gives.
+        let dest = json!({"apiVersion": "v1", "kind": "Pod",
+            "spec": {"containers": [{"name": "a"}, {"name": "x"}, {"name": "b"}]}});
+        let patch = json!({"spec": {
+            "$setElementOrder/containers": [{"name": "b"}, {"name": "c"}, {"name": "a"}],
+            "containers": [{"name": "c", "image": "c:1"}]}});
+        let out = merge(
+            &dest,
+            &patch,
+            Schema::builtin(),
+            &MergeOptions::api_server(),
+        )
+        .unwrap()
+        .unwrap();
+        let names: Vec<&str> = out["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["x", "b", "c", "a"]);
+    }
+
+    #[test]
+    fn api_server_dialect_keys_on_the_patch_merge_key() {
+        // Container ports have list-map-keys [containerPort, protocol] but patchMergeKey
+        // containerPort: the API server merges a protocol change into the same item, kyaml
+        // keeps two items.
+        let dest = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [
+            {"name": "a", "ports": [{"containerPort": 80, "protocol": "TCP"}]}]}});
+        let patch = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [
+            {"name": "a", "ports": [{"containerPort": 80, "protocol": "UDP"}]}]}});
+        let server = merge(
+            &dest,
+            &patch,
+            Schema::builtin(),
+            &MergeOptions::api_server(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            server["spec"]["containers"][0]["ports"],
+            json!([{"containerPort": 80, "protocol": "UDP"}])
+        );
+        let kyaml = merge(&dest, &patch, Schema::builtin(), &MergeOptions::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            kyaml["spec"]["containers"][0]["ports"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn three_way_patch_without_original_keeps_live_only_fields() {
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 3,
+            "template": {"spec": {"containers": [{"name": "side", "image": "s"},
+            {"name": "app", "image": "a:1", "imagePullPolicy": "Always"}]}}}});
+        let desired = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {
+            "template": {"spec": {"containers": [{"name": "app", "image": "a:2"}]}}}});
+        let cmp = Compare::exact(Schema::builtin());
+        let patch = create_patch(&cmp, &live, &desired, Deletions::Ignore);
+        assert_eq!(
+            patch,
+            json!({"spec": {"template": {"spec": {
+                "$setElementOrder/containers": [{"name": "app"}],
+                "containers": [{"name": "app", "image": "a:2"}]}}}})
+        );
+        let out = merge(
+            &live,
+            &patch,
+            Schema::builtin(),
+            &MergeOptions::api_server(),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(contains(&cmp, &desired, &out));
+        assert_eq!(out["spec"]["replicas"], 3);
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][0]["name"],
+            "side"
+        );
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][1]["imagePullPolicy"],
+            "Always"
+        );
+    }
+
+    #[test]
+    fn containment() {
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d",
+            "uid": "1"}, "spec": {"replicas": 2, "template": {"spec": {"containers": [
+            {"name": "side", "image": "s"}, {"name": "app", "image": "a", "imagePullPolicy": "Always"}]}}}});
+        let desired = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": 2.0, "template": {"spec": {"containers": [{"name": "app", "image": "a"}]}}}});
+        assert!(is_contained(&desired, &live, Schema::builtin()));
+        let changed = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "b"}]}}}});
+        assert!(!is_contained(&changed, &live, Schema::builtin()));
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of fleet-smp.
+
+mod merge;
