@@ -595,12 +595,22 @@ impl IgnoreRules {
     }
 }
 
+/// A glob pattern that Go's `path.Match` would reject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("syntax error in pattern {pattern:?}")]
+pub struct BadPattern {
+    /// The pattern.
+    pub pattern: String,
+}
+
 /// Go's `path.Match`: `*` and `?` do not cross `/`, `[...]` classes with ranges and `^`/`!`.
 /// Errors on a malformed pattern.
-pub fn glob_match(pattern: &str, name: &str) -> Result<bool, ()> {
+pub fn glob_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    validate_glob(&p)?;
+    validate_glob(&p).map_err(|()| BadPattern {
+        pattern: pattern.to_string(),
+    })?;
     Ok(match_from(&p, &n))
 }
 

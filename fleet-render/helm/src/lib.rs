@@ -10,6 +10,7 @@
 
 pub mod chart;
 pub mod coalesce;
+pub mod dependencies;
 pub mod order;
 pub mod strvals;
 pub mod values;

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use fleet_helm::chart::{self, Chart, Error};
-use fleet_helm::{coalesce, values};
+use fleet_helm::{coalesce, dependencies, values};
 
 /// A gzipped tar with entries written raw, so unsafe names can be produced.
 fn archive(entries: &[(&str, tar::EntryType, &[u8], &str)]) -> Vec<u8> {
@@ -223,6 +223,18 @@ fn every_corpus_chart_loads_and_covers_its_golden_templates() {
                     case.display()
                 );
             }
+            // After conditions and tags, the tree's templates are exactly the golden's keys.
+            let mut processed = chart.clone();
+            dependencies::process(&mut processed, &user);
+            let mut enabled = BTreeSet::new();
+            template_paths(&processed, processed.name(), &mut enabled);
+            let golden: BTreeSet<String> = map.keys().cloned().collect();
+            assert_eq!(
+                enabled,
+                golden,
+                "{}: templates after dependency processing",
+                case.display()
+            );
         }
     }
     println!("loaded {charts} corpus charts, coalesced {cases} cases");
