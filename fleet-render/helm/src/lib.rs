@@ -6,11 +6,14 @@
 //! defaults with Helm's null-deletion and `global` rules ([`coalesce`]), and ordering
 //! rendered manifests the way Helm installs them ([`order`]).
 //!
+//! [`render`] runs the templates through `fleet-gotemplate` and returns the engine map.
+//!
 //! It is pure: no I/O beyond reading the chart that the caller points at.
 
 pub mod chart;
 pub mod coalesce;
 pub mod dependencies;
 pub mod order;
+pub mod render;
 pub mod strvals;
 pub mod values;
