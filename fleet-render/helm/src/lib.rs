@@ -17,3 +17,4 @@ pub mod order;
 pub mod render;
 pub mod strvals;
 pub mod values;
+pub mod yaml_out;

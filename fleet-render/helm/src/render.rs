@@ -141,6 +141,37 @@ fn helm_funcs() -> Funcs {
             .to_string())
     });
     funcs.insert("lookup", |_, _| Ok(Value::Object(Map::new())));
+    funcs.insert("toYaml", |_, args| {
+        let value = args.first().cloned().unwrap_or(Value::Null);
+        Ok(Value::String(
+            crate::yaml_out::to_yaml(&value)
+                .trim_end_matches('\n')
+                .to_string(),
+        ))
+    });
+    funcs.insert("tpl", |ctx, args| {
+        let text = args
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let data = args.get(1).cloned().unwrap_or(Value::Null);
+        let name = data
+            .pointer("/Template/Name")
+            .and_then(Value::as_str)
+            .unwrap_or("tpl")
+            .to_string();
+        let mut set = ctx.set().clone();
+        let options = ParseOptions {
+            funcs: set.funcs().clone(),
+            ..ParseOptions::default()
+        };
+        set.parse(&name, &text, &options)
+            .map_err(|e| e.to_string())?;
+        execute(&set, &name, &data)
+            .map(|out| Value::String(out.replace("<no value>", "")))
+            .map_err(|e| e.to_string())
+    });
     funcs
 }
 
