@@ -1,0 +1,694 @@
+//! Lexing and parsing of template text into a tree of nodes.
+
+use serde_json::Value;
+
+use crate::Funcs;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Tok {
+    Field(String), // .Name (one segment)
+    Dot,           // .
+    Var(String),   // $name or $
+    Ident(String), // function name or keyword
+    Str(String),   // literal string
+    Num(Value),    // number literal
+    LParen,
+    RParen,
+    Pipe,
+    Declare, // :=
+    Assign,  // =
+    Comma,
+}
+
+/// One argument or command operand.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Operand {
+    /// `.` followed by fields (empty for plain `.`).
+    Dot(Vec<String>),
+    /// `$name` followed by fields.
+    Var(String, Vec<String>),
+    /// A literal.
+    Lit(Value),
+    /// `(pipeline)` followed by fields.
+    Sub(Box<Pipeline>, Vec<String>),
+    /// A function name (called with no arguments when used as an operand).
+    Func(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Command {
+    pub(crate) head: Operand,
+    pub(crate) args: Vec<Operand>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Pipeline {
+    pub(crate) decl: Vec<String>,
+    pub(crate) assign: bool,
+    pub(crate) cmds: Vec<Command>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node {
+    Text(String),
+    Action(Pipeline, Pos),
+    Template(String, Option<Pipeline>, Pos),
+    If(Pipeline, Vec<Node>, Vec<Node>),
+    With(Pipeline, Vec<Node>, Vec<Node>),
+    Range(Pipeline, Vec<Node>, Vec<Node>),
+    Break,
+    Continue,
+}
+
+/// Where an action starts, and its text, for execution errors.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Pos {
+    pub(crate) line: usize,
+    pub(crate) col: usize,
+    pub(crate) text: String,
+}
+
+/// A parse error before the template name is attached.
+#[derive(Debug)]
+pub(crate) struct PErr {
+    pub(crate) line: usize,
+    pub(crate) message: String,
+}
+
+// ---------------------------------------------------------------- lexing of actions
+
+fn lex_action(src: &str, line: usize) -> Result<Vec<Tok>, PErr> {
+    let err = |m: String| PErr { line, message: m };
+    let chars: Vec<char> = src.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '(' => {
+                out.push(Tok::LParen);
+                i += 1
+            }
+            ')' => {
+                out.push(Tok::RParen);
+                i += 1
+            }
+            '|' => {
+                out.push(Tok::Pipe);
+                i += 1
+            }
+            ',' => {
+                out.push(Tok::Comma);
+                i += 1
+            }
+            ':' if chars.get(i + 1) == Some(&'=') => {
+                out.push(Tok::Declare);
+                i += 2
+            }
+            '=' => {
+                out.push(Tok::Assign);
+                i += 1
+            }
+            '.' if chars
+                .get(i + 1)
+                .is_some_and(|&n| ident(n) && !n.is_ascii_digit()) =>
+            {
+                // `.x` after a space starts a new operand (dot's field); right after a term
+                // it continues that term's field chain (`$v.x`, `(f).x`, `.a.x`).
+                let chained =
+                    i > 0 && !chars[i - 1].is_whitespace() && !"(|,=".contains(chars[i - 1]);
+                if !chained {
+                    out.push(Tok::Dot);
+                }
+                let start = i + 1;
+                i += 1;
+                while i < chars.len() && ident(chars[i]) {
+                    i += 1;
+                }
+                out.push(Tok::Field(chars[start..i].iter().collect()));
+            }
+            '.' if !chars.get(i + 1).is_some_and(|n| n.is_ascii_digit()) => {
+                out.push(Tok::Dot);
+                i += 1
+            }
+            '$' => {
+                let start = i + 1;
+                i += 1;
+                while i < chars.len() && ident(chars[i]) {
+                    i += 1;
+                }
+                out.push(Tok::Var(chars[start..i].iter().collect()));
+            }
+            '"' => {
+                i += 1;
+                let mut s = String::new();
+                loop {
+                    let Some(&c) = chars.get(i) else {
+                        return Err(err("unterminated quoted string".into()));
+                    };
+                    i += 1;
+                    match c {
+                        '"' => break,
+                        '\n' => return Err(err("unterminated quoted string".into())),
+                        '\\' => {
+                            let Some(&e) = chars.get(i) else {
+                                return Err(err("unterminated quoted string".into()));
+                            };
+                            i += 1;
+                            match e {
+                                'n' => s.push('\n'),
+                                't' => s.push('\t'),
+                                'r' => s.push('\r'),
+                                '\\' => s.push('\\'),
+                                '"' => s.push('"'),
+                                '\'' => s.push('\''),
+                                '0' => s.push('\0'),
+                                'x' | 'u' | 'U' => {
+                                    let n = match e {
+                                        'x' => 2,
+                                        'u' => 4,
+                                        _ => 8,
+                                    };
+                                    let hex: String =
+                                        chars.get(i..i + n).unwrap_or_default().iter().collect();
+                                    i += n;
+                                    let ch = u32::from_str_radix(&hex, 16)
+                                        .ok()
+                                        .and_then(char::from_u32)
+                                        .ok_or_else(|| err(format!("invalid escape \\{e}{hex}")))?;
+                                    s.push(ch);
+                                }
+                                other => return Err(err(format!("invalid escape \\{other}"))),
+                            }
+                        }
+                        c => s.push(c),
+                    }
+                }
+                out.push(Tok::Str(s));
+            }
+            '`' => {
+                i += 1;
+                let start = i;
+                while i < chars.len() && chars[i] != '`' {
+                    i += 1;
+                }
+                if i >= chars.len() {
+                    return Err(err("unterminated raw quoted string".into()));
+                }
+                out.push(Tok::Str(chars[start..i].iter().collect()));
+                i += 1;
+            }
+            '\'' => {
+                // A character constant prints as its code point, as in Go.
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&c| c == '\'')
+                    .ok_or_else(|| err("unterminated character constant".into()))?;
+                let body: String = chars[i + 1..i + 1 + end].iter().collect();
+                let ch = match body.as_str() {
+                    "\\n" => '\n',
+                    "\\t" => '\t',
+                    "\\\\" => '\\',
+                    "\\'" => '\'',
+                    b if b.chars().count() == 1 => b.chars().next().unwrap_or_default(),
+                    _ => return Err(err(format!("invalid character constant '{body}'"))),
+                };
+                out.push(Tok::Num(Value::from(ch as u32)));
+                i += end + 2;
+            }
+            c if c.is_ascii_digit()
+                || ((c == '-' || c == '+' || c == '.')
+                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())) =>
+            {
+                let start = i;
+                i += 1;
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric()
+                        || chars[i] == '.'
+                        || chars[i] == '_'
+                        || ((chars[i] == '-' || chars[i] == '+')
+                            && matches!(chars[i - 1], 'e' | 'E')))
+                {
+                    i += 1;
+                }
+                let text: String = chars[start..i].iter().filter(|&&c| c != '_').collect();
+                out.push(Tok::Num(
+                    parse_number(&text)
+                        .ok_or_else(|| err(format!("bad number syntax: {text:?}")))?,
+                ));
+            }
+            c if ident(c) => {
+                let start = i;
+                while i < chars.len() && ident(chars[i]) {
+                    i += 1;
+                }
+                out.push(Tok::Ident(chars[start..i].iter().collect()));
+            }
+            other => return Err(err(format!("unexpected {other:?} in command"))),
+        }
+    }
+    Ok(out)
+}
+
+fn parse_number(text: &str) -> Option<Value> {
+    let (neg, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let radix = |prefix: &str, radix: u32| {
+        body.strip_prefix(prefix)
+            .or_else(|| body.strip_prefix(&prefix.to_uppercase()))
+            .and_then(|digits| i64::from_str_radix(digits, radix).ok())
+    };
+    let int = radix("0x", 16)
+        .or_else(|| radix("0o", 8))
+        .or_else(|| radix("0b", 2))
+        .or_else(|| {
+            if body.len() > 1 && body.starts_with('0') && body.chars().all(|c| c.is_ascii_digit()) {
+                i64::from_str_radix(&body[1..], 8).ok()
+            } else {
+                body.parse::<i64>().ok()
+            }
+        });
+    if let Some(n) = int {
+        return Some(Value::from(if neg { -n } else { n }));
+    }
+    let f: f64 = body.parse().ok()?;
+    serde_json::Number::from_f64(if neg { -f } else { f }).map(Value::Number)
+}
+
+// ---------------------------------------------------------------- parsing
+
+pub(crate) struct TokStream<'a> {
+    toks: Vec<Tok>,
+    pos: usize,
+    line: usize,
+    depth: usize,
+    funcs: &'a Funcs,
+}
+
+/// Deepest nesting of parentheses, and of control structures, that is accepted.
+pub(crate) const MAX_NESTING: usize = 100;
+
+impl TokStream<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+    fn err(&self, message: impl Into<String>) -> PErr {
+        PErr {
+            line: self.line,
+            message: message.into(),
+        }
+    }
+
+    fn fields(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(Tok::Field(f)) = self.peek() {
+            out.push(f.clone());
+            self.pos += 1;
+        }
+        out
+    }
+
+    fn operand(&mut self) -> Result<Option<Operand>, PErr> {
+        let op = match self.peek() {
+            Some(Tok::Dot) => {
+                self.pos += 1;
+                Operand::Dot(self.fields())
+            }
+            Some(Tok::Field(_)) => Operand::Dot(self.fields()),
+            Some(Tok::Var(v)) => {
+                let v = v.clone();
+                self.pos += 1;
+                Operand::Var(v, self.fields())
+            }
+            Some(Tok::Str(s)) => {
+                let s = s.clone();
+                self.pos += 1;
+                Operand::Lit(Value::String(s))
+            }
+            Some(Tok::Num(n)) => {
+                let n = n.clone();
+                self.pos += 1;
+                Operand::Lit(n)
+            }
+            Some(Tok::Ident(id)) => {
+                let id = id.clone();
+                self.pos += 1;
+                match id.as_str() {
+                    "true" => Operand::Lit(Value::Bool(true)),
+                    "false" => Operand::Lit(Value::Bool(false)),
+                    "nil" => Operand::Lit(Value::Null),
+                    _ if self.funcs.contains(&id) => Operand::Func(id),
+                    _ => return Err(self.err(format!("function {id:?} not defined"))),
+                }
+            }
+            Some(Tok::LParen) => {
+                self.pos += 1;
+                self.depth += 1;
+                if self.depth > MAX_NESTING {
+                    return Err(self.err("parentheses nested too deeply"));
+                }
+                let pipe = self.pipeline(false)?;
+                self.depth -= 1;
+                if self.next() != Some(Tok::RParen) {
+                    return Err(self.err("unclosed left paren"));
+                }
+                Operand::Sub(Box::new(pipe), self.fields())
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(op))
+    }
+
+    fn command(&mut self) -> Result<Command, PErr> {
+        let head = self
+            .operand()?
+            .ok_or_else(|| self.err("missing value for command"))?;
+        let mut args = Vec::new();
+        while let Some(op) = self.operand()? {
+            args.push(op);
+        }
+        if !args.is_empty() && !matches!(head, Operand::Func(_)) {
+            return Err(self.err("can't give argument to non-function"));
+        }
+        Ok(Command { head, args })
+    }
+
+    fn pipeline(&mut self, allow_decl: bool) -> Result<Pipeline, PErr> {
+        let mut decl = Vec::new();
+        let mut assign = false;
+        if allow_decl {
+            // `$x :=`, `$x =`, `$k, $v :=`
+            let save = self.pos;
+            let mut names = Vec::new();
+            while let Some(Tok::Var(v)) = self.peek() {
+                names.push(v.clone());
+                self.pos += 1;
+                if self.peek() == Some(&Tok::Comma) {
+                    self.pos += 1;
+                    continue;
+                }
+                break;
+            }
+            match self.peek() {
+                Some(Tok::Declare) if !names.is_empty() => {
+                    self.pos += 1;
+                    decl = names;
+                }
+                Some(Tok::Assign) if !names.is_empty() => {
+                    self.pos += 1;
+                    decl = names;
+                    assign = true;
+                }
+                _ => self.pos = save,
+            }
+        }
+        let mut cmds = vec![self.command()?];
+        while self.peek() == Some(&Tok::Pipe) {
+            self.pos += 1;
+            cmds.push(self.command()?);
+        }
+        Ok(Pipeline { decl, assign, cmds })
+    }
+}
+
+pub(crate) enum Item {
+    Text(String),
+    Action { toks: Vec<Tok>, pos: Pos },
+}
+
+/// Splits the source into text and actions, applying trim markers and dropping comments.
+pub(crate) fn split(src: &str, left: &str, right: &str) -> Result<Vec<Item>, PErr> {
+    let mut items = Vec::new();
+    let mut rest = src;
+    let mut line = 1;
+    let mut trim_next = false;
+    loop {
+        let Some(start) = rest.find(left) else {
+            let text = if trim_next { rest.trim_start() } else { rest };
+            if !text.is_empty() {
+                items.push(Item::Text(text.to_string()));
+            }
+            break;
+        };
+        let mut text = &rest[..start];
+        if trim_next {
+            text = text.trim_start();
+        }
+        let after = &rest[start + left.len()..];
+        let trim_left = after.starts_with("- ")
+            || after.starts_with("-\t")
+            || after.starts_with("-\n")
+            || after.starts_with("-\r");
+        if trim_left {
+            text = text.trim_end();
+        }
+        if !text.is_empty() {
+            items.push(Item::Text(text.to_string()));
+        }
+        line += rest[..start].matches('\n').count();
+        let body_start = if trim_left { &after[1..] } else { after };
+        // Find the closing delimiter outside quotes and comments.
+        let (body, close_len, trim_right) = find_close(body_start, right).ok_or_else(|| PErr {
+            line,
+            message: "unclosed action".to_string(),
+        })?;
+        let inner = &body_start[..body];
+        let trimmed = inner.trim();
+        if trimmed.starts_with("/*") {
+            if !trimmed.ends_with("*/") {
+                return Err(PErr {
+                    line,
+                    message: "unclosed comment".to_string(),
+                });
+            }
+        } else {
+            let line_start = src[..src.len() - rest.len() + start]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let col = src.len() - rest.len() + start - line_start + left.len();
+            items.push(Item::Action {
+                toks: lex_action(inner, line)?,
+                pos: Pos {
+                    line,
+                    col,
+                    text: trimmed.to_string(),
+                },
+            });
+        }
+        line += inner.matches('\n').count();
+        trim_next = trim_right;
+        rest = &body_start[body + close_len..];
+    }
+    Ok(items)
+}
+
+/// Position of the closing `}` of an action (skipping quoted strings and comments), its length
+/// with a right trim marker, and whether it trims.
+fn find_close(s: &str, right: &str) -> Option<(usize, usize, bool)> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'`' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'`' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let end = s[i + 2..].find("*/")?;
+                i += end + 3;
+            }
+            _ if s[i..].starts_with(right) => {
+                let trim = i >= 2
+                    && bytes[i - 1] == b'-'
+                    && matches!(bytes[i - 2], b' ' | b'\t' | b'\n' | b'\r');
+                return Some(if trim {
+                    (i - 2, right.len() + 2, true)
+                } else {
+                    (i, right.len(), false)
+                });
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+pub(crate) enum Terminator {
+    Eof,
+    End,
+    Else(Option<(String, Pipeline)>),
+}
+
+pub(crate) struct Parser<'a> {
+    pub(crate) items: std::iter::Peekable<std::vec::IntoIter<Item>>,
+    pub(crate) funcs: &'a Funcs,
+    pub(crate) defines: Vec<(String, Vec<Node>)>,
+}
+
+pub(crate) fn parse_list(
+    p: &mut Parser<'_>,
+    in_range: bool,
+    depth: usize,
+) -> Result<(Vec<Node>, Terminator), PErr> {
+    let mut nodes = Vec::new();
+    while let Some(item) = p.items.next() {
+        let (toks, pos) = match item {
+            Item::Text(t) => {
+                nodes.push(Node::Text(t));
+                continue;
+            }
+            Item::Action { toks, pos } => (toks, pos),
+        };
+        let line = pos.line;
+        let mut ts = TokStream {
+            toks,
+            pos: 0,
+            line,
+            depth: 0,
+            funcs: p.funcs,
+        };
+        let keyword = match ts.peek() {
+            Some(Tok::Ident(k)) => k.clone(),
+            _ => String::new(),
+        };
+        match keyword.as_str() {
+            "end" => return Ok((nodes, Terminator::End)),
+            "else" => {
+                ts.pos += 1;
+                let chained = match ts.peek() {
+                    Some(Tok::Ident(k)) if k == "if" || k == "with" => {
+                        let k = k.clone();
+                        ts.pos += 1;
+                        Some((k, ts.pipeline(true)?))
+                    }
+                    None => None,
+                    _ => return Err(ts.err("unexpected token after else")),
+                };
+                return Ok((nodes, Terminator::Else(chained)));
+            }
+            "if" | "with" | "range" => {
+                ts.pos += 1;
+                let pipe = ts.pipeline(true)?;
+                if ts.peek().is_some() {
+                    return Err(ts.err(format!("unexpected token in {keyword}")));
+                }
+                if depth >= MAX_NESTING {
+                    return Err(ts.err("control structures nested too deeply"));
+                }
+                nodes.push(parse_control(&keyword, pipe, p, in_range, line, depth + 1)?);
+            }
+            "break" | "continue" => {
+                if !in_range {
+                    return Err(ts.err(format!("{{{{{keyword}}}}} outside {{{{range}}}}")));
+                }
+                nodes.push(if keyword == "break" {
+                    Node::Break
+                } else {
+                    Node::Continue
+                });
+            }
+            "define" | "template" | "block" => {
+                ts.pos += 1;
+                let Some(Tok::Str(name)) = ts.next() else {
+                    return Err(ts.err(format!("unexpected name in {keyword} clause")));
+                };
+                let pipe = if ts.peek().is_some() && keyword != "define" {
+                    Some(ts.pipeline(false)?)
+                } else {
+                    None
+                };
+                if ts.peek().is_some() {
+                    return Err(ts.err(format!("unexpected token in {keyword} clause")));
+                }
+                if keyword == "define" || keyword == "block" {
+                    if depth > 0 && keyword == "define" {
+                        return Err(ts.err("unexpected <define> in command"));
+                    }
+                    let (body, end) = parse_list(p, false, depth + 1)?;
+                    if !matches!(end, Terminator::End) {
+                        return Err(ts.err(format!("unexpected EOF in {keyword} clause")));
+                    }
+                    p.defines.push((name.clone(), body));
+                }
+                if keyword != "define" {
+                    nodes.push(Node::Template(name, pipe, pos));
+                }
+            }
+            _ => {
+                let pipe = ts.pipeline(true)?;
+                if ts.peek().is_some() {
+                    return Err(ts.err("unexpected token in operand"));
+                }
+                nodes.push(Node::Action(pipe, pos));
+            }
+        }
+    }
+    Ok((nodes, Terminator::Eof))
+}
+
+fn parse_control(
+    keyword: &str,
+    pipe: Pipeline,
+    p: &mut Parser<'_>,
+    in_range: bool,
+    line: usize,
+    depth: usize,
+) -> Result<Node, PErr> {
+    let body_in_range = in_range || keyword == "range";
+    let (body, end) = parse_list(p, body_in_range, depth)?;
+    let else_nodes = match end {
+        Terminator::End => Vec::new(),
+        Terminator::Eof => {
+            return Err(PErr {
+                line,
+                message: format!("unexpected EOF: {keyword} without end"),
+            });
+        }
+        Terminator::Else(None) => {
+            let (else_body, end) = parse_list(p, in_range, depth)?;
+            if !matches!(end, Terminator::End) {
+                return Err(PErr {
+                    line,
+                    message: format!("expected end after else of {keyword}"),
+                });
+            }
+            else_body
+        }
+        Terminator::Else(Some((k, chained))) => {
+            // `else if` / `else with`: a nested control sharing this one's end.
+            if depth >= MAX_NESTING {
+                return Err(PErr {
+                    line,
+                    message: "else-if chain nested too deeply".to_string(),
+                });
+            }
+            vec![parse_control(&k, chained, p, in_range, line, depth + 1)?]
+        }
+    };
+    Ok(match keyword {
+        "if" => Node::If(pipe, body, else_nodes),
+        "with" => Node::With(pipe, body, else_nodes),
+        _ => Node::Range(pipe, body, else_nodes),
+    })
+}

@@ -1,0 +1,93 @@
+//! Every case of the Helm corpus rendered and compared byte for byte with Helm's engine map.
+//! Cases listed in `tests/passing.txt` must pass; the others are reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use fleet_helm::render::{self, Release};
+use fleet_helm::{chart, coalesce, dependencies, values};
+
+fn render_case(chart_dir: &Path, case: &Path) -> Result<BTreeMap<String, String>, String> {
+    let mut chart = chart::load(chart_dir).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(case).map_err(|e| e.to_string())?;
+    let user = values::parse(&text, "case").map_err(|e| e.to_string())?;
+    dependencies::process(&mut chart, &user);
+    let coalesced = coalesce::coalesce_values(&chart, &user);
+    let release = Release {
+        name: "demo".into(),
+        namespace: "fleet-demo".into(),
+        revision: 1,
+        is_install: true,
+        kube_version: "v1.31.0".into(),
+    };
+    render::render(&chart, &coalesced, &release).map_err(|e| e.to_string())
+}
+
+#[test]
+fn corpus_cases_match_helm() {
+    let Some(corpus) = fleet_test_tools::shared::path("corpus/helm") else {
+        return;
+    };
+    let locked: BTreeSet<String> = include_str!("passing.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    let mut passing = Vec::new();
+    let mut failing = Vec::new();
+    let mut ids: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("chart").is_dir())
+        .collect();
+    ids.sort();
+    for id in ids {
+        let chart_id = id.file_name().unwrap().to_string_lossy().into_owned();
+        let mut cases: Vec<_> = std::fs::read_dir(id.join("cases"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".expected.json"))
+            .collect();
+        cases.sort();
+        for expected in cases {
+            let name = expected
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace(".expected.json", "");
+            let case_id = format!("{chart_id}/{name}");
+            let golden: BTreeMap<String, String> =
+                serde_json::from_str(&std::fs::read_to_string(&expected).unwrap()).unwrap();
+            let case = id.join("cases").join(format!("{name}.yaml"));
+            match render_case(&id.join("chart"), &case) {
+                Ok(map) if map == golden => passing.push(case_id),
+                Ok(map) => {
+                    let first = golden
+                        .iter()
+                        .find(|(k, v)| map.get(*k) != Some(*v))
+                        .map(|(k, _)| k.clone())
+                        .unwrap_or_else(|| "extra templates".into());
+                    failing.push(format!("{case_id}: output differs first in {first}"));
+                }
+                Err(err) => {
+                    failing.push(format!("{case_id}: {}", err.lines().next().unwrap_or("")))
+                }
+            }
+        }
+    }
+    println!("{} corpus render cases pass", passing.len());
+    for line in &failing {
+        println!("FAIL {line}");
+    }
+    for case in &passing {
+        println!("PASS {case}");
+    }
+    let regressed: Vec<&String> = locked.iter().filter(|c| !passing.contains(c)).collect();
+    assert!(
+        regressed.is_empty(),
+        "cases listed in passing.txt fail: {regressed:?}"
+    );
+}
