@@ -190,6 +190,66 @@ pub fn monitored(
     set_condition(status, "Monitored", true, "", now);
 }
 
+/// Why a monitoring pass could not compare desired with live objects.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    /// `options.diff.comparePatches` is invalid.
+    #[error("bundledeployment {bd}: comparePatches: {reason}")]
+    Rules {
+        /// BundleDeployment name.
+        bd: String,
+        /// Why.
+        reason: String,
+    },
+    /// The diff failed on an object.
+    #[error("bundledeployment {bd}: {source}")]
+    Diff {
+        /// BundleDeployment name.
+        bd: String,
+        /// The diff error.
+        #[source]
+        source: Box<fleet_render::diff::DiffError>,
+    },
+}
+
+/// One monitoring comparison of a BundleDeployment: the drift report (with its
+/// `comparePatches`) and the readiness summary (with its `ignore.conditions`) of the live
+/// objects carrying the deployment's objectset hash.
+pub fn observe(
+    bd_name: &str,
+    spec: &fleet_core::crd::BundleDeploymentSpec,
+    desired: &[Value],
+    live: &[Value],
+) -> Result<(Report, Summary), ObserveError> {
+    use fleet_render::diff::{self, DiffOptions, rules::Rules};
+    let rules_err = |reason: String| ObserveError::Rules {
+        bd: bd_name.to_string(),
+        reason,
+    };
+    let patches = match &spec.options.diff {
+        Some(d) => serde_json::to_value(&d.compare_patches)
+            .and_then(serde_json::from_value)
+            .map_err(|e| rules_err(e.to_string()))?,
+        None => Vec::new(),
+    };
+    let rules = Rules::new(patches, Vec::new()).map_err(|e| rules_err(e.to_string()))?;
+    let hash = diff::set_hash(&diff::set_id(
+        bd_name,
+        fleet_render::postrender::AGENT_LABEL_PREFIX,
+        "",
+    ));
+    let schema = diff::schema::BuiltinSchema;
+    let mut options = DiffOptions::new(&schema, &hash, &rules);
+    options.default_namespace = crate::deploy::release_namespace(spec).to_string();
+    let report = diff::diff(desired, live, &options).map_err(|source| ObserveError::Diff {
+        bd: bd_name.to_string(),
+        source: Box::new(source),
+    })?;
+    let summary =
+        fleet_render::readiness::summarize(&report, desired, live, &spec.options.ignore.conditions);
+    Ok((report, summary))
+}
+
 /// `display`, as Fleet's controller fills it: the state name and the `Deployed`/`Monitored`
 /// conditions (`Error: <message>` for errors, else the status).
 pub fn display(bd: &BundleDeployment) -> BundleDeploymentDisplay {
@@ -277,6 +337,37 @@ mod tests {
         let bd = bd_with(status);
         assert_eq!(deployment_state(&bd), BundleState::Modified);
         assert_eq!(display(&bd).state, "Modified");
+    }
+
+    #[test]
+    fn observe_reports_a_live_patch_and_honours_compare_patches() {
+        let hash = fleet_render::diff::set_hash(&fleet_render::diff::set_id(
+            "bd",
+            fleet_render::postrender::AGENT_LABEL_PREFIX,
+            "",
+        ));
+        let desired = vec![serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "default",
+                         "labels": {"objectset.rio.cattle.io/hash": hash}},
+            "data": {"k": "v"}})];
+        let mut live = desired.clone();
+        live[0]["metadata"]["uid"] = "u1".into();
+        live[0]["data"]["k"] = "changed".into();
+        let spec: fleet_core::crd::BundleDeploymentSpec =
+            serde_json::from_value(serde_json::json!({"deploymentID": "a"})).unwrap();
+        let (report, summary) = observe("bd", &spec, &desired, &live).unwrap();
+        assert_eq!(report.entries.len(), 1);
+        assert_eq!(report.entries[0].state, State::Modified);
+        assert_eq!(summary.modified, 1);
+
+        let ignoring: fleet_core::crd::BundleDeploymentSpec = serde_json::from_value(
+            serde_json::json!({"deploymentID": "a", "options": {"diff": {
+                "comparePatches": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "c",
+                    "namespace": "default", "jsonPointers": ["/data"]}]}}}),
+        )
+        .unwrap();
+        let (report, _) = observe("bd", &ignoring, &desired, &live).unwrap();
+        assert!(report.entries.is_empty(), "{:?}", report.entries);
     }
 
     #[test]
