@@ -6,16 +6,24 @@
 //! Subcommand modules live in [`cmd`] and do I/O only; the logic they drive lives in library
 //! modules beside it.
 //!
-//! Module homes reserved for the in-cluster agent (not present yet): `deploy` (render and
-//! apply a BundleDeployment with server-side apply) and `monitor` (drift and readiness
-//! status). A new subcommand needs only its module under [`cmd`] and a [`Command`] variant.
+//! A new subcommand needs only its module under [`cmd`] and a [`Command`] variant.
+//!
+//! The deploy logic is sans-I/O so it is tested without a cluster: [`deploy`] plans the
+//! ordered actions of one deploy (namespaces, CRDs waited for, Helm's install order, prune
+//! against an inventory, dependsOn), [`status`] builds Fleet's status from the outcome and a
+//! monitoring pass, [`monitor`] aggregates watch events and decides drift correction, and
+//! [`cache`] keeps the last deployments in a state directory for offline restarts.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod cache;
 pub mod cmd;
+pub mod deploy;
+pub mod monitor;
+pub mod status;
 
 /// The fleet-rs agent command line.
 #[derive(Debug, Parser)]

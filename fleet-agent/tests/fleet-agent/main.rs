@@ -1,4 +1,5 @@
 //! Integration tests of the fleet-agent command line.
 
+mod deploy_plan;
 mod diff_cmd;
 mod test_cmd;

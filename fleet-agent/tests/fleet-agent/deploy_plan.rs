@@ -1,0 +1,84 @@
+//! A fleet-examples raw bundle rendered with the agent's labels and planned for a deploy.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use fleet_agent::deploy::{Action, Discovery, PlanInput, plan, render};
+use fleet_core::crd::BundleDeploymentSpec;
+use fleet_render::render::{ClusterFacts, Renderer};
+
+struct CoreKinds;
+impl Discovery for CoreKinds {
+    fn scope(&self, api_version: &str, kind: &str) -> Option<bool> {
+        match (api_version, kind) {
+            ("v1", "Namespace") => Some(false),
+            ("v1", _) | ("apps/v1", _) => Some(true),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn simple_example_plans_services_before_deployments_and_records_all() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/fleet-examples/simple");
+    if !dir.is_dir() {
+        eprintln!("skipping: ../shared not found");
+        return;
+    }
+    let bundle = fleet_agent::cmd::test::load_bundle(&dir, None)
+        .unwrap()
+        .expect("bundle");
+    let spec: BundleDeploymentSpec =
+        serde_json::from_value(serde_json::json!({"deploymentID": "s-1:abc"})).unwrap();
+    let objects = render(
+        &Renderer::default(),
+        "simple",
+        &spec,
+        &bundle.files,
+        &ClusterFacts::named("local", "fleet-local"),
+    )
+    .unwrap();
+    assert_eq!(objects.len(), 6);
+    for o in &objects {
+        assert!(
+            o.pointer("/metadata/labels/objectset.rio.cattle.io~1hash")
+                .is_some(),
+            "{o}"
+        );
+    }
+    let actions = plan(&PlanInput {
+        bd_name: "simple",
+        spec: &spec,
+        objects: &objects,
+        inventory: None,
+        live: &[],
+        existing_namespaces: &BTreeSet::new(),
+        discovery: &CoreKinds,
+        force: false,
+    })
+    .unwrap();
+    let kinds: Vec<&str> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Apply { object, .. } => object["kind"].as_str(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Service",
+            "Service",
+            "Service",
+            "Deployment",
+            "Deployment",
+            "Deployment"
+        ]
+    );
+    let Some(Action::RecordInventory { inventory }) = actions.last() else {
+        panic!("no inventory action");
+    };
+    assert_eq!(inventory.objects.len(), 6);
+    assert_eq!(inventory.namespace, "default");
+}
