@@ -9,6 +9,7 @@
 use clap::Parser;
 
 mod cmd;
+mod manager;
 
 /// The fleet-rs manager.
 #[derive(Debug, Parser)]

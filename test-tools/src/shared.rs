@@ -36,7 +36,10 @@ pub fn path(rel: &str) -> Option<PathBuf> {
     if required() {
         panic!("{REQUIRE_VAR} is set but {} does not exist", full.display());
     }
-    eprintln!("skipped: {} is not there (set {REQUIRE_VAR}=1 to make this a failure)", full.display());
+    eprintln!(
+        "skipped: {} is not there (set {REQUIRE_VAR}=1 to make this a failure)",
+        full.display()
+    );
     None
 }
 
