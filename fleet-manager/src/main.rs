@@ -3,7 +3,8 @@
 //! Offline commands: `fleet-manager apply` turns a repository into Fleet Bundles (printed as
 //! YAML, like `fleet apply -o -`), `fleet-manager target` prints the BundleDeployments Fleet would create
 //! for bundles (or explains one cluster), `fleet-manager rollout --plan` runs one reconcile's
-//! rollout step. Errors (bad input) print a message naming the file and the reason and exit
+//! rollout step. `fleet-manager serve` runs the manager's API server over a store, and
+//! `fleet-manager ctl` administers a running one. Errors (bad input) print a message naming the file and the reason and exit
 //! with status 2.
 
 use clap::Parser;
