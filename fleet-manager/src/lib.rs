@@ -11,10 +11,9 @@
 //! given output streams and returns the exit status, and `main` only parses and calls [`run`].
 //! Subcommand modules live in [`cmd`] and do I/O only.
 //!
-//! Module homes reserved for the in-cluster manager (not present yet): `reconcile` (the
-//! GitRepo → Bundle → BundleDeployment controllers), `store` (persistent state) and `server`
-//! (the API the agents talk to). A new subcommand needs only its module under [`cmd`] and a
-//! [`Command`] variant.
+//! `fleet-manager serve` runs the manager's API server over a store ([`manager`]: the store,
+//! the pure reconcile and the HTTP shell), and `fleet-manager ctl` administers a running one.
+//! A new subcommand needs only its module under [`cmd`] and a [`Command`] variant.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -22,6 +21,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod cmd;
+pub mod manager;
 
 /// Exit status for bad input or a failed command.
 const EXIT_ERROR: u8 = 2;
@@ -44,6 +44,10 @@ pub enum Command {
     Target(cmd::target::TargetArgs),
     /// Run one bundle reconcile's rollout step over a given state and print what it decides.
     Rollout(cmd::rollout::RolloutArgs),
+    /// Run the manager's API server over a store in `--data DIR`.
+    Serve(cmd::serve::ServeArgs),
+    /// Administer a running manager.
+    Ctl(cmd::ctl::CtlArgs),
 }
 
 /// Runs a parsed command line; normal output goes to `out`, errors to `err`.
@@ -55,6 +59,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
         Command::Apply(args) => cmd::apply::run(args),
         Command::Target(args) => cmd::target::run(&args),
         Command::Rollout(args) => cmd::rollout::run(&args),
+        Command::Serve(args) => cmd::serve::run(&args),
+        Command::Ctl(args) => cmd::ctl::run(&args),
     }
     .and_then(|text| {
         out.write_all(text.as_bytes())

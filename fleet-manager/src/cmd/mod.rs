@@ -3,6 +3,8 @@
 //! enum and dispatch are [`crate::Command`] and [`crate::run`].
 
 pub mod apply;
+pub mod ctl;
 pub mod input;
 pub mod rollout;
+pub mod serve;
 pub mod target;

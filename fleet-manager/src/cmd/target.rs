@@ -246,7 +246,26 @@ struct World {
 }
 
 fn build(args: &TargetArgs) -> Result<World> {
-    let inputs = load(args)?;
+    build_from(load(args)?)
+}
+
+/// The BundleDeployments Fleet creates for these objects, as Fleet's YAML objects; used by the
+/// running manager, which holds the objects in its store rather than in files.
+pub fn deployments_for(
+    bundles: Vec<Bundle>,
+    clusters: Vec<Cluster>,
+    groups: Vec<ClusterGroup>,
+) -> Result<Vec<Value>> {
+    let w = build_from(Inputs {
+        bundles,
+        clusters,
+        groups,
+        ..Inputs::default()
+    })?;
+    bundle_deployments(&w)
+}
+
+fn build_from(inputs: Inputs) -> Result<World> {
     let mut engine = Engine::new();
     let mut cluster_index = BTreeMap::new();
     for (i, c) in inputs.clusters.iter().enumerate() {

@@ -5,6 +5,7 @@ mod apply;
 #[path = "../../../fleet-bundle/tests/fleet-bundle/git_http.rs"]
 mod git_http;
 mod rollout;
+mod serve;
 mod target;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,91 @@
+//! `fleet-manager serve`: the manager's API server over a store in `--data DIR`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::manager::server::{self, App};
+use crate::manager::store::RedbStore;
+
+/// Arguments of `fleet-manager serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory of the manager's state (database, admin token); created when missing.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: String,
+    /// Serve plain HTTP (no TLS).
+    #[arg(long)]
+    pub plain_http: bool,
+}
+
+/// The admin token in `DIR/admin-token`, generated (mode 0600) on first start.
+fn admin_token(dir: &Path) -> Result<String> {
+    let path = dir.join("admin-token");
+    if path.exists() {
+        let t = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok(t.trim().to_owned());
+    }
+    let token = server::secret().context("cannot generate the admin token")?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(f, "{token}").with_context(|| format!("cannot write {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(token)
+}
+
+/// Runs the server until interrupted.
+pub fn run(args: &ServeArgs) -> Result<String> {
+    if !args.plain_http {
+        bail!("TLS serving is not available yet; start with --plain-http");
+    }
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("cannot create {}", args.data.display()))?;
+    let token = admin_token(&args.data)?;
+    let store = RedbStore::open(&args.data.join("fleet.redb"))
+        .with_context(|| format!("cannot open the store in {}", args.data.display()))?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    rt.block_on(async {
+        let app = App::new(Box::new(store), &token);
+        app.reconcile()
+            .await
+            .map_err(|e| anyhow::anyhow!("initial reconcile: {e:?}"))?;
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr().context("no local address")?;
+        println!("listening on http://{addr}");
+        std::io::stdout().flush().ok();
+        tracing::info!(%addr, "serving");
+        axum::serve(listener, server::router(app))
+            .with_graceful_shutdown(async {
+                tokio::signal::ctrl_c().await.ok();
+            })
+            .await
+            .context("server failed")
+    })?;
+    Ok(String::new())
+}

@@ -1,0 +1,669 @@
+//! The HTTP shell around the store and the reconcile: the agent API (registration, pulling
+//! BundleDeployments with ETags and long-polling, Contents, statuses, heartbeats) and the admin
+//! API (apply/get/list/delete Fleet objects, registration tokens, credential revocation).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use super::reconcile::{self, BUNDLE, BUNDLE_DEPLOYMENT, CLUSTER, CLUSTER_GROUP, GIT_REPO};
+use super::store::{Store, TokenRecord, Write};
+
+/// Largest request body accepted (a Bundle with its resources inlined).
+pub const BODY_LIMIT: usize = 8 << 20;
+/// Longest long-poll an agent may ask for.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+const FLEET_API: &str = "fleet.cattle.io/v1alpha1";
+
+/// Shared server state.
+pub struct App {
+    store: Box<dyn Store>,
+    admin_hash: String,
+    /// Per BundleDeployment namespace: a generation that moves whenever its BDs change, so an
+    /// unchanged poll is answered from memory.
+    generations: Mutex<HashMap<String, u64>>,
+    /// Distinguishes this process's generations from an earlier one's.
+    epoch: u64,
+    changed: Notify,
+    /// Serialises reconciles so two never interleave their read and write.
+    reconcile_lock: tokio::sync::Mutex<()>,
+    heartbeats: Mutex<HashMap<String, Instant>>,
+    metrics: Mutex<BTreeMap<String, (u64, f64)>>,
+}
+
+/// A secret's stored form.
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A fresh random secret (256 bits, hex).
+pub fn secret() -> std::io::Result<String> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(hex::encode(b))
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// An API error: status and message, answered as `{"error": message}`.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+impl From<super::store::Error> for ApiError {
+    fn from(e: super::store::Error) -> Self {
+        tracing::error!("{e}");
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, msg.into())
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn bearer(headers: &HeaderMap) -> ApiResult<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                "missing Authorization: Bearer <token>".into(),
+            )
+        })
+}
+
+impl App {
+    /// A server over this store, accepting this admin token.
+    pub fn new(store: Box<dyn Store>, admin_token: &str) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            admin_hash: hash(admin_token),
+            generations: Mutex::new(HashMap::new()),
+            epoch: now_unix(),
+            changed: Notify::new(),
+            reconcile_lock: tokio::sync::Mutex::new(()),
+            heartbeats: Mutex::new(HashMap::new()),
+            metrics: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn admin(&self, headers: &HeaderMap) -> ApiResult<()> {
+        if hash(bearer(headers)?) == self.admin_hash {
+            Ok(())
+        } else {
+            Err(ApiError(
+                StatusCode::FORBIDDEN,
+                "not the admin token".into(),
+            ))
+        }
+    }
+
+    /// The cluster (namespace, name) and its BundleDeployment namespace for an agent credential.
+    fn agent(&self, headers: &HeaderMap) -> ApiResult<(String, String, String)> {
+        let token = bearer(headers)?;
+        let Some(cluster) = self.store.credential(&hash(token))? else {
+            return Err(ApiError(
+                StatusCode::FORBIDDEN,
+                "unknown or revoked credential".into(),
+            ));
+        };
+        let (ns, name) = cluster.split_once('/').unwrap_or(("", &cluster));
+        Ok((
+            ns.to_owned(),
+            name.to_owned(),
+            fleet_core::names::cluster_namespace(ns, name),
+        ))
+    }
+
+    fn generation(&self, ns: &str) -> u64 {
+        self.generations
+            .lock()
+            .map_or(0, |g| g.get(ns).copied().unwrap_or(0))
+    }
+
+    fn etag(&self, ns: &str) -> String {
+        format!("\"{}-{}\"", self.epoch, self.generation(ns))
+    }
+
+    fn observe(&self, route: &str, started: Instant) {
+        if let Ok(mut m) = self.metrics.lock() {
+            let e = m.entry(route.to_owned()).or_default();
+            e.0 += 1;
+            e.1 += started.elapsed().as_secs_f64();
+        }
+    }
+
+    /// Recomputes BundleDeployments and roll-ups and commits the changes in one transaction.
+    pub async fn reconcile(&self) -> ApiResult<()> {
+        let _guard = self.reconcile_lock.lock().await;
+        let started = Instant::now();
+        let bundles = self.store.list(BUNDLE)?;
+        let clusters = self.store.list(CLUSTER)?;
+        let groups = self.store.list(CLUSTER_GROUP)?;
+        let deployments = self.store.list(BUNDLE_DEPLOYMENT)?;
+        let plan = reconcile::reconcile(&reconcile::State {
+            bundles: &bundles,
+            clusters: &clusters,
+            groups: &groups,
+            deployments: &deployments,
+        })
+        .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        if !plan.writes.is_empty() {
+            self.store.write(&plan.writes)?;
+        }
+        if let Ok(mut g) = self.generations.lock() {
+            for ns in &plan.changed_namespaces {
+                *g.entry(ns.clone()).or_default() += 1;
+            }
+        }
+        if !plan.changed_namespaces.is_empty() {
+            self.changed.notify_waiters();
+        }
+        self.observe("reconcile", started);
+        Ok(())
+    }
+}
+
+/// The router of the whole API.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/register", post(register))
+        .route("/v1/agent/bundledeployments", get(agent_bds))
+        .route("/v1/agent/contents/{id}", get(agent_content))
+        .route("/v1/agent/statuses", post(agent_statuses))
+        .route("/v1/agent/heartbeat", post(agent_heartbeat))
+        .route("/v1/admin/apply", post(admin_apply))
+        .route("/v1/admin/tokens", post(admin_token))
+        .route("/v1/admin/clusters/{ns}/{name}/revoke", post(admin_revoke))
+        .route("/v1/admin/objects/{kind}", get(admin_list))
+        .route(
+            "/v1/admin/objects/{kind}/{ns}/{name}",
+            get(admin_get).delete(admin_delete),
+        )
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(app)
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> ApiResult<&'static str> {
+    app.store.list(GIT_REPO)?;
+    Ok("ok")
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../openapi.json"),
+    )
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> ApiResult<String> {
+    let mut out = String::new();
+    out.push_str("# TYPE fleet_api_request_duration_seconds summary\n");
+    if let Ok(m) = app.metrics.lock() {
+        for (route, (n, secs)) in m.iter() {
+            out.push_str(&format!(
+                "fleet_api_request_duration_seconds_count{{route=\"{route}\"}} {n}\nfleet_api_request_duration_seconds_sum{{route=\"{route}\"}} {secs}\n"
+            ));
+        }
+    }
+    let mut states: BTreeMap<&str, u64> = BTreeMap::new();
+    for bd in app.store.list(BUNDLE_DEPLOYMENT)? {
+        *states.entry(reconcile::deployment_state(&bd)).or_default() += 1;
+    }
+    out.push_str("# TYPE fleet_bundledeployments gauge\n");
+    for (s, n) in states {
+        out.push_str(&format!("fleet_bundledeployments{{state=\"{s}\"}} {n}\n"));
+    }
+    let online = app.heartbeats.lock().map_or(0, |h| h.len());
+    out.push_str(&format!(
+        "# TYPE fleet_agents_seen gauge\nfleet_agents_seen {online}\n"
+    ));
+    Ok(out)
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes, what: &str) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| bad(format!("{what}: invalid JSON body: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RegisterRequest {
+    token: String,
+    #[serde(rename = "clientID")]
+    client_id: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+/// Fleet names clusters registered by an agent after a hash of its client ID.
+fn cluster_name(client_id: &str) -> String {
+    format!("c-{}", &hash(client_id)[..12])
+}
+
+async fn register(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<Response> {
+    let started = Instant::now();
+    let req: RegisterRequest = json_body(&body, "register")?;
+    if req.client_id.is_empty() {
+        return Err(bad("register: clientID is empty"));
+    }
+    let Some(token) = app.store.valid_token(&hash(&req.token), now_unix())? else {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "registration token unknown or expired".into(),
+        ));
+    };
+    let existing = app.store.list(CLUSTER)?.into_iter().find(|c| {
+        c["metadata"]["namespace"] == token.namespace.as_str()
+            && c["spec"]["clientID"] == req.client_id.as_str()
+    });
+    let mut cluster = existing.unwrap_or_else(|| {
+        json!({"apiVersion": FLEET_API, "kind": "Cluster",
+            "metadata": {"namespace": token.namespace, "name": cluster_name(&req.client_id)},
+            "spec": {"clientID": req.client_id}})
+    });
+    let labels = cluster["metadata"]
+        .as_object_mut()
+        .map(|m| m.entry("labels").or_insert_with(|| json!({})));
+    if let Some(Value::Object(l)) = labels {
+        for (k, v) in &req.labels {
+            l.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
+    let name = cluster["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.store.write(&[Write::Put {
+        kind: CLUSTER.into(),
+        namespace: token.namespace.clone(),
+        name: name.clone(),
+        object: cluster,
+    }])?;
+    let credential =
+        secret().map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    app.store
+        .put_credential(&hash(&credential), &format!("{}/{name}", token.namespace))?;
+    app.reconcile().await?;
+    app.observe("register", started);
+    Ok(axum::Json(json!({
+        "clusterNamespace": token.namespace,
+        "clusterName": name,
+        "deploymentNamespace": fleet_core::names::cluster_namespace(&token.namespace, &name),
+        "credential": credential,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    wait: Option<u64>,
+}
+
+async fn agent_bds(
+    State(app): State<Arc<App>>,
+    Query(q): Query<WaitQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let started = Instant::now();
+    let (_, _, bd_ns) = app.agent(&headers)?;
+    let seen = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let deadline = Instant::now() + Duration::from_secs(q.wait.unwrap_or(0)).min(MAX_WAIT);
+    loop {
+        let notified = app.changed.notified();
+        let etag = app.etag(&bd_ns);
+        if seen.as_deref() != Some(etag.as_str()) {
+            break;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || tokio::time::timeout(left, notified).await.is_err() {
+            app.observe("agent_bundledeployments", started);
+            return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+        }
+    }
+    let etag = app.etag(&bd_ns);
+    let items: Vec<Value> = app
+        .store
+        .list(BUNDLE_DEPLOYMENT)?
+        .into_iter()
+        .filter(|bd| bd["metadata"]["namespace"] == bd_ns.as_str())
+        .collect();
+    app.observe("agent_bundledeployments", started);
+    Ok(([(header::ETAG, etag)], axum::Json(json!({"items": items}))).into_response())
+}
+
+async fn agent_content(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (_, _, bd_ns) = app.agent(&headers)?;
+    let referenced = app.store.list(BUNDLE_DEPLOYMENT)?.iter().any(|bd| {
+        bd["metadata"]["namespace"] == bd_ns.as_str()
+            && bd["spec"]["deploymentID"]
+                .as_str()
+                .is_some_and(|d| d.split(':').next() == Some(id.as_str()))
+    });
+    if !referenced {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!("content {id} is not referenced by this cluster's BundleDeployments"),
+        ));
+    }
+    let Some(content) = app.store.get("content", "", &id)? else {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("content {id} not found"),
+        ));
+    };
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=31536000, immutable")],
+        axum::Json(content),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct StatusItem {
+    name: String,
+    status: Value,
+}
+
+async fn agent_statuses(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let started = Instant::now();
+    let (_, _, bd_ns) = app.agent(&headers)?;
+    let items: Vec<StatusItem> = json_body(&body, "statuses")?;
+    let mut writes = Vec::new();
+    for it in items {
+        let Some(mut bd) = app.store.get(BUNDLE_DEPLOYMENT, &bd_ns, &it.name)? else {
+            return Err(ApiError(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "BundleDeployment {bd_ns}/{} not found for this cluster",
+                    it.name
+                ),
+            ));
+        };
+        if bd.get("status") == Some(&it.status) {
+            continue;
+        }
+        bd["status"] = it.status;
+        writes.push(Write::Put {
+            kind: BUNDLE_DEPLOYMENT.into(),
+            namespace: bd_ns.clone(),
+            name: it.name,
+            object: bd,
+        });
+    }
+    if !writes.is_empty() {
+        app.store.write(&writes)?;
+        app.reconcile().await?;
+    }
+    app.observe("agent_statuses", started);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn agent_heartbeat(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Response> {
+    let (ns, name, _) = app.agent(&headers)?;
+    if let Ok(mut h) = app.heartbeats.lock() {
+        h.insert(format!("{ns}/{name}"), Instant::now());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Stored kind for an API kind name (singular, plural or Fleet's kind).
+pub fn kind_of(s: &str) -> Option<&'static str> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "gitrepo" | "gitrepos" => GIT_REPO,
+        "bundle" | "bundles" => BUNDLE,
+        "bundledeployment" | "bundledeployments" => BUNDLE_DEPLOYMENT,
+        "cluster" | "clusters" => CLUSTER,
+        "clustergroup" | "clustergroups" => CLUSTER_GROUP,
+        _ => return None,
+    })
+}
+
+fn known_kind(s: &str) -> ApiResult<&'static str> {
+    kind_of(s).ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            format!("unknown kind {s:?}; expected gitrepos, bundles, bundledeployments, clusters or clustergroups"),
+        )
+    })
+}
+
+async fn admin_apply(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    app.admin(&headers)?;
+    let text = std::str::from_utf8(&body).map_err(|_| bad("apply: body is not UTF-8"))?;
+    let docs =
+        fleet_core::yaml::documents(text).map_err(|e| bad(format!("apply: invalid YAML: {e}")))?;
+    let mut writes = Vec::new();
+    let mut applied = Vec::new();
+    for (i, mut d) in docs.into_iter().enumerate() {
+        if d.is_null() {
+            continue;
+        }
+        let kind_name = d["kind"].as_str().unwrap_or_default().to_owned();
+        if d["apiVersion"] != FLEET_API {
+            return Err(bad(format!(
+                "apply: document {}: apiVersion must be {FLEET_API}",
+                i + 1
+            )));
+        }
+        let kind = match kind_of(&kind_name) {
+            Some(k) if k != BUNDLE_DEPLOYMENT => k,
+            _ => {
+                return Err(bad(format!(
+                    "apply: document {}: kind {kind_name:?} cannot be applied (GitRepo, Bundle, Cluster or ClusterGroup)",
+                    i + 1
+                )));
+            }
+        };
+        let name = d["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if name.is_empty() {
+            return Err(bad(format!(
+                "apply: document {}: metadata.name is empty",
+                i + 1
+            )));
+        }
+        let ns = match d["metadata"]["namespace"].as_str() {
+            Some(n) if !n.is_empty() => n.to_owned(),
+            _ => "fleet-local".to_owned(),
+        };
+        d["metadata"]["namespace"] = json!(ns);
+        // Status belongs to the manager: keep what it computed.
+        if let Some(old) = app.store.get(kind, &ns, &name)? {
+            match old.get("status") {
+                Some(s) => d["status"] = s.clone(),
+                None => {
+                    if let Some(o) = d.as_object_mut() {
+                        o.remove("status");
+                    }
+                }
+            }
+        }
+        if kind == BUNDLE {
+            store_content(&d, &mut writes)?;
+        }
+        applied.push(format!("{kind_name} {ns}/{name}"));
+        writes.push(Write::Put {
+            kind: kind.into(),
+            namespace: ns,
+            name,
+            object: d,
+        });
+    }
+    app.store.write(&writes)?;
+    app.reconcile().await?;
+    Ok(axum::Json(json!({"applied": applied})).into_response())
+}
+
+/// A Bundle's resources as a Content object, stored once under its manifest ID.
+fn store_content(bundle: &Value, writes: &mut Vec<Write>) -> ApiResult<()> {
+    let b: fleet_core::crd::Bundle = serde_json::from_value(bundle.clone())
+        .map_err(|e| bad(format!("apply: invalid Bundle: {e}")))?;
+    let m = fleet_core::manifest::Manifest::from_resources(&b.spec.resources)
+        .map_err(|e| bad(format!("apply: Bundle {}: {e}", b.metadata.name)))?;
+    let id = m.id();
+    writes.push(Write::Put {
+        kind: "content".into(),
+        namespace: String::new(),
+        name: id.clone(),
+        object: json!({"apiVersion": FLEET_API, "kind": "Content",
+            "metadata": {"name": id}, "resources": b.spec.resources}),
+    });
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    namespace: Option<String>,
+}
+
+async fn admin_list(
+    State(app): State<Arc<App>>,
+    Path(kind): Path<String>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    app.admin(&headers)?;
+    let kind = known_kind(&kind)?;
+    let items: Vec<Value> = app
+        .store
+        .list(kind)?
+        .into_iter()
+        .filter(|o| {
+            q.namespace
+                .as_deref()
+                .is_none_or(|ns| o["metadata"]["namespace"] == ns)
+        })
+        .collect();
+    Ok(axum::Json(json!({"items": items})).into_response())
+}
+
+async fn admin_get(
+    State(app): State<Arc<App>>,
+    Path((kind, ns, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    app.admin(&headers)?;
+    let k = known_kind(&kind)?;
+    match app.store.get(k, &ns, &name)? {
+        Some(o) => Ok(axum::Json(o).into_response()),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("{kind} {ns}/{name} not found"),
+        )),
+    }
+}
+
+async fn admin_delete(
+    State(app): State<Arc<App>>,
+    Path((kind, ns, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    app.admin(&headers)?;
+    let k = known_kind(&kind)?;
+    if k == BUNDLE_DEPLOYMENT {
+        return Err(bad(
+            "BundleDeployments are owned by the manager; delete the Bundle",
+        ));
+    }
+    if app.store.get(k, &ns, &name)?.is_none() {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("{kind} {ns}/{name} not found"),
+        ));
+    }
+    app.store.write(&[Write::Delete {
+        kind: k.into(),
+        namespace: ns.clone(),
+        name: name.clone(),
+    }])?;
+    if k == CLUSTER {
+        app.store.revoke(&format!("{ns}/{name}"))?;
+    }
+    app.reconcile().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenRequest {
+    ttl_seconds: u64,
+    #[serde(default)]
+    namespace: Option<String>,
+}
+
+async fn admin_token(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    app.admin(&headers)?;
+    let req: TokenRequest = json_body(&body, "token")?;
+    if req.ttl_seconds == 0 {
+        return Err(bad("token: ttlSeconds must be positive"));
+    }
+    let token = secret().map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let rec = TokenRecord {
+        namespace: req.namespace.unwrap_or_else(|| "fleet-default".into()),
+        expires_unix: now_unix().saturating_add(req.ttl_seconds),
+    };
+    app.store.put_token(&hash(&token), &rec)?;
+    Ok(axum::Json(
+        json!({"token": token, "namespace": rec.namespace, "expiresUnix": rec.expires_unix}),
+    )
+    .into_response())
+}
+
+async fn admin_revoke(
+    State(app): State<Arc<App>>,
+    Path((ns, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    app.admin(&headers)?;
+    let n = app.store.revoke(&format!("{ns}/{name}"))?;
+    Ok(axum::Json(json!({"revoked": n})).into_response())
+}

@@ -1,0 +1,371 @@
+//! `fleet-manager serve` as a real process on 127.0.0.1, driven over HTTP and by `ctl`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleet-manager"))
+        .args(["serve", "--plain-http", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the listen line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Server { child, base }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+/// One request: (status, ETag, JSON body or Null).
+fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, String, Value) {
+    let a = agent();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    macro_rules! with_headers {
+        ($req:expr) => {{
+            let mut r = $req;
+            if let Some(a) = &auth {
+                r = r.header("Authorization", a);
+            }
+            for (k, v) in headers {
+                r = r.header(*k, *v);
+            }
+            r
+        }};
+    }
+    let resp = match method {
+        "GET" => with_headers!(a.get(url)).call(),
+        _ => with_headers!(a.post(url)).send(body.unwrap_or(Value::Null).to_string()),
+    };
+    let mut resp = resp.expect("request");
+    let status = resp.status().as_u16();
+    let etag = resp
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        etag,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+fn ctl(data: &Path, base: &str, args: &[&str]) -> crate::Run {
+    let mut all = vec!["ctl", "--server", base, "--data"];
+    let d = data.to_str().expect("utf-8 path");
+    all.push(d);
+    all.extend_from_slice(args);
+    crate::fleet_manager(&all)
+}
+
+fn register(base: &str, token: &str, client: &str, env: &str) -> (u16, Value) {
+    let (s, _, v) = call(
+        "POST",
+        &format!("{base}/v1/register"),
+        None,
+        &[],
+        Some(json!({"token": token, "clientID": client, "labels": {"env": env}})),
+    );
+    (s, v)
+}
+
+const BUNDLE: &str = "apiVersion: fleet.cattle.io/v1alpha1
+kind: Bundle
+metadata:
+  name: app
+  namespace: fleet-default
+spec:
+  resources:
+  - name: cm.yaml
+    content: |
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: app
+  targets:
+  - clusterSelector:
+      matchLabels:
+        env: prod
+";
+
+#[test]
+fn register_poll_status_roll_up_isolation_relabel_and_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let srv = serve(&data);
+    let base = srv.base.clone();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("admin-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(
+        call("GET", &format!("{base}/healthz"), None, &[], None).0,
+        200
+    );
+    assert_eq!(
+        call("GET", &format!("{base}/readyz"), None, &[], None).0,
+        200
+    );
+    assert_eq!(
+        call("GET", &format!("{base}/openapi.json"), None, &[], None).2["openapi"],
+        "3.0.3"
+    );
+
+    // Admin API refuses missing and wrong tokens.
+    assert_eq!(
+        call(
+            "GET",
+            &format!("{base}/v1/admin/objects/bundles"),
+            None,
+            &[],
+            None
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &format!("{base}/v1/admin/objects/bundles"),
+            Some("nope"),
+            &[],
+            None
+        )
+        .0,
+        403
+    );
+
+    let bundle_file = dir.path().join("bundle.yaml");
+    std::fs::write(&bundle_file, BUNDLE).unwrap();
+    let r = ctl(
+        &data,
+        &base,
+        &["apply", "-f", bundle_file.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("Bundle fleet-default/app applied"),
+        "{}",
+        r.stdout
+    );
+
+    let r = ctl(
+        &data,
+        &base,
+        &["token", "create", "--ttl", "1h", "-n", "fleet-default"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let token = r.stdout.trim().to_owned();
+    let short = ctl(&data, &base, &["token", "create", "--ttl", "1s"])
+        .stdout
+        .trim()
+        .to_owned();
+
+    assert_eq!(register(&base, "unknown", "x", "prod").0, 403);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(
+        register(&base, &short, "x", "prod").0,
+        403,
+        "expired token accepted"
+    );
+
+    let (s, a) = register(&base, &token, "client-a", "prod");
+    assert_eq!(s, 200, "{a}");
+    let (s, b) = register(&base, &token, "client-b", "dev");
+    assert_eq!(s, 200, "{b}");
+    let cred_a = a["credential"].as_str().unwrap().to_owned();
+    let cred_b = b["credential"].as_str().unwrap().to_owned();
+    let name_b = b["clusterName"].as_str().unwrap().to_owned();
+
+    let bds_url = format!("{base}/v1/agent/bundledeployments");
+    assert_eq!(call("GET", &bds_url, None, &[], None).0, 401);
+    assert_eq!(call("GET", &bds_url, Some("bad"), &[], None).0, 403);
+    let (s, etag, v) = call("GET", &bds_url, Some(&cred_a), &[], None);
+    assert_eq!(s, 200);
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{v}");
+    let did = items[0]["spec"]["deploymentID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let content_id = did.split(':').next().unwrap().to_owned();
+    let (s, _, _) = call(
+        "GET",
+        &bds_url,
+        Some(&cred_a),
+        &[("If-None-Match", &etag)],
+        None,
+    );
+    assert_eq!(s, 304);
+    let (_, _, vb) = call("GET", &bds_url, Some(&cred_b), &[], None);
+    assert_eq!(vb["items"].as_array().unwrap().len(), 0);
+
+    // Contents: A may read what its BD references, B may not.
+    let content_url = format!("{base}/v1/agent/contents/{content_id}");
+    let (s, _, c) = call("GET", &content_url, Some(&cred_a), &[], None);
+    assert_eq!(s, 200);
+    assert_eq!(c["resources"][0]["name"], "cm.yaml");
+    assert_eq!(call("GET", &content_url, Some(&cred_b), &[], None).0, 403);
+
+    // Statuses: B cannot write A's BundleDeployment; A can write its own.
+    let status = json!([{"name": "app", "status": {"ready": true, "nonModified": true, "appliedDeploymentID": did}}]);
+    let st_url = format!("{base}/v1/agent/statuses");
+    assert_eq!(
+        call("POST", &st_url, Some(&cred_b), &[], Some(status.clone())).0,
+        404
+    );
+    assert_eq!(
+        call("POST", &st_url, None, &[], Some(status.clone())).0,
+        401
+    );
+    assert_eq!(
+        call("POST", &st_url, Some(&cred_a), &[], Some(json!({"x": 1}))).0,
+        400
+    );
+    assert_eq!(
+        call("POST", &st_url, Some(&cred_a), &[], Some(status)).0,
+        204
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{base}/v1/agent/heartbeat"),
+            Some(&cred_a),
+            &[],
+            None
+        )
+        .0,
+        204
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{base}/v1/agent/heartbeat"),
+            Some("bad"),
+            &[],
+            None
+        )
+        .0,
+        403
+    );
+
+    let r = ctl(&data, &base, &["get", "bundles", "-n", "fleet-default"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("app") && r.stdout.contains("1/1"),
+        "{}",
+        r.stdout
+    );
+    let r = ctl(&data, &base, &["get", "bundledeployments", "-A"]);
+    assert!(r.stdout.contains("Ready"), "{}", r.stdout);
+
+    // Relabel B into the target: it gets the BundleDeployment.
+    let (_, _, mut cb) = call(
+        "GET",
+        &format!("{base}/v1/admin/objects/cluster/fleet-default/{name_b}"),
+        Some(
+            std::fs::read_to_string(data.join("admin-token"))
+                .unwrap()
+                .trim(),
+        ),
+        &[],
+        None,
+    );
+    cb["metadata"]["labels"]["env"] = json!("prod");
+    let cluster_file = dir.path().join("cluster.yaml");
+    std::fs::write(&cluster_file, cb.to_string()).unwrap();
+    let r = ctl(
+        &data,
+        &base,
+        &["apply", "-f", cluster_file.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, _, vb) = call("GET", &bds_url, Some(&cred_b), &[], None);
+    assert_eq!(vb["items"].as_array().unwrap().len(), 1, "{vb}");
+    let r = ctl(&data, &base, &["get", "bundles", "-n", "fleet-default"]);
+    assert!(r.stdout.contains("1/2"), "{}", r.stdout);
+
+    // Revocation: B's credential stops working.
+    let r = ctl(
+        &data,
+        &base,
+        &["cluster", "revoke", &name_b, "-n", "fleet-default"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(call("GET", &bds_url, Some(&cred_b), &[], None).0, 403);
+
+    // kill -9 and restart: every acknowledged write survives.
+    drop(srv);
+    let srv = serve(&data);
+    let base = srv.base.clone();
+    let (s, _, v) = call(
+        "GET",
+        &format!("{base}/v1/agent/bundledeployments"),
+        Some(&cred_a),
+        &[],
+        None,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(v["items"][0]["status"]["ready"], true, "{v}");
+    let r = ctl(
+        &data,
+        &base,
+        &["get", "bundles", "-n", "fleet-default", "-o", "json"],
+    );
+    let got: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(got["items"][0]["status"]["display"]["readyClusters"], "1/2");
+    assert_eq!(
+        call(
+            "GET",
+            &format!("{base}/v1/agent/bundledeployments"),
+            Some(&cred_b),
+            &[],
+            None
+        )
+        .0,
+        403
+    );
+}
