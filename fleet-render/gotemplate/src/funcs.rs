@@ -423,6 +423,71 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Calls a function by name. Unknown names are errors, as Go's template parser reports them.
+/// sprig's regular-expression family: the `must` forms fail on a bad pattern, the others give
+/// the empty result sprig's error-swallowing versions give.
+fn regex_call(name: &str, a: &[Value]) -> R {
+    let must = name.starts_with("must");
+    let want = match name.trim_start_matches("must").to_lowercase().as_str() {
+        "regexfindall" | "regexsplit" => 3,
+        "regexreplaceall" | "regexreplaceallliteral" => 3,
+        _ => 2,
+    };
+    arity(name, a, want)?;
+    let re = match regex::Regex::new(&s(&a[0])) {
+        Ok(re) => re,
+        Err(e) if must => return Err(format!("error calling {name}: {e}")),
+        Err(_) => {
+            return Ok(match name {
+                "regexMatch" => Value::Bool(false),
+                "regexFindAll" | "regexSplit" => Value::Array(Vec::new()),
+                _ => Value::String(String::new()),
+            });
+        }
+    };
+    let text = s(&a[1]);
+    // Go: n < 0 means all, n == 0 none, n > 0 at most n.
+    let limit = |v: &Value| -> Option<usize> { usize::try_from(to_i64(v)).ok() };
+    Ok(match name.trim_start_matches("must") {
+        "RegexMatch" | "regexMatch" => Value::Bool(re.is_match(&text)),
+        "RegexFind" | "regexFind" => Value::String(
+            re.find(&text)
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default(),
+        ),
+        "RegexFindAll" | "regexFindAll" => {
+            let all = re
+                .find_iter(&text)
+                .map(|m| Value::String(m.as_str().to_string()));
+            Value::Array(match limit(&a[2]) {
+                Some(n) => all.take(n).collect(),
+                None => all.collect(),
+            })
+        }
+        "RegexReplaceAll" | "regexReplaceAll" => {
+            Value::String(re.replace_all(&text, s(&a[2]).as_str()).into_owned())
+        }
+        "RegexReplaceAllLiteral" | "regexReplaceAllLiteral" => Value::String(
+            re.replace_all(&text, regex::NoExpand(&s(&a[2])))
+                .into_owned(),
+        ),
+        _ => {
+            let parts: Vec<Value> = match limit(&a[2]) {
+                Some(0) => Vec::new(),
+                Some(n) => re
+                    .splitn(&text, n)
+                    .map(|p| Value::String(p.to_string()))
+                    .collect(),
+                None => re
+                    .split(&text)
+                    .map(|p| Value::String(p.to_string()))
+                    .collect(),
+            };
+            Value::Array(parts)
+        }
+    })
+}
+
+/// Calls the built-in function `name` with evaluated arguments.
 pub fn call(name: &str, args: Vec<Value>) -> R {
     let a = &args;
     let str_arg = |i: usize| a.get(i).map(s).unwrap_or_default();
@@ -673,11 +738,19 @@ pub fn call(name: &str, args: Vec<Value>) -> R {
         ),
         "sha256sum" => Value::String(hex::encode(sha2::Sha256::digest(str_arg(0).as_bytes()))),
         "sha1sum" => Value::String(hex::encode(sha1::Sha1::digest(str_arg(0).as_bytes()))),
-        "regexMatch" | "regexFind" | "regexReplaceAll" | "regexSplit" => {
-            return Err(format!(
-                "function {name:?} is not supported by fleet-rs value templates"
-            ));
-        }
+        "regexMatch"
+        | "mustRegexMatch"
+        | "regexFind"
+        | "mustRegexFind"
+        | "regexFindAll"
+        | "mustRegexFindAll"
+        | "regexReplaceAll"
+        | "mustRegexReplaceAll"
+        | "regexReplaceAllLiteral"
+        | "mustRegexReplaceAllLiteral"
+        | "regexSplit"
+        | "mustRegexSplit" => return regex_call(name, a),
+        "regexQuoteMeta" => Value::String(regex::escape(&str_arg(0))),
         // sprig: defaults and logic.
         "default" => {
             min_arity(name, a, 1)?;
@@ -996,6 +1069,19 @@ pub fn names() -> BTreeMap<&'static str, ()> {
         "b64dec",
         "sha256sum",
         "sha1sum",
+        "regexMatch",
+        "mustRegexMatch",
+        "regexFind",
+        "mustRegexFind",
+        "regexFindAll",
+        "mustRegexFindAll",
+        "regexReplaceAll",
+        "mustRegexReplaceAll",
+        "regexReplaceAllLiteral",
+        "mustRegexReplaceAllLiteral",
+        "regexSplit",
+        "mustRegexSplit",
+        "regexQuoteMeta",
         "default",
         "empty",
         "coalesce",

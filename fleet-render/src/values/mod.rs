@@ -24,7 +24,8 @@
 //! multi-line strings (printed as literal blocks) and strings that must be quoted stay
 //! strings. Template actions can therefore not span several values (see `docs/render.md`).
 
-pub mod funcs;
+/// The function library of value templates.
+pub use fleet_gotemplate::funcs;
 pub mod template;
 
 use std::collections::BTreeMap;

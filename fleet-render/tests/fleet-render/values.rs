@@ -307,6 +307,11 @@ fn template_language() {
         ("${ splitList \",\" \"a,b\" | join \"+\" }", "a+b"),
         ("${ ternary \"y\" \"n\" true }", "y"),
         ("${ .m }", "map[a:1 b:2]"),
+        // Named templates work as in Go's text/template, which Fleet runs.
+        (
+            "${ define \"x\" }<${ . }>${ end }${ template \"x\" .s }",
+            "<Hi>",
+        ),
     ] {
         let got = template::render(src, &data).unwrap_or_else(|_| "ERR".to_string());
         assert_eq!(got, want, "{src}");
@@ -316,7 +321,7 @@ fn template_language() {
         "${ end }",
         "${ .s",
         "${ nosuch 1 }",
-        "${ define \"x\" }${ end }",
+        "${ template \"nosuch\" }",
     ] {
         assert!(template::render(bad, &data).is_err(), "{bad}");
     }
