@@ -310,52 +310,14 @@ pub fn render(
         .map_err(wrap)
 }
 
-/// Helm's install order by kind (kinds not listed go last, by kind name).
-const INSTALL_ORDER: &[&str] = &[
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
-
+/// Helm's install position of a kind (`fleet_helm::order`); kinds Helm does not list go last,
+/// ordered by kind name.
 fn install_rank(kind: &str) -> (usize, String) {
-    match INSTALL_ORDER.iter().position(|k| *k == kind) {
-        Some(i) => (i, String::new()),
-        None => (INSTALL_ORDER.len(), kind.to_string()),
+    let rank = fleet_helm::order::install_rank(kind);
+    if rank == fleet_helm::order::INSTALL_ORDER.len() {
+        (rank, kind.to_string())
+    } else {
+        (rank, String::new())
     }
 }
 

@@ -59,7 +59,9 @@ pub struct Manifest {
     pub hook: bool,
 }
 
-fn rank(kind: &str) -> usize {
+/// The position of `kind` in [`INSTALL_ORDER`]; every unknown kind gets `INSTALL_ORDER.len()`
+/// (callers order those by kind name).
+pub fn install_rank(kind: &str) -> usize {
     INSTALL_ORDER
         .iter()
         .position(|k| *k == kind)
@@ -69,7 +71,7 @@ fn rank(kind: &str) -> usize {
 /// Sorts manifests into Helm's install order (stable within a kind; unknown kinds by name).
 pub fn sort_for_install(manifests: &mut [Manifest]) {
     manifests.sort_by(|a, b| {
-        let (ra, rb) = (rank(&a.kind), rank(&b.kind));
+        let (ra, rb) = (install_rank(&a.kind), install_rank(&b.kind));
         ra.cmp(&rb).then_with(|| {
             if ra == INSTALL_ORDER.len() {
                 a.kind.cmp(&b.kind)
