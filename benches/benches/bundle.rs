@@ -5,7 +5,6 @@
 //! Run: `cargo bench -p benches --bench bundle`.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fleet_bundle::chart::{ChartFetcher, ChartRef, FetchError};
@@ -105,9 +104,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let examples =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/fleet-examples");
-    if examples.is_dir() {
+    if let Some(examples) = fleet_test_tools::shared::path("corpus/fleet-examples") {
         let tree = DirTree::new(&examples).expect("examples");
         let n = read_repo(&tree, &Scan::Classic(vec![".".into()]), &opts)
             .expect("read examples")
@@ -120,8 +117,6 @@ fn bench(c: &mut Criterion) {
                 black_box(bundles.len())
             })
         });
-    } else {
-        eprintln!("skipping fleet-examples: ../shared not found");
     }
     group.finish();
 }

@@ -2,4 +2,6 @@
 //!
 //! Each module is one tool; none of them is used by a library at run time.
 
+#[cfg(feature = "git-http")]
+pub mod git_http;
 pub mod shared;

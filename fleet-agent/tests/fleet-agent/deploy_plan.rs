@@ -1,7 +1,6 @@
 //! A fleet-examples raw bundle rendered with the agent's labels and planned for a deploy.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use fleet_agent::deploy::{Action, Discovery, PlanInput, plan, render};
 use fleet_core::crd::BundleDeploymentSpec;
@@ -20,12 +19,9 @@ impl Discovery for CoreKinds {
 
 #[test]
 fn simple_example_plans_services_before_deployments_and_records_all() {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/fleet-examples/simple");
-    if !dir.is_dir() {
-        eprintln!("skipping: ../shared not found");
+    let Some(dir) = fleet_test_tools::shared::path("corpus/fleet-examples/simple") else {
         return;
-    }
+    };
     let bundle = fleet_agent::cmd::test::load_bundle(&dir, None)
         .unwrap()
         .expect("bundle");

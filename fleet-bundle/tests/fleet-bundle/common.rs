@@ -15,13 +15,8 @@ use serde_json::Value;
 
 /// `../shared` relative to the workspace, if present.
 pub fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared not found");
-        None
-    }
+    let p = fleet_test_tools::shared::path("")?;
+    Some(p)
 }
 
 /// Options with the given repo name and fetcher, no labels.

@@ -7,7 +7,7 @@ mod fleetignore;
 #[cfg(feature = "git")]
 mod git;
 #[cfg(feature = "git")]
-mod git_http;
+use fleet_test_tools::git_http;
 mod goldens;
 #[cfg(feature = "http")]
 mod http;

@@ -15,13 +15,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 fn shared_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared not found");
-        None
-    }
+    let dir = fleet_test_tools::shared::path("")?;
+    Some(dir)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -7,13 +7,8 @@ use fleet_core::fleetyaml::{self, Error};
 use serde_json::{Value, json};
 
 fn shared_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared not found");
-        None
-    }
+    let dir = fleet_test_tools::shared::path("")?;
+    Some(dir)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -9,8 +9,6 @@
 //!   python3 (`json.dumps(obj, separators=(',', ':'), ensure_ascii=False)` followed by Go's
 //!   HTML-safe replacements of `<`, `>`, `&`, U+2028, U+2029, plus the encoder's `"\n"`).
 
-use std::path::PathBuf;
-
 use base64::Engine as _;
 use fleet_core::manifest::{self, Manifest, ManifestError};
 use fleet_core::yaml;
@@ -29,13 +27,8 @@ struct Resource {
 }
 
 fn corpus_objects(file: &str) -> Option<Vec<Value>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus/fleet-cli-assets/bundledeployment")
-        .join(file);
-    if !path.exists() {
-        eprintln!("skipping: ../shared not found ({})", path.display());
-        return None;
-    }
+    let path =
+        fleet_test_tools::shared::path("corpus/fleet-cli-assets/bundledeployment")?.join(file);
     let text = std::fs::read_to_string(&path).expect("read fixture");
     Some(
         yaml::documents(&text)

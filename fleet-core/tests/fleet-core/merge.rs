@@ -1,19 +1,11 @@
 //! Option merging against `../shared/vectors/fleet/options-merge.json` (spec §6.3).
 
-use std::path::PathBuf;
-
 use fleet_core::crd::BundleDeploymentOptions;
 use fleet_core::merge::{merge, merge_by_key, merge_maps, merge_options_json};
 use serde_json::{Value, json};
 
 fn load_vectors(file: &str) -> Option<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/fleet")
-        .join(file);
-    if !path.exists() {
-        eprintln!("skipping: ../shared not found ({})", path.display());
-        return None;
-    }
+    let path = fleet_test_tools::shared::path("vectors/fleet")?.join(file);
     let text = std::fs::read_to_string(&path).expect("read vector file");
     Some(serde_json::from_str(&text).expect("vector file is JSON"))
 }

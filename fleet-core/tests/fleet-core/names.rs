@@ -1,18 +1,10 @@
 //! Fleet naming functions against `../shared/vectors/fleet/names.json` (spec §5.2, §1.4).
 
-use std::path::PathBuf;
-
 use fleet_core::names;
 use serde_json::Value;
 
 fn load_vectors(file: &str) -> Option<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/fleet")
-        .join(file);
-    if !path.exists() {
-        eprintln!("skipping: ../shared not found ({})", path.display());
-        return None;
-    }
+    let path = fleet_test_tools::shared::path("vectors/fleet")?.join(file);
     let text = std::fs::read_to_string(&path).expect("read vector file");
     Some(serde_json::from_str(&text).expect("vector file is JSON"))
 }

@@ -3,7 +3,6 @@
 //! (`../shared/vectors/fleet/labelselector-merge.json`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use fleet_core::selector::{
     LabelSelector, LabelSelectorRequirement, Operator, Requirement, Selector, SelectorError,
@@ -20,13 +19,7 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn load_vectors(file: &str) -> Option<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/fleet")
-        .join(file);
-    if !path.exists() {
-        eprintln!("skipping: ../shared not found ({})", path.display());
-        return None;
-    }
+    let path = fleet_test_tools::shared::path("vectors/fleet")?.join(file);
     let text = std::fs::read_to_string(&path).expect("read vector file");
     Some(serde_json::from_str(&text).expect("vector file is JSON"))
 }

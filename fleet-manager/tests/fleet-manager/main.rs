@@ -2,13 +2,11 @@
 
 mod apply;
 // The smart-HTTP git test server of fleet-bundle's tests, shared rather than copied.
-#[path = "../../../fleet-bundle/tests/fleet-bundle/git_http.rs"]
-mod git_http;
+use fleet_test_tools::git_http;
 mod rollout;
 mod serve;
 mod target;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Output of one run.
@@ -42,15 +40,8 @@ pub fn fixture(rel: &str) -> String {
 
 /// `../shared/corpus/fleet-cli-assets/<rel>` if the shared tree is present.
 pub fn corpus(rel: &str) -> Option<String> {
-    let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus/fleet-cli-assets")
-        .join(rel);
-    if p.exists() {
-        Some(p.to_string_lossy().into_owned())
-    } else {
-        eprintln!("skipping: ../shared not found ({})", p.display());
-        None
-    }
+    let p = fleet_test_tools::shared::path("corpus/fleet-cli-assets")?.join(rel);
+    Some(p.to_string_lossy().into_owned())
 }
 
 /// Parses multi-document YAML output.

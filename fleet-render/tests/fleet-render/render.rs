@@ -13,13 +13,8 @@ use fleet_render::render::{
 use serde_json::{Value, json};
 
 fn examples() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/fleet-examples");
-    if path.is_dir() {
-        Some(path)
-    } else {
-        eprintln!("skipping: ../shared not found");
-        None
-    }
+    let path = fleet_test_tools::shared::path("corpus/fleet-examples")?;
+    Some(path)
 }
 
 fn docs(text: &str) -> Vec<Value> {

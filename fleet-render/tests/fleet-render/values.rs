@@ -1,22 +1,15 @@
 //! Fleet value templating against `../shared/vectors/fleet/templating.json`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use fleet_render::render::ClusterFacts;
 use fleet_render::values::{self, HelmOptions, template};
 use serde_json::{Map, Value, json};
 
 fn vectors() -> Option<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/fleet/templating.json");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("templating.json is JSON")),
-        Err(_) => {
-            eprintln!("skipping: ../shared not found");
-            None
-        }
-    }
+    let path = fleet_test_tools::shared::path("vectors/fleet/templating.json")?;
+    let text = std::fs::read_to_string(&path).expect("read templating.json");
+    Some(serde_json::from_str(&text).expect("templating.json is JSON"))
 }
 
 /// Follows a dotted path with `[i]` indices.

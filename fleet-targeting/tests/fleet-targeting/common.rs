@@ -1,7 +1,6 @@
 //! Helpers shared by the tests.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use fleet_core::selector::LabelSelector;
 use fleet_targeting::MatcherInput;
@@ -9,16 +8,8 @@ use serde_json::Value;
 
 /// `../shared/vectors/fleet/<name>` if the shared tree is present.
 pub fn vector(name: &str) -> Option<String> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/fleet")
-        .join(name);
-    match std::fs::read_to_string(&p) {
-        Ok(s) => Some(s),
-        Err(_) => {
-            eprintln!("skipping: ../shared not found ({})", p.display());
-            None
-        }
-    }
+    let p = fleet_test_tools::shared::path("vectors/fleet")?.join(name);
+    Some(std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display())))
 }
 
 /// A label map from JSON (null = empty).

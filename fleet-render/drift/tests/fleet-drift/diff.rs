@@ -14,8 +14,9 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fleet-drift/fixtures")
 }
 
+/// `../shared`; the fixture loop only reaches corpus-backed cases after the caller checked it.
 fn shared() -> PathBuf {
-    fleet_test_tools::shared::workspace_root().join("../shared")
+    fleet_test_tools::shared::dir().expect("../shared is present (checked by the caller)")
 }
 
 fn read_yaml_docs(path: &Path) -> Result<Vec<Value>> {

@@ -1,10 +1,7 @@
 //! A tiny HTTP/1.1 server for tests: serves the git repositories under a directory with git's
 //! smart HTTP protocol by running `git http-backend` as a CGI program, one request per
-//! connection, in plain text or over TLS (rustls). Self-contained (std and rustls), so other
-//! test crates can include it by path.
-
-// Not every test crate that includes this file uses all of it.
-#![allow(dead_code)]
+//! connection, in plain text or over TLS (rustls, with the test certificates made by
+//! `test-tools/fixtures/tls/make.sh`). Needs the `git-http` feature.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -125,8 +122,8 @@ impl Drop for GitHttpServer {
     }
 }
 
-/// The test CA (PEM) that signed the TLS server's certificate (`fixtures/tls/make.sh`).
-pub const TEST_CA_PEM: &[u8] = include_bytes!("fixtures/tls/ca.pem");
+/// The test CA (PEM) that signed the TLS server's certificate (`test-tools/fixtures/tls/make.sh`).
+pub const TEST_CA_PEM: &[u8] = include_bytes!("../fixtures/tls/ca.pem");
 
 /// Publishes the repository `repo` as `repo.git` under `dir/served` and serves it, over TLS
 /// with the fixture certificate for 127.0.0.1 when `tls` is set.
@@ -137,8 +134,8 @@ pub fn serve_repo(repo: &Path, dir: &Path, tls: bool) -> GitHttpServer {
     if tls {
         GitHttpServer::start_tls(
             &served,
-            include_bytes!("fixtures/tls/server.pem"),
-            include_bytes!("fixtures/tls/server-key.pem"),
+            include_bytes!("../fixtures/tls/server.pem"),
+            include_bytes!("../fixtures/tls/server-key.pem"),
         )
     } else {
         GitHttpServer::start(&served)
