@@ -81,8 +81,8 @@ impl GitHttpServer {
                             None => serve(conn, &root, &seen),
                             Some(config) => rustls::ServerConnection::new(config)
                                 .map_err(std::io::Error::other)
-                                .and_then(|session| {
-                                    let mut stream = rustls::StreamOwned::new(session, conn);
+                                .and_then(|tls_conn| {
+                                    let mut stream = rustls::StreamOwned::new(tls_conn, conn);
                                     serve(&mut stream, &root, &seen)?;
                                     stream.conn.send_close_notify();
                                     stream.flush()
