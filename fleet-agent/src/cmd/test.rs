@@ -164,14 +164,11 @@ pub fn load_bundle(
     else {
         return Ok(None);
     };
-    let bundle = &read.bundle;
-    let name = bundle["metadata"]["name"]
-        .as_str()
+    let name = Some(read.bundle.metadata.name.as_str())
         .filter(|n| !n.is_empty())
         .unwrap_or("test")
         .to_string();
-    let spec: BundleSpec = serde_json::from_value(bundle["spec"].clone())
-        .with_context(|| format!("bundle {name}: unexpected spec"))?;
+    let spec = read.bundle.spec;
     let mut files = Files::new();
     for resource in &spec.resources {
         let content = decode_resource(&resource.name, &resource.content, &resource.encoding)?;
