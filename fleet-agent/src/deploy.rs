@@ -15,6 +15,7 @@ use serde_json::Value;
 use fleet_core::crd::{BundleDeployment, BundleDeploymentSpec, BundleResource};
 use fleet_core::manifest::Manifest;
 use fleet_core::state::{BundleState, deployment_state};
+use fleet_core::substitute::SubstituteOptions;
 use fleet_render::files::Files;
 use fleet_render::render::{ClusterFacts, RenderRequest, Renderer};
 
@@ -43,7 +44,16 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The options do not convert to rendering options.
+    /// The `substitute` annotation is not valid.
+    #[error("bundledeployment {bd}: {source}")]
+    Substitute {
+        /// BundleDeployment name.
+        bd: String,
+        /// What is wrong with it.
+        #[source]
+        source: fleet_core::substitute::Error,
+    },
+    /// Rendering failed.
     #[error("bundledeployment {bd}: {source}")]
     Render {
         /// BundleDeployment name.
@@ -292,21 +302,30 @@ pub fn resources_files(resources: &[BundleResource]) -> Result<Files, Error> {
     Ok(files)
 }
 
-/// Renders a BundleDeployment's manifest files for a cluster with the agent's labels.
+/// Renders a BundleDeployment's manifest files for a cluster with the agent's labels, with the
+/// `substitute` extension its annotation carries ([`fleet_core::substitute`]).
 pub fn render(
     renderer: &Renderer,
-    bd_name: &str,
-    spec: &BundleDeploymentSpec,
+    bd: &BundleDeployment,
     files: &Files,
     cluster: &ClusterFacts,
 ) -> Result<Vec<Value>, Error> {
-    let wrap = |source| Error::Render {
+    let bd_name = bd.metadata.name.as_str();
+    let substitute =
+        SubstituteOptions::from_annotations(&bd.metadata.annotations).map_err(|source| {
+            Error::Substitute {
+                bd: bd_name.to_string(),
+                source,
+            }
+        })?;
+    let request = RenderRequest {
+        substitute: substitute.as_ref(),
+        ..RenderRequest::new(bd_name, files, &bd.spec.options, cluster)
+    };
+    renderer.render(&request).map_err(|source| Error::Render {
         bd: bd_name.to_string(),
         source: Box::new(source),
-    };
-    renderer
-        .render(&RenderRequest::new(bd_name, files, &spec.options, cluster))
-        .map_err(wrap)
+    })
 }
 
 /// Helm's install position of a kind (`fleet_helm::order`); kinds Helm does not list go last,

@@ -666,11 +666,15 @@ fn read_once(
     if !labels.is_empty() {
         metadata.insert("labels".into(), Value::Object(labels));
     }
-    if !parsed.annotations.is_empty() {
-        let a: Map<String, Value> = parsed
-            .annotations
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+    let mut annotations = parsed.annotations.clone();
+    // The `substitute` extension travels as an annotation (see `fleet_core::substitute`).
+    if let Some(substitute) = &parsed.substitute {
+        substitute.annotate(&mut annotations);
+    }
+    if !annotations.is_empty() {
+        let a: Map<String, Value> = annotations
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
             .collect();
         metadata.insert("annotations".into(), Value::Object(a));
     }

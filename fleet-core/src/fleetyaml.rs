@@ -115,6 +115,9 @@ pub struct FleetYaml {
     /// Replaces the GitRepo's targets when present (even when empty: `Some(vec![])`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_targets: Option<Vec<GitTarget>>,
+    /// The `substitute` extension (not a Fleet key; see [`crate::substitute`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub substitute: Option<crate::substitute::SubstituteOptions>,
     /// Paths of keys Fleet ignores (unknown fields), in document order.
     #[serde(skip)]
     pub ignored_keys: Vec<String>,
@@ -578,6 +581,14 @@ static FLEET_YAML: Shape = Shape::Struct(&[
         Field("targetCustomizations", &Shape::List(&TARGET)),
         Field("imageScans", &Shape::List(&IMAGE_SCAN)),
         Field("overrideTargets", &Shape::List(&GIT_TARGET)),
+        Field(
+            crate::substitute::FLEET_YAML_KEY,
+            &Shape::Struct(&[&[
+                Field("enabled", &BOOL),
+                Field("strict", &BOOL),
+                Field("variables", &STR_MAP),
+            ]]),
+        ),
     ],
 ]);
 

@@ -14,4 +14,5 @@ pub mod names;
 pub mod rollout;
 pub mod selector;
 pub mod state;
+pub mod substitute;
 pub mod yaml;

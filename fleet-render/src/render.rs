@@ -44,50 +44,15 @@ use crate::files::Files;
 use crate::postrender::{self, PostRenderOptions};
 use crate::raw_yaml;
 
-/// The fleet.yaml `substitute` extension (not a Fleet key): Flux-style `${var}` substitution
-/// in the rendered objects.
-///
-/// ```yaml
-/// substitute:
-///   enabled: true        # default false
-///   strict: true         # missing variables are errors (default false)
-///   variables:           # lowest precedence; cluster facts override them
-///     replicas: "2"
-/// ```
+/// The fleet.yaml `substitute` extension: Flux-style `${var}` substitution in the rendered
+/// objects, carried to the agent as a BundleDeployment annotation ([`fleet_core::substitute`]).
 ///
 /// Variables, later wins: `variables`, then `FLEET_CLUSTER_NAME` and
 /// `FLEET_CLUSTER_NAMESPACE`, then every cluster label whose key is a valid variable name, then
 /// every top-level scalar of the cluster's `templateValues` (strings as they are, numbers and
 /// booleans as JSON text). Substitution runs whenever `enabled` is true, so `${x:=default}`
 /// expands even with no variable.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct SubstituteOptions {
-    /// Turns substitution on.
-    pub enabled: bool,
-    /// Strict mode.
-    pub strict: bool,
-    /// Variables defined in the bundle.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub variables: BTreeMap<String, String>,
-}
-
-impl SubstituteOptions {
-    /// The key of the extension in fleet.yaml.
-    pub const FLEET_YAML_KEY: &'static str = "substitute";
-
-    /// Reads the extension from a raw fleet.yaml value (absent → `None`).
-    pub fn from_fleet_yaml(fleet_yaml: &Value) -> Result<Option<Self>, Error> {
-        match fleet_yaml.get(Self::FLEET_YAML_KEY) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => serde_json::from_value(v.clone())
-                .map(Some)
-                .map_err(|e| Error::Options {
-                    message: format!("fleet.yaml substitute: {e}"),
-                }),
-        }
-    }
-}
+pub use fleet_core::substitute::SubstituteOptions;
 
 /// What rendering knows about the cluster.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

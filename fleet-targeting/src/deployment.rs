@@ -14,6 +14,8 @@
 //! 4. **Namespace labels and annotations** of *every* target unioned into the options, after the
 //!    ID was computed, as Fleet does.
 //! 5. **Identity**: named after the bundle, in the cluster's namespace, with Fleet's labels.
+//! 6. **The `substitute` extension**: the bundle's annotation is copied and folded into the
+//!    deployment ID ([`fleet_core::substitute`]).
 //!
 //! ```
 //! use fleet_core::crd::{Bundle, Cluster};
@@ -53,6 +55,7 @@ use fleet_core::crd::{
 };
 use fleet_core::manifest::{Manifest, options_deployment_id};
 use fleet_core::merge::merge;
+use fleet_core::substitute::{self, SubstituteOptions};
 
 use crate::Decision;
 use crate::values::{self, ClusterContext};
@@ -93,6 +96,17 @@ pub enum Error {
         index: u32,
         /// How many targets the bundle has.
         count: usize,
+    },
+    /// The bundle's `substitute` annotation is not valid.
+    #[error("bundle {namespace}/{name}: {source}")]
+    Substitute {
+        /// Bundle namespace.
+        namespace: String,
+        /// Bundle name.
+        name: String,
+        /// What is wrong with it.
+        #[source]
+        source: substitute::Error,
     },
     /// The options cannot be hashed.
     #[error("bundle {namespace}/{name}: cannot hash the options: {source}")]
@@ -268,12 +282,25 @@ pub fn bundle_deployment(
         name: bundle_name.clone(),
         source: Box::new(source),
     })?;
-    let deployment_id =
-        options_deployment_id(&manifest.id, &options).map_err(|source| Error::Hash {
+    let fleet_id = options_deployment_id(&manifest.id, &options).map_err(|source| Error::Hash {
+        namespace: bundle_ns.clone(),
+        name: bundle_name.clone(),
+        source,
+    })?;
+    // The `substitute` extension rides on an annotation the options hash does not see; fold it
+    // into the ID so that changing it alone redeploys (`fleet_core::substitute`).
+    let substitute = bundle.metadata.annotations.get(substitute::ANNOTATION);
+    if let Err(source) = SubstituteOptions::from_annotations(&bundle.metadata.annotations) {
+        return Err(Error::Substitute {
             namespace: bundle_ns.clone(),
             name: bundle_name.clone(),
             source,
-        })?;
+        });
+    }
+    let deployment_id = match substitute {
+        Some(annotation) => substitute::deployment_id(&fleet_id, annotation),
+        None => fleet_id,
+    };
     // Fleet unions the namespace labels and annotations of every target, whichever matched,
     // after hashing (`target.go:BundleDeployment`); the ID therefore does not change with them.
     for target in &bundle.spec.targets {
@@ -292,6 +319,11 @@ pub fn bundle_deployment(
     }
     let mut bd = BundleDeployment::new(bundle_name, &namespace);
     bd.metadata.labels = labels(bundle, cluster, manifest);
+    if let Some(annotation) = substitute {
+        bd.metadata
+            .annotations
+            .insert(substitute::ANNOTATION.to_string(), annotation.clone());
+    }
     bd.spec = BundleDeploymentSpec {
         paused: bundle.spec.paused || cluster.spec.paused,
         correct_drift: options.correct_drift.clone(),

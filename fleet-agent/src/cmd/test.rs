@@ -41,7 +41,6 @@ use fleet_targeting::{
     BundleInput, CustomizationMode, Decision, Engine, GroupInput, MatcherInput, Outcome,
     TargetInput,
 };
-use serde_json::Value;
 
 /// The namespace the simulated cluster lives in (the bundle's namespace, so it is in scope).
 const NAMESPACE: &str = "fleet-local";
@@ -89,24 +88,10 @@ pub struct LoadedBundle {
     pub name: String,
     /// The spec: options, targets (customizations included) and restrictions.
     pub spec: BundleSpec,
-    /// The raw fleet.yaml (for extensions such as `substitute`).
-    pub fleet_yaml: Value,
+    /// The Bundle's annotations (where the `substitute` extension travels).
+    pub annotations: BTreeMap<String, String>,
     /// The bundle's resources.
     pub files: Files,
-}
-
-fn read_fleet_yaml(dir: &Path) -> anyhow::Result<Value> {
-    for name in ["fleet.yaml", "fleet.yml"] {
-        let path = dir.join(name);
-        if path.is_file() {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let value = fleet_core::yaml::from_str_value(&text)
-                .with_context(|| format!("{}", path.display()))?;
-            return Ok(value);
-        }
-    }
-    Ok(Value::Null)
 }
 
 /// Decodes a Bundle resource's content (`""` text, or `base64+gz`).
@@ -177,7 +162,7 @@ pub fn load_bundle(
     Ok(Some(LoadedBundle {
         name,
         spec,
-        fleet_yaml: read_fleet_yaml(dir)?,
+        annotations: read.bundle.metadata.annotations,
         files,
     }))
 }
@@ -372,7 +357,7 @@ pub fn run(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
     );
     deployment::process_values(&mut options, &context)
         .with_context(|| format!("bundle {}: cannot process helm values", bundle.name))?;
-    let substitute = SubstituteOptions::from_fleet_yaml(&bundle.fleet_yaml)?;
+    let substitute = SubstituteOptions::from_annotations(&bundle.annotations)?;
     let request = RenderRequest {
         substitute: substitute.as_ref(),
         label_prefix: "",

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use fleet_agent::deploy::{Action, Discovery, PlanInput, plan, render};
-use fleet_core::crd::BundleDeploymentSpec;
+use fleet_core::crd::{BundleDeployment, BundleDeploymentSpec};
 use fleet_render::render::{ClusterFacts, Renderer};
 
 struct CoreKinds;
@@ -25,12 +25,12 @@ fn simple_example_plans_services_before_deployments_and_records_all() {
     let bundle = fleet_agent::cmd::test::load_bundle(&dir, None)
         .unwrap()
         .expect("bundle");
-    let spec: BundleDeploymentSpec =
-        serde_json::from_value(serde_json::json!({"deploymentID": "s-1:abc"})).unwrap();
+    let mut bd = BundleDeployment::new("simple", "cluster-ns");
+    bd.spec = serde_json::from_value(serde_json::json!({"deploymentID": "s-1:abc"})).unwrap();
+    let spec: &BundleDeploymentSpec = &bd.spec;
     let objects = render(
         &Renderer::default(),
-        "simple",
-        &spec,
+        &bd,
         &bundle.files,
         &ClusterFacts::named("local", "fleet-local"),
     )
@@ -45,7 +45,7 @@ fn simple_example_plans_services_before_deployments_and_records_all() {
     }
     let actions = plan(&PlanInput {
         bd_name: "simple",
-        spec: &spec,
+        spec,
         objects: &objects,
         inventory: None,
         live: &[],

@@ -2,5 +2,5 @@
 
 mod deploy_plan;
 mod diff_cmd;
+mod pipeline;
 mod test_cmd;
-mod values_once;

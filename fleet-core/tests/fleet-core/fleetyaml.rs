@@ -363,3 +363,29 @@ fn selectors_are_validated_on_demand() {
     let fleet = fleetyaml::parse("f", "targets:\n- clusterGroup: default\n").unwrap();
     assert!(fleet.validate_selectors("f").is_ok());
 }
+
+#[test]
+fn substitute_extension_is_read_and_checked() {
+    let parsed = fleetyaml::parse(
+        "dir/fleet.yaml",
+        "substitute:\n  enabled: true\n  variables:\n    replicas: 2\n    tier: free\n",
+    )
+    .expect("valid");
+    let substitute = parsed.substitute.expect("present");
+    assert!(substitute.enabled && !substitute.strict);
+    // Scalars in string positions become strings, as everywhere in fleet.yaml.
+    assert_eq!(substitute.variables["replicas"], "2");
+    assert!(parsed.ignored_keys.is_empty(), "{:?}", parsed.ignored_keys);
+    assert_eq!(
+        invalid("substitute:\n  enabled: sometimes\n").0,
+        "substitute.enabled"
+    );
+    assert_eq!(
+        invalid("substitute:\n  variables: [a]\n").0,
+        "substitute.variables"
+    );
+    // Unknown keys inside it are ignored and listed, like Fleet's own keys.
+    let parsed = fleetyaml::parse("dir/fleet.yaml", "substitute:\n  enable: true\n").unwrap();
+    assert_eq!(parsed.ignored_keys, ["substitute.enable"]);
+    assert_eq!(parsed.substitute, Some(Default::default()));
+}

@@ -232,11 +232,10 @@ fn substitute_extension_per_cluster() {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg-${env}\ndata:\n  replicas: ${replicas:=1}\n  cluster: ${FLEET_CLUSTER_NAME}\n",
         )
         .expect("insert");
-    let fleet_yaml =
-        json!({"substitute": {"enabled": true, "strict": true, "variables": {"env": "none"}}});
-    let subst = SubstituteOptions::from_fleet_yaml(&fleet_yaml)
-        .expect("ok")
-        .expect("present");
+    let subst: SubstituteOptions = serde_json::from_value(
+        json!({"enabled": true, "strict": true, "variables": {"env": "none"}}),
+    )
+    .expect("substitute options");
     let options = BundleDeploymentOptions::default();
     let cluster = ClusterFacts {
         labels: BTreeMap::from([("env".to_string(), "prod".to_string())]),
