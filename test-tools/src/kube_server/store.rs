@@ -1,0 +1,1442 @@
+//! The object store and its API semantics, without any HTTP: resource versions, uids,
+//! generations, optimistic concurrency, finalizers, patches, server-side apply, the status
+//! subresource, namespaces, CustomResourceDefinitions, and the change history watches read.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use fleet_smp::schema::Schema;
+use serde_json::{Value, json};
+
+use super::error::{self, Error};
+use super::fields::{self, ApplyOutcome, Writer};
+use super::resources::{self, ResourceType};
+use super::select::{FieldSelector, LabelSelector};
+use super::time;
+
+/// The kind of a watch event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    /// The object appeared.
+    Added,
+    /// The object changed.
+    Modified,
+    /// The object is gone.
+    Deleted,
+}
+
+impl EventType {
+    /// The wire name (`ADDED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, as kept in the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The resource version the change produced.
+    pub revision: u64,
+    /// Group of the resource.
+    pub group: String,
+    /// Plural of the resource.
+    pub plural: String,
+    /// Namespace of the object (empty for cluster-scoped).
+    pub namespace: String,
+    /// What happened.
+    pub kind: EventType,
+    /// The object after the change (for deletes: as it was, with the deleting version).
+    pub object: Value,
+    /// The object before the change, for selector transitions.
+    pub previous: Option<Value>,
+}
+
+/// The body format of a patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchType {
+    /// `application/json-patch+json` (RFC 6902).
+    Json,
+    /// `application/merge-patch+json` (RFC 7386).
+    Merge,
+    /// `application/strategic-merge-patch+json`.
+    Strategic,
+    /// `application/apply-patch+yaml` (server-side apply).
+    Apply,
+}
+
+impl PatchType {
+    /// From a `Content-Type` header value.
+    pub fn from_content_type(content_type: &str) -> Result<Self, Error> {
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        match media {
+            "application/json-patch+json" => Ok(PatchType::Json),
+            "application/merge-patch+json" => Ok(PatchType::Merge),
+            "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
+            "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchType::Apply),
+            _ => Err(Error::UnsupportedMediaType(
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+                    .into(),
+            )),
+        }
+    }
+}
+
+/// Options of a write.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// `fieldManager`.
+    pub field_manager: Option<String>,
+    /// The manager when the request names none: the real server takes the client's user
+    /// agent up to its first `/`.
+    pub default_manager: String,
+    /// `force` of a server-side apply.
+    pub force: bool,
+    /// Whether the request goes to the `/status` subresource.
+    pub status: bool,
+    /// `dryRun=All`: validate and answer, keep nothing.
+    pub dry_run: bool,
+}
+
+/// Options of a list.
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    /// `labelSelector`.
+    pub labels: LabelSelector,
+    /// `fieldSelector`.
+    pub fields: FieldSelector,
+    /// `limit` (0: no limit).
+    pub limit: usize,
+    /// `continue`.
+    pub continue_token: Option<String>,
+}
+
+/// Options of a delete (`DeleteOptions`, from the body or the query).
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    /// `preconditions.resourceVersion`.
+    pub resource_version: Option<String>,
+    /// `preconditions.uid`.
+    pub uid: Option<String>,
+    /// `dryRun=All`.
+    pub dry_run: bool,
+}
+
+/// Key of a stored object: group, plural, namespace, name.
+type Key = (String, String, String, String);
+
+/// What a delete did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deleted {
+    /// The object is gone; this is its last state.
+    Gone(Value),
+    /// The object has finalizers: it is marked with `deletionTimestamp` and stays.
+    Pending(Value),
+}
+
+/// The store. All methods are synchronous; the HTTP layer holds it behind a lock.
+#[derive(Debug, Clone)]
+pub struct Store {
+    types: Vec<ResourceType>,
+    objects: BTreeMap<Key, Value>,
+    revision: u64,
+    history: VecDeque<Event>,
+    history_limit: usize,
+    /// Highest revision whose events are no longer kept.
+    compacted: u64,
+    uid_seed: u64,
+    uid_counter: u64,
+    schema: Schema,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const DEFAULT_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+fn meta(object: &Value, key: &str) -> String {
+    object["metadata"][key].as_str().unwrap_or("").to_string()
+}
+
+fn is_dns_subdomain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// The object without the fields that change on every write, to detect no-op writes.
+fn comparable(object: &Value) -> Value {
+    let mut v = object.clone();
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+        m.remove("managedFields");
+    }
+    v
+}
+
+/// The object without metadata and (when it is a subresource) status: what `generation`
+/// tracks.
+fn generation_content(object: &Value, ignore_status: bool) -> Value {
+    let mut v = object.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("metadata");
+        m.remove("apiVersion");
+        m.remove("kind");
+        if ignore_status {
+            m.remove("status");
+        }
+    }
+    v
+}
+
+impl Store {
+    /// A store with the built-in kinds and the namespaces every cluster has.
+    pub fn new() -> Self {
+        let seed = time::now_seconds() as u64 ^ u64::from(std::process::id()) << 32;
+        let mut store = Store {
+            types: resources::builtin(),
+            objects: BTreeMap::new(),
+            revision: 0,
+            history: VecDeque::new(),
+            history_limit: 10_000,
+            compacted: 0,
+            uid_seed: seed,
+            uid_counter: 0,
+            schema: Schema::builtin().clone(),
+        };
+        let ns = store.resolve("", "v1", "namespaces").cloned();
+        if let Ok(ns) = ns {
+            for name in DEFAULT_NAMESPACES {
+                let body =
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+                // The names are valid and the store is empty, so creation cannot fail.
+                let opts = WriteOptions {
+                    default_manager: "kube-apiserver".into(),
+                    ..WriteOptions::default()
+                };
+                let _ = store.create(&ns, "", body, &opts);
+            }
+        }
+        store
+    }
+
+    /// Caps how many events the history keeps (older resource versions then expire).
+    pub fn set_history_limit(&mut self, limit: usize) {
+        self.history_limit = limit.max(1);
+        self.trim_history();
+    }
+
+    /// Drops the whole history, as an etcd compaction does: watches from any version before
+    /// now get `410 Gone`.
+    pub fn compact(&mut self) {
+        self.history.clear();
+        self.compacted = self.revision;
+    }
+
+    /// The current resource version.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The served resource types.
+    pub fn types(&self) -> &[ResourceType] {
+        &self.types
+    }
+
+    /// The strategic-merge schema (built-in kinds plus created CRDs).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The served type at a group, version and plural.
+    pub fn resolve(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Result<&ResourceType, Error> {
+        self.types
+            .iter()
+            .find(|t| t.group == group && t.version == version && t.plural == plural)
+            .ok_or(Error::UnknownResource)
+    }
+
+    fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {
+        (
+            rt.group.clone(),
+            rt.plural.clone(),
+            namespace.to_string(),
+            name.to_string(),
+        )
+    }
+
+    fn not_found(rt: &ResourceType, name: &str) -> Error {
+        Error::NotFound {
+            group: rt.group.clone(),
+            resource: rt.plural.clone(),
+            name: name.to_string(),
+        }
+    }
+
+    /// One object, in the version of `rt`.
+    pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Result<Value, Error> {
+        self.objects
+            .get(&Self::key(rt, namespace, name))
+            .map(|o| Self::served_as(rt, o))
+            .ok_or_else(|| Self::not_found(rt, name))
+    }
+
+    /// Objects are kept in the version they were written in; they are served in the
+    /// requested one by relabelling (no conversion).
+    fn served_as(rt: &ResourceType, object: &Value) -> Value {
+        let mut o = object.clone();
+        o["apiVersion"] = json!(rt.api_version());
+        o
+    }
+
+    /// Objects of `rt` in `namespace` (all namespaces when `None`), in name order.
+    fn matching<'a>(
+        &'a self,
+        rt: &'a ResourceType,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a Key, &'a Value)> + 'a {
+        self.objects.iter().filter(move |((g, p, ns, _), _)| {
+            *g == rt.group && *p == rt.plural && namespace.is_none_or(|n| n == ns)
+        })
+    }
+
+    /// A list (`<Kind>List`) with `limit`/`continue` paging.
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> Result<Value, Error> {
+        let after = match &opts.continue_token {
+            Some(token) => Some(decode_continue(token)?),
+            None => None,
+        };
+        let mut items = Vec::new();
+        let mut next = None;
+        let mut remaining = 0u64;
+        for ((_, _, ns, name), object) in self.matching(rt, namespace) {
+            if let Some((ans, aname)) = &after
+                && (ns, name) <= (ans, aname)
+            {
+                continue;
+            }
+            if !opts.labels.matches(object) || !opts.fields.matches(object) {
+                continue;
+            }
+            if opts.limit > 0 && items.len() == opts.limit {
+                if next.is_none() {
+                    let last: &Value = items.last().unwrap_or(&Value::Null);
+                    next = Some(encode_continue(
+                        self.revision,
+                        &meta(last, "namespace"),
+                        &meta(last, "name"),
+                    ));
+                }
+                remaining += 1;
+                continue;
+            }
+            items.push(Self::served_as(rt, object));
+        }
+        let mut metadata = json!({"resourceVersion": self.revision.to_string()});
+        if let Some(token) = next {
+            metadata["continue"] = json!(token);
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+        Ok(json!({
+            "kind": format!("{}List", rt.kind),
+            "apiVersion": rt.api_version(),
+            "metadata": metadata,
+            "items": items,
+        }))
+    }
+
+    fn check_kind(rt: &ResourceType, body: &Value) -> Result<(), Error> {
+        if let Some(kind) = body.get("kind").and_then(Value::as_str)
+            && !kind.is_empty()
+            && kind != rt.kind
+        {
+            return Err(Error::BadRequest(format!(
+                "the kind in the data ({kind}) does not match the expected kind ({})",
+                rt.kind
+            )));
+        }
+        if let Some(api_version) = body.get("apiVersion").and_then(Value::as_str)
+            && !api_version.is_empty()
+            && api_version != rt.api_version()
+        {
+            return Err(Error::BadRequest(format!(
+                "the API version in the data ({api_version}) does not match the expected API version ({})",
+                rt.api_version()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_namespace(
+        &self,
+        rt: &ResourceType,
+        namespace: &str,
+        body: &Value,
+    ) -> Result<(), Error> {
+        let in_body = meta(body, "namespace");
+        if rt.namespaced && !in_body.is_empty() && in_body != namespace {
+            return Err(Error::BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request".into(),
+            ));
+        }
+        if !rt.namespaced {
+            return Ok(());
+        }
+        let ns_key = (
+            String::new(),
+            "namespaces".to_string(),
+            String::new(),
+            namespace.to_string(),
+        );
+        match self.objects.get(&ns_key) {
+            None => Err(Error::NotFound {
+                group: String::new(),
+                resource: "namespaces".into(),
+                name: namespace.to_string(),
+            }),
+            Some(ns) if ns["metadata"].get("deletionTimestamp").is_some() => {
+                Err(Error::Forbidden {
+                    group: rt.group.clone(),
+                    resource: rt.plural.clone(),
+                    name: meta(body, "name"),
+                    reason: format!(
+                        "unable to create new content in namespace {namespace} because it is being terminated"
+                    ),
+                })
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn new_uid(&mut self) -> String {
+        self.uid_counter += 1;
+        let a = self.uid_seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.uid_counter;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            (a >> 32) as u32,
+            (a >> 16) as u16,
+            a as u16 & 0xfff,
+            (self.uid_counter >> 12) as u16 & 0xfff,
+            self.uid_counter & 0xffff_ffff_ffff
+        )
+    }
+
+    fn manager(opts: &WriteOptions) -> String {
+        opts.field_manager
+            .clone()
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| opts.default_manager.clone())
+    }
+
+    /// Creates an object (`POST`).
+    pub fn create(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        mut body: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, Error> {
+        if !body.is_object() {
+            return Err(Error::BadRequest(
+                "the request body is not a JSON object".into(),
+            ));
+        }
+        Self::check_kind(rt, &body)?;
+        if body.get("metadata").is_none_or(|m| !m.is_object()) {
+            body["metadata"] = json!({});
+        }
+        let mut name = meta(&body, "name");
+        if name.is_empty() {
+            let prefix = meta(&body, "generateName");
+            if prefix.is_empty() {
+                return Err(Error::invalid(
+                    &rt.group,
+                    &rt.kind,
+                    "",
+                    "FieldValueRequired",
+                    "metadata.name",
+                    "Required value: name or generateName is required",
+                ));
+            }
+            let suffix = self.new_uid().replace('-', "");
+            name = format!("{prefix}{}", &suffix[suffix.len() - 5..]);
+            body["metadata"]["name"] = json!(name);
+        }
+        if !is_dns_subdomain(&name) {
+            return Err(Error::invalid(
+                &rt.group,
+                &rt.kind,
+                &name,
+                "FieldValueInvalid",
+                "metadata.name",
+                &format!(
+                    "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+                ),
+            ));
+        }
+        self.check_namespace(rt, namespace, &body)?;
+        let key = Self::key(rt, namespace, &name);
+        if self.objects.contains_key(&key) {
+            return Err(Error::AlreadyExists {
+                group: rt.group.clone(),
+                resource: rt.plural.clone(),
+                name,
+            });
+        }
+        if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
+            validate_crd(&body, &name)?;
+        }
+        let manager = Self::manager(opts);
+        self.prepare_new(rt, namespace, &mut body);
+        let now = time::now();
+        let writer = Writer {
+            manager: &manager,
+            api_version: &rt.api_version(),
+            subresource: "",
+            time: &now,
+        };
+        fields::record_update(None, &mut body, &writer, &self.schema);
+        if opts.dry_run {
+            return Ok(body);
+        }
+        Ok(self.commit(rt, key, None, body))
+    }
+
+    /// Server-set fields of a new object.
+    fn prepare_new(&mut self, rt: &ResourceType, namespace: &str, body: &mut Value) {
+        body["apiVersion"] = json!(rt.api_version());
+        body["kind"] = json!(rt.kind);
+        let uid = self.new_uid();
+        let m = &mut body["metadata"];
+        if let Some(m) = m.as_object_mut() {
+            for k in [
+                "resourceVersion",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "managedFields",
+                "selfLink",
+            ] {
+                m.remove(k);
+            }
+        }
+        m["uid"] = json!(uid);
+        m["creationTimestamp"] = json!(time::now());
+        if rt.namespaced {
+            m["namespace"] = json!(namespace);
+        } else if let Some(m) = m.as_object_mut() {
+            m.remove("namespace");
+        }
+        if rt.custom || rt.status_subresource {
+            m["generation"] = json!(1);
+        }
+        if rt.status_subresource
+            && let Some(o) = body.as_object_mut()
+        {
+            // As the real registries do, a create through the main resource sets no status.
+            o.remove("status");
+        }
+        if rt.kind == "Namespace" && rt.group.is_empty() {
+            body["status"] = json!({"phase": "Active"});
+            body["spec"] = json!({"finalizers": ["kubernetes"]});
+            body["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(meta(body, "name"));
+        }
+        if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
+            crd_status(body);
+        }
+    }
+
+    /// Stores `new` under `key` with a fresh resource version and records the event.
+    /// An object being deleted whose last finalizer went is removed instead.
+    fn commit(&mut self, rt: &ResourceType, key: Key, old: Option<Value>, mut new: Value) -> Value {
+        let finalizers_empty = new["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(Vec::is_empty);
+        if old.is_some() && new["metadata"].get("deletionTimestamp").is_some() && finalizers_empty {
+            return self.remove_object(rt, key, new);
+        }
+        self.revision += 1;
+        new["metadata"]["resourceVersion"] = json!(self.revision.to_string());
+        let kind = if old.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.objects.insert(key.clone(), new.clone());
+        self.record(rt, &key, kind, new.clone(), old);
+        if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
+            self.register_crd(&new);
+        }
+        Self::served_as(rt, &new)
+    }
+
+    fn record(
+        &mut self,
+        rt: &ResourceType,
+        key: &Key,
+        kind: EventType,
+        object: Value,
+        previous: Option<Value>,
+    ) {
+        self.history.push_back(Event {
+            revision: self.revision,
+            group: rt.group.clone(),
+            plural: rt.plural.clone(),
+            namespace: key.2.clone(),
+            kind,
+            object,
+            previous,
+        });
+        self.trim_history();
+    }
+
+    fn trim_history(&mut self) {
+        while self.history.len() > self.history_limit {
+            if let Some(e) = self.history.pop_front() {
+                self.compacted = e.revision;
+            }
+        }
+    }
+
+    fn remove_object(&mut self, rt: &ResourceType, key: Key, mut last: Value) -> Value {
+        let previous = self.objects.remove(&key);
+        self.revision += 1;
+        last["metadata"]["resourceVersion"] = json!(self.revision.to_string());
+        self.record(rt, &key, EventType::Deleted, last.clone(), previous);
+        if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
+            self.unregister_crd(&last);
+        }
+        if rt.kind == "Namespace" && rt.group.is_empty() {
+            self.empty_namespace(&key.3);
+        } else if !key.2.is_empty() {
+            self.finish_namespace(&key.2.clone());
+        }
+        Self::served_as(rt, &last)
+    }
+
+    /// Replaces an object (`PUT`), with optimistic concurrency on `metadata.resourceVersion`.
+    pub fn update(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        body: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, Error> {
+        if !body.is_object() {
+            return Err(Error::BadRequest(
+                "the request body is not a JSON object".into(),
+            ));
+        }
+        Self::check_kind(rt, &body)?;
+        let key = Self::key(rt, namespace, name);
+        let live = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| Self::not_found(rt, name))?;
+        let rv = meta(&body, "resourceVersion");
+        if rv.is_empty() && rt.custom {
+            return Err(Error::invalid(
+                &rt.group,
+                &rt.kind,
+                name,
+                "FieldValueInvalid",
+                "metadata.resourceVersion",
+                "Invalid value: 0x0: must be specified for an update",
+            ));
+        }
+        if !rv.is_empty() && rv != meta(&live, "resourceVersion") {
+            return Err(Error::Conflict {
+                group: rt.group.clone(),
+                resource: rt.plural.clone(),
+                name: name.to_string(),
+                reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
+            });
+        }
+        let manager = Self::manager(opts);
+        self.write(rt, key, live, body, opts, Some(&manager))
+    }
+
+    /// The common tail of update and patch: identity checks, the status split, server-set
+    /// fields, ownership, generation, no-op detection and the commit.
+    fn write(
+        &mut self,
+        rt: &ResourceType,
+        key: Key,
+        live: Value,
+        mut new: Value,
+        opts: &WriteOptions,
+        manager: Option<&str>,
+    ) -> Result<Value, Error> {
+        let name = key.3.clone();
+        let new_name = meta(&new, "name");
+        if !new_name.is_empty() && new_name != name {
+            return Err(Error::BadRequest(format!(
+                "the name of the object ({new_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let new_ns = meta(&new, "namespace");
+        if rt.namespaced && !new_ns.is_empty() && new_ns != key.2 {
+            return Err(Error::BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request".into(),
+            ));
+        }
+        if opts.status {
+            // Only status changes through the subresource.
+            let status = new.get("status").cloned();
+            new = live.clone();
+            match status {
+                Some(s) => new["status"] = s,
+                None => {
+                    if let Some(o) = new.as_object_mut() {
+                        o.remove("status");
+                    }
+                }
+            }
+        } else if rt.status_subresource {
+            // The main resource ignores status for kinds with a status subresource.
+            match live.get("status") {
+                Some(s) => new["status"] = s.clone(),
+                None => {
+                    if let Some(o) = new.as_object_mut() {
+                        o.remove("status");
+                    }
+                }
+            }
+        }
+        if new.get("metadata").is_none_or(|m| !m.is_object()) {
+            new["metadata"] = json!({});
+        }
+        new["apiVersion"] = json!(rt.api_version());
+        new["kind"] = json!(rt.kind);
+        for k in [
+            "name",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
+            match live["metadata"].get(k) {
+                Some(v) => new["metadata"][k] = v.clone(),
+                None => {
+                    if let Some(m) = new["metadata"].as_object_mut() {
+                        m.remove(k);
+                    }
+                }
+            }
+        }
+        if rt.namespaced {
+            new["metadata"]["namespace"] = json!(key.2);
+        }
+        if live["metadata"].get("deletionTimestamp").is_some() {
+            let before: Vec<Value> = live["metadata"]["finalizers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let added = new["metadata"]["finalizers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|f| !before.contains(f));
+            if added {
+                return Err(Error::invalid(
+                    &rt.group,
+                    &rt.kind,
+                    &name,
+                    "FieldValueForbidden",
+                    "metadata.finalizers",
+                    "Forbidden: no new finalizers can be added if the object is being deleted",
+                ));
+            }
+        }
+        if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
+            validate_crd(&new, &name)?;
+            crd_status(&mut new);
+        }
+        if (rt.custom || rt.status_subresource)
+            && generation_content(&live, rt.status_subresource)
+                != generation_content(&new, rt.status_subresource)
+        {
+            let g = live["metadata"]["generation"].as_i64().unwrap_or(0);
+            new["metadata"]["generation"] = json!(g + 1);
+        }
+        // `None`: a server-side apply has recorded ownership already.
+        if let Some(manager) = manager {
+            let now = time::now();
+            let writer = Writer {
+                manager,
+                api_version: &rt.api_version(),
+                subresource: if opts.status { "status" } else { "" },
+                time: &now,
+            };
+            fields::record_update(Some(&live), &mut new, &writer, &self.schema);
+        }
+        new["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"].clone();
+        if comparable(&new) == comparable(&live) {
+            return Ok(Self::served_as(rt, &live));
+        }
+        if opts.dry_run {
+            return Ok(Self::served_as(rt, &new));
+        }
+        Ok(self.commit(rt, key, Some(live), new))
+    }
+
+    /// Patches an object. A server-side apply of an absent object creates it.
+    pub fn patch(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        patch_type: PatchType,
+        body: &[u8],
+        opts: &WriteOptions,
+    ) -> Result<Value, Error> {
+        let key = Self::key(rt, namespace, name);
+        let live = self.objects.get(&key).cloned();
+        let bad = |e: String| Error::BadRequest(e);
+        if patch_type == PatchType::Apply {
+            return self.apply(rt, key, live, body, opts);
+        }
+        let live = live.ok_or_else(|| Self::not_found(rt, name))?;
+        let current = Self::served_as(rt, &live);
+        let patch: Value =
+            serde_json::from_slice(body).map_err(|e| bad(format!("error decoding patch: {e}")))?;
+        let patched = match patch_type {
+            PatchType::Json => {
+                let mut target = current.clone();
+                fleet_smp::apply_json6902(&mut target, &patch).map_err(|e| {
+                    Error::invalid(
+                        &rt.group,
+                        &rt.kind,
+                        name,
+                        "FieldValueInvalid",
+                        "",
+                        &e.to_string(),
+                    )
+                })?;
+                target
+            }
+            PatchType::Merge => {
+                if !patch.is_object() {
+                    return Err(bad(
+                        "error decoding patch: a merge patch must be a JSON object".into(),
+                    ));
+                }
+                let mut target = current.clone();
+                json_patch::merge(&mut target, &patch);
+                target
+            }
+            PatchType::Strategic => {
+                if rt.custom {
+                    return Err(Error::UnsupportedMediaType(
+                        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml".into(),
+                    ));
+                }
+                fleet_smp::merge(
+                    &current,
+                    &patch,
+                    &self.schema,
+                    &fleet_smp::MergeOptions::api_server(),
+                )
+                .map_err(|e| bad(e.to_string()))?
+                .ok_or_else(|| bad("a patch may not delete the whole object".into()))?
+            }
+            PatchType::Apply => return self.apply(rt, key, Some(live), body, opts),
+        };
+        let rv = meta(&patched, "resourceVersion");
+        if !rv.is_empty() && rv != meta(&live, "resourceVersion") {
+            return Err(Error::Conflict {
+                group: rt.group.clone(),
+                resource: rt.plural.clone(),
+                name: name.to_string(),
+                reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
+            });
+        }
+        let manager = Self::manager(opts);
+        self.write(rt, key, live, patched, opts, Some(&manager))
+    }
+
+    fn apply(
+        &mut self,
+        rt: &ResourceType,
+        key: Key,
+        live: Option<Value>,
+        body: &[u8],
+        opts: &WriteOptions,
+    ) -> Result<Value, Error> {
+        let name = key.3.clone();
+        let text = std::str::from_utf8(body)
+            .map_err(|_| Error::BadRequest("the apply patch is not UTF-8".into()))?;
+        let config: Value = serde_saphyr::from_str(text)
+            .map_err(|e| Error::BadRequest(format!("error decoding YAML: {e}")))?;
+        if !config.is_object() {
+            return Err(Error::BadRequest("the apply patch is not an object".into()));
+        }
+        let manager = opts.field_manager.clone().filter(|m| !m.is_empty()).ok_or_else(|| {
+            Error::BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into())
+        })?;
+        for field in ["apiVersion", "kind"] {
+            if config
+                .get(field)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return Err(Error::invalid(
+                    &rt.group,
+                    &rt.kind,
+                    &name,
+                    "FieldValueRequired",
+                    field,
+                    "Required value: must not be empty",
+                ));
+            }
+        }
+        Self::check_kind(rt, &config)?;
+        let config_name = meta(&config, "name");
+        if !config_name.is_empty() && config_name != name {
+            return Err(Error::BadRequest(format!(
+                "the name of the object ({config_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let now = time::now();
+        let api_version = rt.api_version();
+        let writer = Writer {
+            manager: &manager,
+            api_version: &api_version,
+            subresource: if opts.status { "status" } else { "" },
+            time: &now,
+        };
+        let live_served = live.as_ref().map(|l| Self::served_as(rt, l));
+        let merged = match fields::apply(
+            live_served.as_ref(),
+            &config,
+            &writer,
+            opts.force,
+            &self.schema,
+        )
+        .map_err(|e| Error::BadRequest(e.to_string()))?
+        {
+            ApplyOutcome::Applied(v) => v,
+            ApplyOutcome::Conflicts(conflicts) => {
+                let list: Vec<(String, String)> = conflicts
+                    .iter()
+                    .map(|(m, p)| (format!("{m}\" using {api_version}"), fields::display(p)))
+                    .collect();
+                let message = conflict_message(&list);
+                return Err(Error::ApplyConflict {
+                    group: rt.group.clone(),
+                    resource: rt.plural.clone(),
+                    name,
+                    message,
+                    conflicts: conflicts
+                        .into_iter()
+                        .map(|(m, p)| (m, fields::display(&p)))
+                        .collect(),
+                });
+            }
+        };
+        match live {
+            None => {
+                let mut body = merged;
+                body["metadata"]["name"] = json!(name);
+                let managed = body["metadata"].get("managedFields").cloned();
+                let create_opts = WriteOptions {
+                    dry_run: opts.dry_run,
+                    ..WriteOptions::default()
+                };
+                self.check_namespace(rt, &key.2, &body)?;
+                let created = self.create(rt, &key.2, body, &create_opts)?;
+                // Creation records an Update entry; an apply that creates owns as Apply.
+                let mut fixed = created.clone();
+                match managed {
+                    Some(m) => fixed["metadata"]["managedFields"] = m,
+                    None => {
+                        if let Some(meta) = fixed["metadata"].as_object_mut() {
+                            meta.remove("managedFields");
+                        }
+                    }
+                }
+                if !opts.dry_run
+                    && let Some(stored) = self.objects.get_mut(&key)
+                {
+                    stored["metadata"]["managedFields"] =
+                        fixed["metadata"]["managedFields"].clone();
+                    if let Some(e) = self.history.back_mut() {
+                        e.object["metadata"]["managedFields"] =
+                            fixed["metadata"]["managedFields"].clone();
+                    }
+                }
+                Ok(fixed)
+            }
+            Some(live) => self.write(rt, key, live, merged, opts, None),
+        }
+    }
+
+    /// Deletes an object: removed at once without finalizers, else marked with
+    /// `deletionTimestamp` until the last finalizer goes.
+    pub fn delete(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Deleted, Error> {
+        let key = Self::key(rt, namespace, name);
+        let live = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| Self::not_found(rt, name))?;
+        if let Some(uid) = &opts.uid
+            && *uid != meta(&live, "uid")
+        {
+            return Err(Error::Conflict {
+                group: rt.group.clone(),
+                resource: rt.plural.clone(),
+                name: name.to_string(),
+                reason: format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    meta(&live, "uid")
+                ),
+            });
+        }
+        if let Some(rv) = &opts.resource_version
+            && *rv != meta(&live, "resourceVersion")
+        {
+            return Err(Error::Conflict {
+                group: rt.group.clone(),
+                resource: rt.plural.clone(),
+                name: name.to_string(),
+                reason: format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    meta(&live, "resourceVersion")
+                ),
+            });
+        }
+        let has_finalizers = live["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        let is_namespace = rt.kind == "Namespace" && rt.group.is_empty();
+        if opts.dry_run {
+            return Ok(Deleted::Gone(Self::served_as(rt, &live)));
+        }
+        if has_finalizers || is_namespace {
+            if live["metadata"].get("deletionTimestamp").is_some() {
+                return Ok(Deleted::Pending(Self::served_as(rt, &live)));
+            }
+            let mut marked = live.clone();
+            marked["metadata"]["deletionTimestamp"] = json!(time::now());
+            marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            if is_namespace {
+                marked["status"]["phase"] = json!("Terminating");
+                self.revision += 1;
+                marked["metadata"]["resourceVersion"] = json!(self.revision.to_string());
+                self.objects.insert(key.clone(), marked.clone());
+                self.record(rt, &key, EventType::Modified, marked.clone(), Some(live));
+                self.empty_namespace(name);
+                self.finish_namespace(name);
+                return Ok(match self.objects.get(&key) {
+                    Some(o) => Deleted::Pending(Self::served_as(rt, o)),
+                    None => Deleted::Gone(Self::served_as(rt, &marked)),
+                });
+            }
+            return Ok(Deleted::Pending(self.commit(rt, key, Some(live), marked)));
+        }
+        Ok(Deleted::Gone(self.remove_object(rt, key, live)))
+    }
+
+    /// Deletes what a terminating namespace holds (the namespace controller's work).
+    fn empty_namespace(&mut self, namespace: &str) {
+        let keys: Vec<Key> = self
+            .objects
+            .keys()
+            .filter(|k| k.2 == namespace)
+            .cloned()
+            .collect();
+        for key in keys {
+            let Some(rt) = self
+                .types
+                .iter()
+                .find(|t| t.group == key.0 && t.plural == key.1)
+                .cloned()
+            else {
+                continue;
+            };
+            let _ = self.delete(&rt, &key.2, &key.3, &DeleteOptions::default());
+        }
+    }
+
+    /// Removes a terminating namespace once it is empty.
+    fn finish_namespace(&mut self, namespace: &str) {
+        let ns_key = (
+            String::new(),
+            "namespaces".to_string(),
+            String::new(),
+            namespace.to_string(),
+        );
+        let terminating = self
+            .objects
+            .get(&ns_key)
+            .is_some_and(|ns| ns["metadata"].get("deletionTimestamp").is_some());
+        if terminating && !self.objects.keys().any(|k| k.2 == namespace) {
+            let Some(rt) = self
+                .types
+                .iter()
+                .find(|t| t.group.is_empty() && t.plural == "namespaces")
+                .cloned()
+            else {
+                return;
+            };
+            if let Some(ns) = self.objects.get(&ns_key).cloned() {
+                self.remove_object(&rt, ns_key, ns);
+            }
+        }
+    }
+
+    fn register_crd(&mut self, crd: &Value) {
+        let new = resources::from_crd(crd);
+        let group = crd["spec"]["group"].as_str().unwrap_or("");
+        let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or("");
+        self.types
+            .retain(|t| !(t.custom && t.group == group && t.plural == plural));
+        self.types.extend(new);
+        self.schema.add_crd(crd);
+    }
+
+    fn unregister_crd(&mut self, crd: &Value) {
+        let group = crd["spec"]["group"].as_str().unwrap_or("").to_string();
+        let plural = crd["spec"]["names"]["plural"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let keys: Vec<Key> = self
+            .objects
+            .keys()
+            .filter(|k| k.0 == group && k.1 == plural)
+            .cloned()
+            .collect();
+        if let Some(rt) = self
+            .types
+            .iter()
+            .find(|t| t.custom && t.group == group && t.plural == plural)
+            .cloned()
+        {
+            for key in keys {
+                if let Some(obj) = self.objects.get(&key).cloned() {
+                    self.remove_object(&rt, key, obj);
+                }
+            }
+        }
+        self.types
+            .retain(|t| !(t.custom && t.group == group && t.plural == plural));
+    }
+
+    /// The events of `rt` (in `namespace`, or all) after `revision`, filtered by selectors:
+    /// an object that stops matching is reported deleted, one that starts matching added.
+    pub fn events_after(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        revision: u64,
+        opts: &ListOptions,
+    ) -> Result<Vec<(EventType, Value, u64)>, Error> {
+        if revision < self.compacted {
+            return Err(Error::Expired {
+                requested: revision,
+                oldest: self.compacted + 1,
+            });
+        }
+        let matches = |o: &Value| opts.labels.matches(o) && opts.fields.matches(o);
+        let mut out = Vec::new();
+        for e in self.history.iter().filter(|e| e.revision > revision) {
+            if e.group != rt.group
+                || e.plural != rt.plural
+                || namespace.is_some_and(|n| n != e.namespace)
+            {
+                continue;
+            }
+            let now = matches(&e.object);
+            let before = e.previous.as_ref().is_some_and(matches);
+            let kind = match (e.kind, before, now) {
+                (EventType::Deleted, true, _) => EventType::Deleted,
+                (EventType::Deleted, false, _) => continue,
+                (EventType::Added, _, true) => EventType::Added,
+                (EventType::Modified, true, true) => EventType::Modified,
+                (EventType::Modified, false, true) => EventType::Added,
+                (EventType::Modified, true, false) => EventType::Deleted,
+                _ => continue,
+            };
+            out.push((kind, Self::served_as(rt, &e.object), e.revision));
+        }
+        Ok(out)
+    }
+
+    /// Current objects as synthetic `ADDED` events (a watch without a resource version).
+    pub fn initial_events(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> Vec<Value> {
+        self.matching(rt, namespace)
+            .filter(|(_, o)| opts.labels.matches(o) && opts.fields.matches(o))
+            .map(|(_, o)| Self::served_as(rt, o))
+            .collect()
+    }
+}
+
+fn conflict_message(conflicts: &[(String, String)]) -> String {
+    if conflicts.len() == 1 {
+        let (m, f) = &conflicts[0];
+        return format!("Apply failed with 1 conflict: conflict with \"{m}: {f}");
+    }
+    let mut by_manager: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (m, f) in conflicts {
+        by_manager.entry(m).or_default().push(f);
+    }
+    let mut text = format!("Apply failed with {} conflicts:", conflicts.len());
+    for (m, fields) in by_manager {
+        text.push_str(&format!(" conflicts with \"{m}:"));
+        for f in fields {
+            text.push_str(&format!("\n- {f}"));
+        }
+    }
+    text
+}
+
+fn validate_crd(crd: &Value, name: &str) -> Result<(), Error> {
+    let spec = &crd["spec"];
+    let group = spec["group"].as_str().unwrap_or("");
+    let plural = spec["names"]["plural"].as_str().unwrap_or("");
+    let invalid = |field: &str, reason: &str, message: String| {
+        Error::invalid(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            name,
+            reason,
+            field,
+            &message,
+        )
+    };
+    if group.is_empty() {
+        return Err(invalid(
+            "spec.group",
+            "FieldValueRequired",
+            "Required value".into(),
+        ));
+    }
+    if plural.is_empty() {
+        return Err(invalid(
+            "spec.names.plural",
+            "FieldValueRequired",
+            "Required value".into(),
+        ));
+    }
+    if spec["names"]["kind"].as_str().is_none_or(str::is_empty) {
+        return Err(invalid(
+            "spec.names.kind",
+            "FieldValueRequired",
+            "Required value".into(),
+        ));
+    }
+    if name != format!("{plural}.{group}") {
+        return Err(invalid(
+            "metadata.name",
+            "FieldValueInvalid",
+            format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+        ));
+    }
+    let scope = spec["scope"].as_str().unwrap_or("");
+    if scope != "Namespaced" && scope != "Cluster" {
+        return Err(invalid(
+            "spec.scope",
+            "FieldValueNotSupported",
+            format!(
+                "Unsupported value: \"{scope}\": supported values: \"Cluster\", \"Namespaced\""
+            ),
+        ));
+    }
+    let versions = spec["versions"].as_array().cloned().unwrap_or_default();
+    if versions.is_empty() {
+        return Err(invalid(
+            "spec.versions",
+            "FieldValueInvalid",
+            "Invalid value: must have at least one version".into(),
+        ));
+    }
+    let storage = versions
+        .iter()
+        .filter(|v| v["storage"].as_bool() == Some(true))
+        .count();
+    if storage != 1 {
+        return Err(invalid(
+            "spec.versions",
+            "FieldValueInvalid",
+            format!(
+                "Invalid value: must have exactly one version marked as storage version, found {storage}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The status the apiextensions controllers give an accepted CRD.
+fn crd_status(crd: &mut Value) {
+    let now = time::now();
+    let storage: Vec<Value> = crd["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["storage"].as_bool() == Some(true))
+        .map(|v| v["name"].clone())
+        .collect();
+    let condition = |kind: &str, reason: &str, message: &str| json!({"type": kind, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message});
+    let mut names = crd["spec"]["names"].clone();
+    if names
+        .get("singular")
+        .is_none_or(|s| s.as_str().is_none_or(str::is_empty))
+    {
+        let kind = names["kind"].as_str().unwrap_or("").to_lowercase();
+        names["singular"] = json!(kind);
+    }
+    if names.get("listKind").is_none() {
+        let kind = names["kind"].as_str().unwrap_or("").to_string();
+        names["listKind"] = json!(format!("{kind}List"));
+    }
+    crd["status"] = json!({
+        "conditions": [
+            condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+            condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+        ],
+        "acceptedNames": names,
+        "storedVersions": storage,
+    });
+}
+
+fn encode_continue(revision: u64, namespace: &str, name: &str) -> String {
+    let text = format!("{revision}\u{0}{namespace}\u{0}{name}");
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_continue(token: &str) -> Result<(String, String), Error> {
+    let bad =
+        || Error::BadRequest("continue key is not valid: the continue token is malformed".into());
+    if !token.len().is_multiple_of(2) {
+        return Err(bad());
+    }
+    let bytes: Result<Vec<u8>, _> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2).unwrap_or("zz"), 16))
+        .collect();
+    let text = String::from_utf8(bytes.map_err(|_| bad())?).map_err(|_| bad())?;
+    let mut parts = text.split('\u{0}');
+    let (_, namespace, name) = (
+        parts.next(),
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+    );
+    Ok((namespace.to_string(), name.to_string()))
+}
+
+/// A `metav1.Table` of objects (the form `kubectl get` asks for): name and age.
+pub fn table(objects: &[Value], list_meta: Option<&Value>) -> Value {
+    let now = time::now_seconds();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let age = o["metadata"]["creationTimestamp"].as_str().and_then(parse_rfc3339).map(|t| age_text(now - t));
+            let mut partial = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"].clone()});
+            if let Some(m) = partial["metadata"].as_object_mut() {
+                m.remove("managedFields");
+            }
+            json!({"cells": [meta(o, "name"), age.unwrap_or_else(|| "<unknown>".into())], "object": partial})
+        })
+        .collect();
+    let mut metadata = list_meta.cloned().unwrap_or_else(|| json!({}));
+    if let Some(m) = metadata.as_object_mut() {
+        m.remove("remainingItemCount");
+    }
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": [
+            {"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0},
+            {"name": "Age", "type": "string", "format": "", "description": "Time since creation.", "priority": 0},
+        ],
+        "rows": rows,
+    })
+}
+
+fn age_text(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..120 => format!("{s}s"),
+        120..7200 => format!("{}m", s / 60),
+        7200..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Parses what [`time::rfc3339`] writes.
+fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, s) = (
+        n(0..4)?,
+        n(5..7)?,
+        n(8..10)?,
+        n(11..13)?,
+        n(14..16)?,
+        n(17..19)?,
+    );
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// Success `Status` for a delete of kinds whose registry returns no object.
+pub fn delete_status(rt: &ResourceType, object: &Value) -> Value {
+    error::success(
+        &rt.group,
+        &rt.plural,
+        &meta(object, "name"),
+        &meta(object, "uid"),
+    )
+}
+
+/// Whether the real registry of this kind answers a delete with the object (pods,
+/// namespaces and custom resources) rather than a success `Status`.
+pub fn delete_returns_object(rt: &ResourceType) -> bool {
+    rt.custom
+        || (rt.group.is_empty() && (rt.plural == "pods" || rt.plural == "namespaces"))
+        || rt.kind == "CustomResourceDefinition"
+}

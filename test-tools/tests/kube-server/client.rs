@@ -1,0 +1,299 @@
+//! kube-rs against the test API server.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use fleet_test_tools::kube_server::KubeServer;
+use futures_util::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Client;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use serde_json::json;
+
+fn client(server: &KubeServer) -> Result<Client> {
+    let mut config = kube::Config::new(server.url().parse()?);
+    config.default_namespace = "default".into();
+    // Errors must reach the tests as they are, not be retried.
+    config.default_retry = false;
+    Ok(Client::try_from(config)?)
+}
+
+fn configmap(name: &str, app: &str, value: &str) -> ConfigMap {
+    let mut cm = ConfigMap::default();
+    cm.metadata.name = Some(name.into());
+    cm.metadata.labels = Some(BTreeMap::from([("app".to_string(), app.to_string())]));
+    cm.data = Some(BTreeMap::from([("k".to_string(), value.to_string())]));
+    cm
+}
+
+fn api_error(result: Result<impl std::fmt::Debug, kube::Error>) -> Result<Box<kube::core::Status>> {
+    match result {
+        Err(kube::Error::Api(status)) => Ok(status),
+        other => bail!("expected an API error, got {other:?}"),
+    }
+}
+
+fn names(list: &kube::core::ObjectList<ConfigMap>) -> Vec<String> {
+    list.items
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn list_with_selectors_and_pages() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    for (name, app) in [("a", "web"), ("b", "db"), ("c", "web")] {
+        api.create(&PostParams::default(), &configmap(name, app, "1"))
+            .await?;
+    }
+    assert_eq!(
+        names(&api.list(&ListParams::default().labels("app=web")).await?),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            &api.list(&ListParams::default().labels("app notin (web)"))
+                .await?
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            &api.list(&ListParams::default().fields("metadata.name=b"))
+                .await?
+        ),
+        ["b"]
+    );
+    let first = api.list(&ListParams::default().limit(2)).await?;
+    assert_eq!(names(&first), ["a", "b"]);
+    let token = first
+        .metadata
+        .continue_
+        .clone()
+        .context("no continue token")?;
+    let rest = api
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await?;
+    assert_eq!(names(&rest), ["c"]);
+    assert!(rest.metadata.continue_.is_none_or(|c| c.is_empty()));
+    let status = api_error(api.list(&ListParams::default().fields("data.k=1")).await)?;
+    assert_eq!((status.code, status.reason.as_str()), (400, "BadRequest"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn watch_reports_changes_in_order() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    let created = api
+        .create(&PostParams::default(), &configmap("w", "web", "1"))
+        .await?;
+    let rv = created
+        .metadata
+        .resource_version
+        .clone()
+        .context("no resourceVersion")?;
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(30), &rv)
+        .await?
+        .boxed();
+    let patch = json!({"data": {"k": "2"}});
+    api.patch("w", &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    api.delete("w", &Default::default()).await?;
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .context("watch stalled")??
+            .context("watch ended")?;
+        match event {
+            WatchEvent::Modified(cm) => {
+                seen.push(format!("MODIFIED {}", cm.data.unwrap_or_default()["k"]))
+            }
+            WatchEvent::Deleted(cm) => {
+                seen.push(format!("DELETED {}", cm.metadata.name.unwrap_or_default()))
+            }
+            WatchEvent::Bookmark(_) => {}
+            other => bail!("unexpected event {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["MODIFIED 2", "DELETED w"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn watch_bookmarks_when_allowed() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    let list = api.list(&ListParams::default()).await?;
+    let rv = list
+        .metadata
+        .resource_version
+        .context("no resourceVersion")?;
+    let params = WatchParams::default().timeout(30);
+    assert!(params.bookmarks, "kube-rs asks for bookmarks by default");
+    let mut stream = api.watch(&params, &rv).await?.boxed();
+    let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .context("no bookmark")??
+        .context("watch ended")?;
+    match event {
+        WatchEvent::Bookmark(b) => assert_eq!(b.metadata.resource_version, rv),
+        other => bail!("expected a bookmark, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn server_side_apply_conflict_then_force() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    let config = |value: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"k": value}});
+    let created = api
+        .patch(
+            "ssa",
+            &PatchParams::apply("first"),
+            &Patch::Apply(config("a")),
+        )
+        .await?;
+    assert_eq!(created.data.unwrap_or_default()["k"], "a");
+    let status = api_error(
+        api.patch(
+            "ssa",
+            &PatchParams::apply("second"),
+            &Patch::Apply(config("b")),
+        )
+        .await,
+    )?;
+    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+    assert!(
+        status.message.contains("conflict with \"first\""),
+        "{}",
+        status.message
+    );
+    assert!(status.message.contains(".data.k"), "{}", status.message);
+    // Applying the value the other manager holds is no conflict (shared ownership).
+    api.patch(
+        "ssa",
+        &PatchParams::apply("second"),
+        &Patch::Apply(config("a")),
+    )
+    .await?;
+    let forced = api
+        .patch(
+            "ssa",
+            &PatchParams::apply("second").force(),
+            &Patch::Apply(config("b")),
+        )
+        .await?;
+    assert_eq!(forced.data.unwrap_or_default()["k"], "b");
+    let managers: Vec<String> = forced
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert_eq!(managers, ["second"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn update_with_a_stale_resource_version_conflicts() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    let created = api
+        .create(&PostParams::default(), &configmap("u", "web", "1"))
+        .await?;
+    let mut fresh = created.clone();
+    fresh.data = Some(BTreeMap::from([("k".to_string(), "2".to_string())]));
+    let updated = api.replace("u", &PostParams::default(), &fresh).await?;
+    assert_ne!(
+        updated.metadata.resource_version,
+        created.metadata.resource_version
+    );
+    let mut stale = created;
+    stale.data = Some(BTreeMap::from([("k".to_string(), "3".to_string())]));
+    let status = api_error(api.replace("u", &PostParams::default(), &stale).await)?;
+    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+    assert!(
+        status
+            .message
+            .starts_with("Operation cannot be fulfilled on configmaps \"u\""),
+        "{}",
+        status.message
+    );
+    let missing = api_error(api.get("nope").await)?;
+    assert_eq!(
+        (missing.code, missing.message.as_str()),
+        (404, "configmaps \"nope\" not found")
+    );
+    let exists = api_error(
+        api.create(&PostParams::default(), &configmap("u", "web", "1"))
+            .await,
+    )?;
+    assert_eq!(
+        (exists.code, exists.reason.as_str()),
+        (409, "AlreadyExists")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn watch_from_an_expired_version_is_gone() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    let created = api
+        .create(&PostParams::default(), &configmap("old", "web", "1"))
+        .await?;
+    let rv = created
+        .metadata
+        .resource_version
+        .context("no resourceVersion")?;
+    api.create(&PostParams::default(), &configmap("new", "web", "1"))
+        .await?;
+    server.compact();
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(30), &rv)
+        .await?
+        .boxed();
+    let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .context("watch stalled")??
+        .context("watch ended without an error event")?;
+    match event {
+        WatchEvent::Error(status) => {
+            assert_eq!((status.code, status.reason.as_str()), (410, "Expired"));
+        }
+        other => bail!("expected 410 Gone, got {other:?}"),
+    }
+    // A watch from the current version still works after the compaction.
+    let now = api
+        .list(&ListParams::default())
+        .await?
+        .metadata
+        .resource_version
+        .context("rv")?;
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(30), &now)
+        .await?
+        .boxed();
+    api.delete("old", &Default::default()).await?;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .context("stalled")??;
+        match event {
+            Some(WatchEvent::Bookmark(_)) => continue,
+            Some(WatchEvent::Deleted(cm)) => {
+                assert_eq!(cm.metadata.name.as_deref(), Some("old"));
+                return Ok(());
+            }
+            other => bail!("expected the delete, got {other:?}"),
+        }
+    }
+}
