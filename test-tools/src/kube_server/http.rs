@@ -685,7 +685,6 @@ fn watch_response(shared: Arc<Shared>, w: Box<WatchRequest>) -> Response {
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/json")
-        .header("Transfer-Encoding", "chunked")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

@@ -1440,3 +1440,458 @@ pub fn delete_returns_object(rt: &ResourceType) -> bool {
         || (rt.group.is_empty() && (rt.plural == "pods" || rt.plural == "namespaces"))
         || rt.kind == "CustomResourceDefinition"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt(store: &Store, group: &str, version: &str, plural: &str) -> ResourceType {
+        store.resolve(group, version, plural).cloned().unwrap()
+    }
+
+    fn opts(manager: &str) -> WriteOptions {
+        WriteOptions {
+            default_manager: manager.into(),
+            ..WriteOptions::default()
+        }
+    }
+
+    fn deployment(name: &str, image: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "app", "image": image}]}}},
+            "status": {"replicas": 7}})
+    }
+
+    #[test]
+    fn create_sets_server_fields_and_needs_the_namespace() {
+        let mut s = Store::new();
+        let cm = rt(&s, "", "v1", "configmaps");
+        let before = s.revision();
+        let out = s
+            .create(
+                &cm,
+                "default",
+                json!({"metadata": {"name": "a"}, "data": {"k": "v"}}),
+                &opts("t"),
+            )
+            .unwrap();
+        assert_eq!(out["kind"], "ConfigMap");
+        assert_eq!(out["metadata"]["resourceVersion"], (before + 1).to_string());
+        assert!(
+            out["metadata"]["uid"]
+                .as_str()
+                .is_some_and(|u| u.len() == 36)
+        );
+        assert!(
+            out["metadata"]["creationTimestamp"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z'))
+        );
+        assert!(
+            out["metadata"].get("generation").is_none(),
+            "config maps have no generation"
+        );
+        let err = s
+            .create(&cm, "nope", json!({"metadata": {"name": "a"}}), &opts("t"))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "namespaces \"nope\" not found");
+        assert_eq!(
+            err.to_status()["details"],
+            json!({"name": "nope", "kind": "namespaces"})
+        );
+        let err = s
+            .create(
+                &cm,
+                "default",
+                json!({"metadata": {"name": "a"}}),
+                &opts("t"),
+            )
+            .unwrap_err();
+        assert_eq!((err.code(), err.reason()), (409, "AlreadyExists"));
+        let err = s
+            .create(
+                &cm,
+                "default",
+                json!({"metadata": {"name": "Bad_Name"}}),
+                &opts("t"),
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), 422);
+        assert!(
+            err.to_string()
+                .starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value"),
+            "{err}"
+        );
+        let generated = s
+            .create(
+                &cm,
+                "default",
+                json!({"metadata": {"generateName": "gen-"}}),
+                &opts("t"),
+            )
+            .unwrap();
+        assert!(
+            meta(&generated, "name").starts_with("gen-") && meta(&generated, "name").len() == 9
+        );
+    }
+
+    #[test]
+    fn status_subresource_and_generation() {
+        let mut s = Store::new();
+        let d = rt(&s, "apps", "v1", "deployments");
+        let created = s
+            .create(&d, "default", deployment("d", "a:1"), &opts("t"))
+            .unwrap();
+        assert!(created.get("status").is_none(), "create drops status");
+        assert_eq!(created["metadata"]["generation"], 1);
+        let mut next = created.clone();
+        next["spec"]["replicas"] = json!(2);
+        next["status"] = json!({"replicas": 9});
+        let updated = s.update(&d, "default", "d", next, &opts("t")).unwrap();
+        assert_eq!(updated["metadata"]["generation"], 2);
+        assert!(
+            updated.get("status").is_none(),
+            "the main resource ignores status"
+        );
+        let mut status = updated.clone();
+        status["status"] = json!({"replicas": 2});
+        status["spec"]["replicas"] = json!(100);
+        let status_opts = WriteOptions {
+            status: true,
+            ..opts("t")
+        };
+        let after = s.update(&d, "default", "d", status, &status_opts).unwrap();
+        assert_eq!(after["status"]["replicas"], 2);
+        assert_eq!(
+            after["spec"]["replicas"], 2,
+            "the status subresource ignores spec"
+        );
+        assert_eq!(after["metadata"]["generation"], 2);
+        let mut stale = created;
+        stale["spec"]["replicas"] = json!(5);
+        let err = s.update(&d, "default", "d", stale, &opts("t")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Operation cannot be fulfilled on deployments.apps \"d\": the object has been modified; please apply your changes to the latest version and try again"
+        );
+        let err = s.get(&d, "default", "x").unwrap_err();
+        let status = err.to_status();
+        assert_eq!(status["message"], "deployments.apps \"x\" not found");
+        assert_eq!(
+            status["details"],
+            json!({"name": "x", "group": "apps", "kind": "deployments"})
+        );
+    }
+
+    #[test]
+    fn patches_of_each_type() {
+        let mut s = Store::new();
+        let d = rt(&s, "apps", "v1", "deployments");
+        s.create(&d, "default", deployment("d", "a:1"), &opts("t"))
+            .unwrap();
+        let smp =
+            br#"{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"s:1"}]}}}}"#;
+        let out = s
+            .patch(&d, "default", "d", PatchType::Strategic, smp, &opts("t"))
+            .unwrap();
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let merge =
+            br#"{"spec":{"template":{"spec":{"containers":[{"name":"only","image":"o"}]}}}}"#;
+        let out = s
+            .patch(&d, "default", "d", PatchType::Merge, merge, &opts("t"))
+            .unwrap();
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let json_patch = br#"[{"op":"replace","path":"/spec/replicas","value":4}]"#;
+        let out = s
+            .patch(&d, "default", "d", PatchType::Json, json_patch, &opts("t"))
+            .unwrap();
+        assert_eq!(out["spec"]["replicas"], 4);
+        let stale = br#"{"metadata":{"resourceVersion":"1"},"spec":{"replicas":5}}"#;
+        assert_eq!(
+            s.patch(&d, "default", "d", PatchType::Merge, stale, &opts("t"))
+                .unwrap_err()
+                .code(),
+            409
+        );
+        let missing = s
+            .patch(&d, "default", "zz", PatchType::Merge, b"{}", &opts("t"))
+            .unwrap_err();
+        assert_eq!(missing.code(), 404);
+        let apply =
+            b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: new}\nspec: {replicas: 2}\n";
+        let no_manager = s
+            .patch(&d, "default", "new", PatchType::Apply, apply, &opts("t"))
+            .unwrap_err();
+        assert_eq!(no_manager.code(), 400);
+        let ssa = WriteOptions {
+            field_manager: Some("m".into()),
+            ..opts("t")
+        };
+        let created = s
+            .patch(&d, "default", "new", PatchType::Apply, apply, &ssa)
+            .unwrap();
+        let managed = &created["metadata"]["managedFields"][0];
+        assert_eq!(
+            (managed["manager"].as_str(), managed["operation"].as_str()),
+            (Some("m"), Some("Apply"))
+        );
+        assert_eq!(
+            s.get(&d, "default", "new").unwrap()["metadata"]["managedFields"][0]["operation"],
+            "Apply"
+        );
+    }
+
+    #[test]
+    fn finalizers_hold_deletion_until_removed() {
+        let mut s = Store::new();
+        let cm = rt(&s, "", "v1", "configmaps");
+        let body = json!({"metadata": {"name": "f", "finalizers": ["example.com/hold"]}});
+        s.create(&cm, "default", body, &opts("t")).unwrap();
+        let rv = s.revision();
+        let pending = match s
+            .delete(&cm, "default", "f", &DeleteOptions::default())
+            .unwrap()
+        {
+            Deleted::Pending(o) => o,
+            Deleted::Gone(_) => panic!("finalizers must hold the object"),
+        };
+        assert!(pending["metadata"]["deletionTimestamp"].is_string());
+        let mut adding = pending.clone();
+        adding["metadata"]["finalizers"] = json!(["example.com/hold", "example.com/new"]);
+        assert_eq!(
+            s.update(&cm, "default", "f", adding, &opts("t"))
+                .unwrap_err()
+                .code(),
+            422
+        );
+        let mut release = pending;
+        release["metadata"]["finalizers"] = json!([]);
+        s.update(&cm, "default", "f", release, &opts("t")).unwrap();
+        assert_eq!(s.get(&cm, "default", "f").unwrap_err().code(), 404);
+        let kinds: Vec<EventType> = s
+            .events_after(&cm, Some("default"), rv, &ListOptions::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(kinds, [EventType::Modified, EventType::Deleted]);
+    }
+
+    #[test]
+    fn namespace_deletion_empties_it() {
+        let mut s = Store::new();
+        let ns = rt(&s, "", "v1", "namespaces");
+        let cm = rt(&s, "", "v1", "configmaps");
+        s.create(&ns, "", json!({"metadata": {"name": "team"}}), &opts("t"))
+            .unwrap();
+        s.create(&cm, "team", json!({"metadata": {"name": "a"}}), &opts("t"))
+            .unwrap();
+        s.create(
+            &cm,
+            "team",
+            json!({"metadata": {"name": "held", "finalizers": ["x/y"]}}),
+            &opts("t"),
+        )
+        .unwrap();
+        let out = s
+            .delete(&ns, "", "team", &DeleteOptions::default())
+            .unwrap();
+        let Deleted::Pending(namespace) = out else {
+            panic!("the held object keeps the namespace")
+        };
+        assert_eq!(namespace["status"]["phase"], "Terminating");
+        assert_eq!(s.get(&cm, "team", "a").unwrap_err().code(), 404);
+        assert_eq!(
+            s.create(&cm, "team", json!({"metadata": {"name": "b"}}), &opts("t"))
+                .unwrap_err()
+                .code(),
+            403
+        );
+        let mut held = s.get(&cm, "team", "held").unwrap();
+        held["metadata"]["finalizers"] = json!([]);
+        s.update(&cm, "team", "held", held, &opts("t")).unwrap();
+        assert_eq!(
+            s.get(&ns, "", "team").unwrap_err().code(),
+            404,
+            "the namespace goes once empty"
+        );
+    }
+
+    #[test]
+    fn crds_serve_kinds_until_deleted() {
+        let mut s = Store::new();
+        let crds = rt(
+            &s,
+            "apiextensions.k8s.io",
+            "v1",
+            "customresourcedefinitions",
+        );
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced", "names": {"kind": "Widget", "plural": "widgets"},
+                "versions": [{"name": "v1", "served": true, "storage": true}]}});
+        let mut bad = crd.clone();
+        bad["metadata"]["name"] = json!("wrong.example.com");
+        assert_eq!(
+            s.create(&crds, "", bad, &opts("t")).unwrap_err().code(),
+            422
+        );
+        let created = s.create(&crds, "", crd, &opts("t")).unwrap();
+        let conditions: Vec<&str> = created["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "True")
+            .filter_map(|c| c["type"].as_str())
+            .collect();
+        assert_eq!(conditions, ["NamesAccepted", "Established"]);
+        let widgets = rt(&s, "example.com", "v1", "widgets");
+        let w = s.create(&widgets, "default", json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"a": 1}}), &opts("t")).unwrap();
+        assert_eq!(w["metadata"]["generation"], 1);
+        let smp = s
+            .patch(
+                &widgets,
+                "default",
+                "w",
+                PatchType::Strategic,
+                b"{}",
+                &opts("t"),
+            )
+            .unwrap_err();
+        assert_eq!(smp.code(), 415);
+        let out = s
+            .patch(
+                &widgets,
+                "default",
+                "w",
+                PatchType::Merge,
+                br#"{"spec":{"a":2}}"#,
+                &opts("t"),
+            )
+            .unwrap();
+        assert_eq!(out["metadata"]["generation"], 2);
+        let err = s.get(&widgets, "default", "x").unwrap_err();
+        assert_eq!(err.to_string(), "widgets.example.com \"x\" not found");
+        s.delete(&crds, "", "widgets.example.com", &DeleteOptions::default())
+            .unwrap();
+        assert!(s.resolve("example.com", "v1", "widgets").is_err());
+        assert!(
+            s.objects.keys().all(|k| k.1 != "widgets"),
+            "custom resources go with their CRD"
+        );
+    }
+
+    #[test]
+    fn history_expires_and_selectors_filter_watches() {
+        let mut s = Store::new();
+        let cm = rt(&s, "", "v1", "configmaps");
+        let start = s.revision();
+        s.create(
+            &cm,
+            "default",
+            json!({"metadata": {"name": "a", "labels": {"app": "web"}}}),
+            &opts("t"),
+        )
+        .unwrap();
+        let live = s.get(&cm, "default", "a").unwrap();
+        let mut relabelled = live.clone();
+        relabelled["metadata"]["labels"]["app"] = json!("db");
+        s.update(&cm, "default", "a", relabelled, &opts("t"))
+            .unwrap();
+        let web = ListOptions {
+            labels: LabelSelector::parse("app=web").unwrap(),
+            ..ListOptions::default()
+        };
+        let kinds: Vec<EventType> = s
+            .events_after(&cm, None, start, &web)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(
+            kinds,
+            [EventType::Added, EventType::Deleted],
+            "leaving the selector reads as a delete"
+        );
+        s.set_history_limit(1);
+        let err = s
+            .events_after(&cm, None, start, &ListOptions::default())
+            .unwrap_err();
+        assert_eq!((err.code(), err.reason()), (410, "Expired"));
+        let now = s.revision();
+        assert!(
+            s.events_after(&cm, None, now, &ListOptions::default())
+                .unwrap()
+                .is_empty()
+        );
+        s.compact();
+        assert!(
+            s.events_after(&cm, None, now - 1, &ListOptions::default())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn list_pages_with_continue_tokens() {
+        let mut s = Store::new();
+        let cm = rt(&s, "", "v1", "configmaps");
+        for name in ["a", "b", "c", "d", "e"] {
+            s.create(
+                &cm,
+                "default",
+                json!({"metadata": {"name": name}}),
+                &opts("t"),
+            )
+            .unwrap();
+        }
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page = s
+                .list(
+                    &cm,
+                    Some("default"),
+                    &ListOptions {
+                        limit: 2,
+                        continue_token: token.clone(),
+                        ..ListOptions::default()
+                    },
+                )
+                .unwrap();
+            names.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| meta(i, "name")),
+            );
+            match page["metadata"]["continue"].as_str() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(names, ["a", "b", "c", "d", "e"]);
+        let bad = ListOptions {
+            continue_token: Some("zz".into()),
+            ..ListOptions::default()
+        };
+        assert_eq!(s.list(&cm, None, &bad).unwrap_err().code(), 400);
+        assert_eq!(
+            s.list(&cm, Some("kube-system"), &ListOptions::default())
+                .unwrap()["items"],
+            json!([])
+        );
+    }
+}
