@@ -389,25 +389,42 @@ pub struct Writer<'a> {
     pub api_version: &'a str,
     /// `status` for the status subresource, else empty.
     pub subresource: &'a str,
+    /// Whether the kind has a status subresource: then `status` belongs to writes through
+    /// it, and everything else to writes through the main resource.
+    pub status_is_subresource: bool,
     /// Current time (RFC 3339).
     pub time: &'a str,
+}
+
+impl Writer<'_> {
+    /// Whether this writer's write may own `path`.
+    fn covers(&self, path: &[Step]) -> bool {
+        if !self.status_is_subresource {
+            return true;
+        }
+        let is_status = path.first() == Some(&Step::Field("status".into()));
+        is_status == (self.subresource == "status")
+    }
 }
 
 /// Records a non-apply write from `old` (absent on create) to `new`: the manager's `Update`
 /// entry gains every field it changed or set, which every other manager loses.
 pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>, schema: &Schema) {
     let mut list = old.map(entries).unwrap_or_default();
-    let with_status = writer.subresource == "status";
     let new_fields = field_set(new, schema, true);
     let changed: FieldSet = match old {
-        None => new_fields.clone(),
+        None => new_fields
+            .iter()
+            .filter(|p| writer.covers(p))
+            .cloned()
+            .collect(),
         Some(old) => {
             let old_fields = field_set(old, schema, true);
             new_fields
                 .iter()
                 .filter(|p| get(old, p) != get(new, p))
                 .chain(old_fields.iter().filter(|p| get(new, p).is_none()))
-                .filter(|p| with_status == (p.first() == Some(&Step::Field("status".into()))))
+                .filter(|p| writer.covers(p))
                 .cloned()
                 .collect()
         }
@@ -464,10 +481,9 @@ pub fn apply(
     force: bool,
     schema: &Schema,
 ) -> Result<ApplyOutcome, fleet_smp::Error> {
-    let with_status = writer.subresource == "status";
-    let applied: FieldSet = field_set(config, schema, with_status)
+    let applied: FieldSet = field_set(config, schema, true)
         .into_iter()
-        .filter(|p| with_status == (p.first() == Some(&Step::Field("status".into()))))
+        .filter(|p| writer.covers(p))
         .collect();
     let mut list = live.map(entries).unwrap_or_default();
     let empty = Value::Object(Map::new());
@@ -545,6 +561,7 @@ mod tests {
             manager,
             api_version: "v1",
             subresource: "",
+            status_is_subresource: false,
             time: "2024-01-01T00:00:00Z",
         }
     }

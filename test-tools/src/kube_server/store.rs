@@ -512,6 +512,7 @@ impl Store {
             manager: &manager,
             api_version: &rt.api_version(),
             subresource: "",
+            status_is_subresource: rt.status_subresource,
             time: &now,
         };
         fields::record_update(None, &mut body, &writer, &self.schema);
@@ -787,6 +788,7 @@ impl Store {
                 manager,
                 api_version: &rt.api_version(),
                 subresource: if opts.status { "status" } else { "" },
+                status_is_subresource: rt.status_subresource,
                 time: &now,
             };
             fields::record_update(Some(&live), &mut new, &writer, &self.schema);
@@ -924,6 +926,7 @@ impl Store {
             manager: &manager,
             api_version: &api_version,
             subresource: if opts.status { "status" } else { "" },
+            status_is_subresource: rt.status_subresource,
             time: &now,
         };
         let live_served = live.as_ref().map(|l| Self::served_as(rt, l));

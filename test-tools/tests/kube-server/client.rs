@@ -6,9 +6,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use fleet_test_tools::kube_server::KubeServer;
 use futures_util::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Client;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use serde_json::json;
 
 fn client(server: &KubeServer) -> Result<Client> {
@@ -296,4 +299,72 @@ async fn watch_from_an_expired_version_is_gone() -> Result<()> {
             other => bail!("expected the delete, got {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn status_subresource_and_generation() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<Deployment> = Api::default_namespaced(client(&server)?);
+    let dep: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "app", "image": "a:1"}]}}},
+    }))?;
+    let created = api.create(&PostParams::default(), &dep).await?;
+    assert_eq!(created.metadata.generation, Some(1));
+    let status = json!({"status": {"replicas": 1, "readyReplicas": 1}, "spec": {"replicas": 9}});
+    let after = api
+        .patch_status("d", &PatchParams::default(), &Patch::Merge(&status))
+        .await?;
+    let ready = after.status.as_ref().and_then(|s| s.ready_replicas);
+    assert_eq!(ready, Some(1));
+    assert_eq!(
+        after.spec.as_ref().and_then(|s| s.replicas),
+        Some(1),
+        "status writes leave spec alone"
+    );
+    assert_eq!(after.metadata.generation, Some(1));
+    let spec = json!({"spec": {"replicas": 3}, "status": {"readyReplicas": 0}});
+    let after = api
+        .patch("d", &PatchParams::default(), &Patch::Merge(&spec))
+        .await?;
+    assert_eq!(after.metadata.generation, Some(2));
+    assert_eq!(
+        after.status.and_then(|s| s.ready_replicas),
+        Some(1),
+        "spec writes leave status alone"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn finalizers_delay_deletion_and_namespaces_must_exist() -> Result<()> {
+    let server = KubeServer::start()?;
+    let client = client(&server)?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let mut cm = configmap("held", "web", "1");
+    cm.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    api.create(&PostParams::default(), &cm).await?;
+    let marked = api.delete("held", &DeleteParams::background()).await?;
+    let marked = marked
+        .left()
+        .context("a held object comes back, not a Status")?;
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    assert!(api.get("held").await?.metadata.deletion_timestamp.is_some());
+    let release = json!({"metadata": {"finalizers": null}});
+    api.patch("held", &PatchParams::default(), &Patch::Merge(&release))
+        .await?;
+    let gone = api_error(api.get("held").await)?;
+    assert_eq!(gone.code, 404);
+    let elsewhere: Api<ConfigMap> = Api::namespaced(client, "missing");
+    let status = api_error(
+        elsewhere
+            .create(&PostParams::default(), &configmap("x", "web", "1"))
+            .await,
+    )?;
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (404, "namespaces \"missing\" not found")
+    );
+    Ok(())
 }
