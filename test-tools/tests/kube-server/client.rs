@@ -368,3 +368,60 @@ async fn finalizers_delay_deletion_and_namespaces_must_exist() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn delete_collection_by_label() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    for (name, app) in [("a", "web"), ("b", "db"), ("c", "web")] {
+        api.create(&PostParams::default(), &configmap(name, app, "1"))
+            .await?;
+    }
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("app=web"),
+    )
+    .await?;
+    assert_eq!(names(&api.list(&ListParams::default()).await?), ["b"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn streaming_list_ends_initial_events_with_a_bookmark() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    for name in ["a", "b"] {
+        api.create(&PostParams::default(), &configmap(name, "web", "1"))
+            .await?;
+    }
+    let mut stream = api
+        .watch(&WatchParams::streaming_lists().timeout(30), "")
+        .await?
+        .boxed();
+    let mut added = Vec::new();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .context("watch stalled")??
+            .context("watch ended")?;
+        match event {
+            WatchEvent::Added(cm) => added.push(cm.metadata.name.unwrap_or_default()),
+            WatchEvent::Bookmark(b) => {
+                let end = b
+                    .metadata
+                    .annotations
+                    .get("k8s.io/initial-events-end")
+                    .map(String::as_str);
+                assert_eq!(
+                    end,
+                    Some("true"),
+                    "the first bookmark ends the initial events"
+                );
+                break;
+            }
+            other => bail!("unexpected event {other:?}"),
+        }
+    }
+    assert_eq!(added, ["a", "b"]);
+    Ok(())
+}
