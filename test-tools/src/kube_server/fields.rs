@@ -409,8 +409,23 @@ impl Writer<'_> {
 
 /// Records a non-apply write from `old` (absent on create) to `new`: the manager's `Update`
 /// entry gains every field it changed or set, which every other manager loses.
+///
+/// Like the real server, `managedFields` in the written object are taken as given when they
+/// are set and not empty (that is how kubectl moves client-side-apply ownership to its
+/// server-side-apply manager), `[{}]` clears them, and otherwise the live ones stay.
 pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>, schema: &Schema) {
-    let mut list = old.map(entries).unwrap_or_default();
+    let requested = new["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let is_reset = requested.len() == 1 && requested[0].as_object().is_some_and(Map::is_empty);
+    let mut list = if is_reset {
+        Vec::new()
+    } else if !requested.is_empty() && old.is_some() && writer.subresource.is_empty() {
+        entries(new)
+    } else {
+        old.map(entries).unwrap_or_default()
+    };
     let new_fields = field_set(new, schema, true);
     let changed: FieldSet = match old {
         None => new_fields
@@ -652,6 +667,36 @@ mod tests {
         assert!(
             list.iter()
                 .any(|e| e.manager == "editor" && e.operation == "Update")
+        );
+    }
+
+    #[test]
+    fn managed_fields_in_a_write_are_taken_or_reset() {
+        let schema = Schema::builtin();
+        let cfg = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "a"}});
+        let obj = applied(apply(None, &cfg, &writer("a"), false, schema).unwrap());
+        let mut moved = obj.clone();
+        moved["metadata"]["managedFields"][0]["manager"] = json!("b");
+        record_update(Some(&obj), &mut moved, &writer("patcher"), schema);
+        let list = entries(&moved);
+        assert_eq!(
+            list.iter().map(|e| e.manager.as_str()).collect::<Vec<_>>(),
+            ["b"]
+        );
+        let mut reset = obj.clone();
+        reset["metadata"]["managedFields"] = json!([{}]);
+        record_update(Some(&obj), &mut reset, &writer("patcher"), schema);
+        assert!(reset["metadata"].get("managedFields").is_none());
+        let mut dropped = obj.clone();
+        dropped["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        record_update(Some(&obj), &mut dropped, &writer("patcher"), schema);
+        assert_eq!(
+            entries(&dropped)[0].manager,
+            "a",
+            "a write without managedFields keeps the live ones"
         );
     }
 }

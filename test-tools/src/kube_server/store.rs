@@ -173,12 +173,17 @@ fn is_dns_subdomain(name: &str) -> bool {
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
-/// The object without the fields that change on every write, to detect no-op writes.
+/// The object without what changes on every write (the resource version, the times of
+/// managedFields entries), to detect no-op writes as the real server does.
 fn comparable(object: &Value) -> Value {
     let mut v = object.clone();
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
-        m.remove("managedFields");
+        if let Some(entries) = m.get_mut("managedFields").and_then(Value::as_array_mut) {
+            for e in entries.iter_mut().filter_map(Value::as_object_mut) {
+                e.remove("time");
+            }
+        }
     }
     v
 }

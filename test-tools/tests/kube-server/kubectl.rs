@@ -249,10 +249,25 @@ fn server_side_apply_conflicts_and_force() -> Result<()> {
     };
     let file = k.file("dep.yaml", DEPLOYMENT)?;
     let file = file.to_str().context("path")?;
+    let managers = |dep: &Value| -> Vec<String> {
+        let mut list: Vec<String> = dep["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["manager"].as_str().map(str::to_string))
+            .collect();
+        list.sort();
+        list
+    };
+    // Client-side first: kubectl then moves that ownership to its server-side manager by
+    // patching managedFields, which the server must take as given.
+    k.ok(&["apply", "-f", file])?;
     assert!(
         k.ok(&["apply", "--server-side", "-f", file])?
             .contains("serverside-applied")
     );
+    let dep = k.json(&["get", "deploy", "web", "--show-managed-fields"])?;
+    assert_eq!(managers(&dep), ["kubectl", "kubectl-last-applied"]);
     k.ok(&[
         "patch",
         "deployment",
@@ -270,16 +285,10 @@ fn server_side_apply_conflicts_and_force() -> Result<()> {
     k.ok(&["apply", "--server-side", "--force-conflicts", "-f", file])?;
     let dep = k.json(&["get", "deploy", "web", "--show-managed-fields"])?;
     assert_eq!(dep["spec"]["replicas"], 1);
-    let managers: Vec<&str> = dep["metadata"]["managedFields"]
-        .as_array()
-        .context("managedFields")?
-        .iter()
-        .filter_map(|e| e["manager"].as_str())
-        .collect();
     assert_eq!(
-        managers,
-        ["kubectl"],
-        "the forced apply took every field back"
+        managers(&dep),
+        ["kubectl", "kubectl-last-applied"],
+        "the forced apply took replicas back"
     );
     Ok(())
 }
