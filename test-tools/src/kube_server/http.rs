@@ -45,6 +45,77 @@ struct Shared {
     store: Mutex<Store>,
     revision: watch::Sender<u64>,
     options: Options,
+    faults: Mutex<Vec<Fault>>,
+}
+
+/// An error the server answers instead of serving, for tests of client error handling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// Only requests with this method (any when `None`).
+    pub method: Option<String>,
+    /// Only requests whose path contains this.
+    pub path_contains: String,
+    /// How many matching requests fail.
+    pub count: usize,
+    /// The error.
+    pub kind: FaultKind,
+}
+
+/// The error a [`Fault`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// 429 `TooManyRequests` with `Retry-After: 1`, as priority and fairness answers.
+    TooManyRequests,
+    /// 503 `ServiceUnavailable`.
+    ServiceUnavailable,
+    /// 504 `Timeout`.
+    GatewayTimeout,
+    /// 500 `InternalError`.
+    InternalError,
+}
+
+impl FaultKind {
+    fn response(self) -> Response {
+        let (code, reason, message) = match self {
+            FaultKind::TooManyRequests => (
+                429,
+                "TooManyRequests",
+                "Too many requests, please try again later.",
+            ),
+            FaultKind::ServiceUnavailable => (
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            ),
+            FaultKind::GatewayTimeout => (
+                504,
+                "Timeout",
+                "the server was unable to return a response in the time allotted",
+            ),
+            FaultKind::InternalError => (
+                500,
+                "InternalError",
+                "an error on the server has prevented the request from succeeding",
+            ),
+        };
+        let mut status = json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code,
+        });
+        if self == FaultKind::TooManyRequests {
+            status["details"] = json!({"retryAfterSeconds": 1});
+        }
+        let mut response = json_response(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            &status,
+        );
+        if self == FaultKind::TooManyRequests {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        response
+    }
 }
 
 impl Shared {
@@ -85,6 +156,7 @@ impl KubeServer {
         store.set_history_limit(options.history_limit);
         let (revision, _) = watch::channel(store.revision());
         let shared = Arc::new(Shared {
+            faults: Mutex::new(Vec::new()),
             store: Mutex::new(store),
             revision,
             options,
@@ -158,6 +230,26 @@ impl KubeServer {
         let out = f(&mut store);
         self.shared.notify(&store);
         out
+    }
+
+    /// Makes the next matching requests fail with `fault.kind`.
+    pub fn inject(&self, fault: Fault) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(fault);
+    }
+
+    /// How many injected failures have not happened yet.
+    pub fn faults_left(&self) -> usize {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|f| f.count)
+            .sum()
     }
 
     /// Drops the change history: watches from any earlier resource version get 410 Gone.
@@ -313,6 +405,25 @@ fn user_agent_manager(headers: &HeaderMap) -> String {
     agent.split('/').next().unwrap_or(agent).to_string()
 }
 
+/// The kind of the first injected fault matching the request, counting it down.
+fn take_fault(shared: &Shared, method: &Method, path: &str) -> Option<FaultKind> {
+    let mut faults = shared.faults.lock().unwrap_or_else(|p| p.into_inner());
+    let index = faults.iter().position(|f| {
+        f.count > 0
+            && f.method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+            && path.contains(&f.path_contains)
+    })?;
+    let fault = &mut faults[index];
+    fault.count -= 1;
+    let kind = fault.kind;
+    if fault.count == 0 {
+        faults.remove(index);
+    }
+    Some(kind)
+}
+
 async fn handle(shared: Arc<Shared>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -322,6 +433,9 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Response {
         Ok(b) => b,
         Err(e) => return error_response(&Error::BadRequest(format!("reading the body: {e}"))),
     };
+    if let Some(kind) = take_fault(&shared, &method, &path) {
+        return kind.response();
+    }
     let segments: Vec<&str> = path
         .trim_matches('/')
         .split('/')

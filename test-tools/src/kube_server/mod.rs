@@ -20,5 +20,5 @@ pub mod store;
 pub mod time;
 
 pub use error::Error;
-pub use http::{KubeServer, Options, kubeconfig_for};
+pub use http::{Fault, FaultKind, KubeServer, Options, kubeconfig_for};
 pub use store::Store;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use fleet_test_tools::kube_server::KubeServer;
+use fleet_test_tools::kube_server::{Fault, FaultKind, KubeServer};
 use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -423,5 +423,53 @@ async fn streaming_list_ends_initial_events_with_a_bookmark() -> Result<()> {
         }
     }
     assert_eq!(added, ["a", "b"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn injected_faults_reach_a_client_without_retries() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    api.create(&PostParams::default(), &configmap("f", "web", "1"))
+        .await?;
+    for (kind, code, reason) in [
+        (FaultKind::TooManyRequests, 429, "TooManyRequests"),
+        (FaultKind::ServiceUnavailable, 503, "ServiceUnavailable"),
+        (FaultKind::GatewayTimeout, 504, "Timeout"),
+        (FaultKind::InternalError, 500, "InternalError"),
+    ] {
+        server.inject(Fault {
+            method: Some("GET".into()),
+            path_contains: "/configmaps/f".into(),
+            count: 1,
+            kind,
+        });
+        let status = api_error(api.get("f").await)?;
+        assert_eq!((status.code, status.reason.as_str()), (code, reason));
+        // One failure only: the next request is served.
+        assert_eq!(api.get("f").await?.metadata.name.as_deref(), Some("f"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn kube_rs_retries_a_503_by_default() -> Result<()> {
+    let server = KubeServer::start()?;
+    let mut config = kube::Config::new(server.url().parse()?);
+    config.default_namespace = "default".into();
+    let api: Api<ConfigMap> = Api::default_namespaced(Client::try_from(config)?);
+    api.create(&PostParams::default(), &configmap("r", "web", "1"))
+        .await?;
+    server.inject(Fault {
+        method: None,
+        path_contains: "/configmaps/r".into(),
+        count: 1,
+        kind: FaultKind::ServiceUnavailable,
+    });
+    assert_eq!(
+        api.get("r").await?.metadata.name.as_deref(),
+        Some("r"),
+        "the default client retried"
+    );
     Ok(())
 }
