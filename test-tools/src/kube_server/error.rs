@@ -57,8 +57,8 @@ pub enum Error {
         name: String,
         /// The full message (`Apply failed with 1 conflict: ...`).
         message: String,
-        /// `(manager, field path)` of each conflict.
-        conflicts: Vec<(String, String)>,
+        /// `(manager, its API version, field path)` of each conflict.
+        conflicts: Vec<(String, String, String)>,
     },
     /// The object fails validation (`422 Invalid`).
     #[error(
@@ -224,10 +224,10 @@ impl Error {
             } => {
                 let causes = conflicts
                     .iter()
-                    .map(|(manager, field)| {
+                    .map(|(manager, api_version, field)| {
                         json!({
                             "reason": "FieldManagerConflict",
-                            "message": format!("conflict with \"{manager}\""),
+                            "message": format!("conflict with \"{manager}\" using {api_version}"),
                             "field": field,
                         })
                     })

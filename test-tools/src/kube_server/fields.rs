@@ -481,8 +481,19 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, writer: &Writer<'_>, 
 pub enum ApplyOutcome {
     /// The merged object, with managed fields recorded.
     Applied(Value),
-    /// Fields other managers own with other values: `(manager, path)` each.
-    Conflicts(Vec<(String, Path)>),
+    /// Fields other managers own with other values.
+    Conflicts(Vec<Conflict>),
+}
+
+/// A field another manager owns with a different value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The owning manager.
+    pub manager: String,
+    /// The API version it wrote in.
+    pub api_version: String,
+    /// The field.
+    pub path: Path,
 }
 
 /// Server-side apply of `config` by `writer` onto `live` (absent when the object does not
@@ -510,16 +521,20 @@ pub fn apply(
         }
         for p in e.fields.intersection(&applied) {
             if get(base, p) != get(config, p) {
-                conflicts.push((e.manager.clone(), p.clone()));
+                conflicts.push(Conflict {
+                    manager: e.manager.clone(),
+                    api_version: e.api_version.clone(),
+                    path: p.clone(),
+                });
             }
         }
     }
     if !conflicts.is_empty() && !force {
         return Ok(ApplyOutcome::Conflicts(conflicts));
     }
-    for (manager, path) in &conflicts {
-        for e in list.iter_mut().filter(|e| &e.manager == manager) {
-            e.fields.remove(path);
+    for c in &conflicts {
+        for e in list.iter_mut().filter(|e| e.manager == c.manager) {
+            e.fields.remove(&c.path);
         }
     }
     let previous: FieldSet = list
@@ -623,8 +638,11 @@ mod tests {
         match apply(Some(&obj), &cfg_b, &writer("b"), false, schema).unwrap() {
             ApplyOutcome::Conflicts(c) => {
                 assert_eq!(c.len(), 1);
-                assert_eq!(c[0].0, "a");
-                assert_eq!(display(&c[0].1), ".data.k");
+                assert_eq!(
+                    (c[0].manager.as_str(), c[0].api_version.as_str()),
+                    ("a", "v1")
+                );
+                assert_eq!(display(&c[0].path), ".data.k");
             }
             ApplyOutcome::Applied(_) => panic!("expected a conflict"),
         }

@@ -919,6 +919,14 @@ impl Store {
             }
         }
         Self::check_kind(rt, &config)?;
+        if config["metadata"]
+            .get("managedFields")
+            .is_some_and(|m| !m.is_null())
+        {
+            return Err(Error::BadRequest(
+                "metadata.managedFields must be nil".into(),
+            ));
+        }
         let config_name = meta(&config, "name");
         if !config_name.is_empty() && config_name != name {
             return Err(Error::BadRequest(format!(
@@ -946,20 +954,22 @@ impl Store {
         {
             ApplyOutcome::Applied(v) => v,
             ApplyOutcome::Conflicts(conflicts) => {
-                let list: Vec<(String, String)> = conflicts
+                let list: Vec<(String, String, String)> = conflicts
                     .iter()
-                    .map(|(m, p)| (format!("{m}\" using {api_version}"), fields::display(p)))
+                    .map(|c| {
+                        (
+                            c.manager.clone(),
+                            c.api_version.clone(),
+                            fields::display(&c.path),
+                        )
+                    })
                     .collect();
-                let message = conflict_message(&list);
                 return Err(Error::ApplyConflict {
                     group: rt.group.clone(),
                     resource: rt.plural.clone(),
                     name,
-                    message,
-                    conflicts: conflicts
-                        .into_iter()
-                        .map(|(m, p)| (m, fields::display(&p)))
-                        .collect(),
+                    message: conflict_message(&list),
+                    conflicts: list,
                 });
             }
         };
@@ -970,6 +980,7 @@ impl Store {
                 let managed = body["metadata"].get("managedFields").cloned();
                 let create_opts = WriteOptions {
                     dry_run: opts.dry_run,
+                    default_manager: manager.clone(),
                     ..WriteOptions::default()
                 };
                 self.check_namespace(rt, &key.2, &body)?;
@@ -1213,20 +1224,26 @@ impl Store {
     }
 }
 
-fn conflict_message(conflicts: &[(String, String)]) -> String {
-    if conflicts.len() == 1 {
-        let (m, f) = &conflicts[0];
-        return format!("Apply failed with 1 conflict: conflict with \"{m}: {f}");
+fn conflict_message(conflicts: &[(String, String, String)]) -> String {
+    if let [(manager, api_version, field)] = conflicts {
+        return format!(
+            "Apply failed with 1 conflict: conflict with \"{manager}\" using {api_version}: {field}"
+        );
     }
-    let mut by_manager: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (m, f) in conflicts {
-        by_manager.entry(m).or_default().push(f);
+    let mut by_manager: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for (manager, api_version, field) in conflicts {
+        by_manager
+            .entry((manager, api_version))
+            .or_default()
+            .push(field);
     }
     let mut text = format!("Apply failed with {} conflicts:", conflicts.len());
-    for (m, fields) in by_manager {
-        text.push_str(&format!(" conflicts with \"{m}:"));
-        for f in fields {
-            text.push_str(&format!("\n- {f}"));
+    for ((manager, api_version), fields) in by_manager {
+        text.push_str(&format!(
+            " conflicts with \"{manager}\" using {api_version}:"
+        ));
+        for field in fields {
+            text.push_str(&format!("\n- {field}"));
         }
     }
     text

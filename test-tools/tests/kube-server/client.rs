@@ -178,7 +178,28 @@ async fn server_side_apply_conflict_then_force() -> Result<()> {
         "{}",
         status.message
     );
-    assert!(status.message.contains(".data.k"), "{}", status.message);
+    assert_eq!(
+        status.message,
+        "Apply failed with 1 conflict: conflict with \"first\" using v1: .data.k"
+    );
+    let details = status.details.as_ref().context("no details")?;
+    assert_eq!(
+        (details.name.as_str(), details.kind.as_str()),
+        ("ssa", "configmaps")
+    );
+    let cause = details.causes.first().context("no causes")?;
+    assert_eq!(
+        (
+            cause.reason.as_str(),
+            cause.field.as_str(),
+            cause.message.as_str()
+        ),
+        (
+            "FieldManagerConflict",
+            ".data.k",
+            "conflict with \"first\" using v1"
+        )
+    );
     // Applying the value the other manager holds is no conflict (shared ownership).
     api.patch(
         "ssa",
