@@ -625,9 +625,10 @@ fn resource_request(
         return Err(Error::UnknownResource);
     }
     let namespace = target.namespace.clone().unwrap_or_default();
-    let status = match target.subresource.as_deref() {
-        None => false,
-        Some("status") if rt.status_subresource => true,
+    let (status, scale) = match target.subresource.as_deref() {
+        None => (false, false),
+        Some("status") if rt.status_subresource => (true, false),
+        Some("scale") if rt.scale_subresource => (false, true),
         Some(_) => return Err(Error::UnknownResource),
     };
     let table = wants_table(headers);
@@ -635,6 +636,7 @@ fn resource_request(
         field_manager: query.get("fieldManager").cloned(),
         force: truthy(query, "force"),
         status,
+        scale,
         dry_run: query.get("dryRun").is_some_and(|d| d == "All"),
         default_manager: user_agent_manager(headers),
     };
@@ -658,6 +660,21 @@ fn resource_request(
             )),
         }
     };
+    if let (true, Some(name)) = (scale, target.name.as_deref()) {
+        let object = match *method {
+            Method::GET => store.get_scale(&rt, &namespace, name)?,
+            Method::PUT => {
+                store.update_scale(&rt, &namespace, name, &parse_body(&body)?, &write_opts)?
+            }
+            Method::PATCH => {
+                let patch_type = PatchType::from_content_type(content_type)?;
+                store.patch_scale(&rt, &namespace, name, patch_type, &body, &write_opts)?
+            }
+            _ => return Err(Error::MethodNotAllowed),
+        };
+        shared.notify(&store);
+        return ok(object);
+    }
     match (method, target.name.as_deref()) {
         (&Method::GET, None) => {
             let options = list_options(query)?;

@@ -24,6 +24,8 @@ pub struct ResourceType {
     pub categories: Vec<String>,
     /// Whether the kind has a `/status` subresource.
     pub status_subresource: bool,
+    /// Whether the kind has a `/scale` subresource (`spec.replicas`, autoscaling/v1 Scale).
+    pub scale_subresource: bool,
     /// Whether a CustomResourceDefinition defines it.
     pub custom: bool,
 }
@@ -63,9 +65,28 @@ impl ResourceType {
                 "verbs": ["get", "patch", "update"],
             }));
         }
+        if self.scale_subresource {
+            out.push(json!({
+                "name": format!("{}/scale", self.plural),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
         out
     }
 }
+
+/// Built-in kinds with a `/scale` subresource.
+const SCALABLE: [(&str, &str); 4] = [
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "ReplicaSet"),
+    ("", "ReplicationController"),
+];
 
 /// `(group, version, kind, plural, namespaced, short names, status subresource, in "all")`.
 type Row = (
@@ -407,6 +428,7 @@ pub fn builtin() -> Vec<ResourceType> {
                     Vec::new()
                 },
                 status_subresource: status,
+                scale_subresource: SCALABLE.contains(&(group, kind)),
                 custom: false,
             },
         )
@@ -448,6 +470,8 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
             short_names: list(&names["shortNames"]),
             categories: list(&names["categories"]),
             status_subresource: v["subresources"].get("status").is_some(),
+            // The scale subresource of custom resources (specReplicasPath) is not served.
+            scale_subresource: false,
             custom: true,
         })
         .collect()
@@ -551,6 +575,9 @@ mod tests {
             .map(|r| r["name"].as_str().unwrap())
             .collect();
         assert!(names.contains(&"deployments") && names.contains(&"deployments/status"));
+        assert!(
+            names.contains(&"deployments/scale") && !names.contains(&"controllerrevisions/scale")
+        );
         assert!(d.resources("apps", "v2").is_none());
         let groups = d.groups();
         assert!(

@@ -96,6 +96,8 @@ pub struct WriteOptions {
     pub force: bool,
     /// Whether the request goes to the `/status` subresource.
     pub status: bool,
+    /// Whether the request goes to the `/scale` subresource.
+    pub scale: bool,
     /// `dryRun=All`: validate and answer, keep nothing.
     pub dry_run: bool,
 }
@@ -792,7 +794,7 @@ impl Store {
             let writer = Writer {
                 manager,
                 api_version: &rt.api_version(),
-                subresource: if opts.status { "status" } else { "" },
+                subresource: subresource_name(opts),
                 status_is_subresource: rt.status_subresource,
                 time: &now,
             };
@@ -938,7 +940,7 @@ impl Store {
         let writer = Writer {
             manager: &manager,
             api_version: &api_version,
-            subresource: if opts.status { "status" } else { "" },
+            subresource: subresource_name(opts),
             status_is_subresource: rt.status_subresource,
             time: &now,
         };
@@ -1170,6 +1172,110 @@ impl Store {
             .retain(|t| !(t.custom && t.group == group && t.plural == plural));
     }
 
+    fn scalable(rt: &ResourceType) -> Result<(), Error> {
+        if rt.scale_subresource {
+            Ok(())
+        } else {
+            Err(Error::UnknownResource)
+        }
+    }
+
+    /// The `/scale` subresource: an autoscaling/v1 `Scale` of `spec.replicas`.
+    pub fn get_scale(
+        &self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, Error> {
+        Self::scalable(rt)?;
+        self.get(rt, namespace, name).map(|o| scale_of(&o))
+    }
+
+    /// Writes `spec.replicas` from a `Scale` (`PUT .../scale`), with optimistic concurrency on
+    /// its `metadata.resourceVersion`.
+    pub fn update_scale(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        scale: &Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, Error> {
+        Self::scalable(rt)?;
+        let key = Self::key(rt, namespace, name);
+        let live = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| Self::not_found(rt, name))?;
+        let rv = meta(scale, "resourceVersion");
+        if !rv.is_empty() && rv != meta(&live, "resourceVersion") {
+            return Err(Error::Conflict {
+                group: rt.group.clone(),
+                resource: rt.plural.clone(),
+                name: name.to_string(),
+                reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
+            });
+        }
+        let replicas = match &scale["spec"]["replicas"] {
+            Value::Null => 0,
+            v => v.as_i64().filter(|r| *r >= 0).ok_or_else(|| {
+                Error::invalid(
+                    "autoscaling",
+                    "Scale",
+                    name,
+                    "FieldValueInvalid",
+                    "spec.replicas",
+                    &format!("Invalid value: {v}: must be greater than or equal to 0"),
+                )
+            })?,
+        };
+        let mut new = Self::served_as(rt, &live);
+        new["spec"]["replicas"] = json!(replicas);
+        let opts = WriteOptions {
+            scale: true,
+            status: false,
+            ..opts.clone()
+        };
+        let manager = Self::manager(&opts);
+        let written = self.write(rt, key, live, new, &opts, Some(&manager))?;
+        Ok(scale_of(&written))
+    }
+
+    /// Patches the `Scale` view (JSON, merge or strategic merge, which are the same for it).
+    pub fn patch_scale(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        patch_type: PatchType,
+        body: &[u8],
+        opts: &WriteOptions,
+    ) -> Result<Value, Error> {
+        let mut scale = self.get_scale(rt, namespace, name)?;
+        let patch: Value = serde_json::from_slice(body)
+            .map_err(|e| Error::BadRequest(format!("error decoding patch: {e}")))?;
+        match patch_type {
+            PatchType::Json => fleet_smp::apply_json6902(&mut scale, &patch).map_err(|e| {
+                Error::invalid(
+                    "autoscaling",
+                    "Scale",
+                    name,
+                    "FieldValueInvalid",
+                    "",
+                    &e.to_string(),
+                )
+            })?,
+            PatchType::Merge | PatchType::Strategic => json_patch::merge(&mut scale, &patch),
+            PatchType::Apply => {
+                return Err(Error::UnsupportedMediaType(
+                    "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json".into(),
+                ));
+            }
+        }
+        self.update_scale(rt, namespace, name, &scale, opts)
+    }
+
     /// The events of `rt` (in `namespace`, or all) after `revision`, filtered by selectors:
     /// an object that stops matching is reported deleted, one that starts matching added.
     pub fn events_after(
@@ -1222,6 +1328,49 @@ impl Store {
             .map(|(_, o)| Self::served_as(rt, o))
             .collect()
     }
+}
+
+fn subresource_name(opts: &WriteOptions) -> &'static str {
+    if opts.status {
+        "status"
+    } else if opts.scale {
+        "scale"
+    } else {
+        ""
+    }
+}
+
+/// The autoscaling/v1 `Scale` view of a scalable object.
+fn scale_of(object: &Value) -> Value {
+    let labels = object["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .or_else(|| object["spec"]["selector"].as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let mut metadata = json!({});
+    for k in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
+        if let Some(v) = object["metadata"].get(k) {
+            metadata[k] = v.clone();
+        }
+    }
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": metadata,
+        "spec": {"replicas": object["spec"]["replicas"].as_i64().unwrap_or(1)},
+        "status": {"replicas": object["status"]["replicas"].as_i64().unwrap_or(0), "selector": labels},
+    })
 }
 
 fn conflict_message(conflicts: &[(String, String, String)]) -> String {
@@ -1676,6 +1825,64 @@ mod tests {
             s.get(&d, "default", "new").unwrap()["metadata"]["managedFields"][0]["operation"],
             "Apply"
         );
+    }
+
+    #[test]
+    fn scale_subresource_reads_and_writes_replicas() {
+        let mut s = Store::new();
+        let d = rt(&s, "apps", "v1", "deployments");
+        let mut dep = deployment("d", "a:1");
+        dep["spec"]["selector"] = json!({"matchLabels": {"app": "d", "tier": "web"}});
+        s.create(&d, "default", dep, &opts("t")).unwrap();
+        let scale = s.get_scale(&d, "default", "d").unwrap();
+        assert_eq!(scale["kind"], "Scale");
+        assert_eq!(scale["spec"]["replicas"], 1);
+        assert_eq!(scale["status"]["selector"], "app=d,tier=web");
+        let out = s
+            .patch_scale(
+                &d,
+                "default",
+                "d",
+                PatchType::Merge,
+                br#"{"spec":{"replicas":4}}"#,
+                &opts("t"),
+            )
+            .unwrap();
+        assert_eq!(out["spec"]["replicas"], 4);
+        let live = s.get(&d, "default", "d").unwrap();
+        assert_eq!(
+            (
+                live["spec"]["replicas"].as_i64(),
+                live["metadata"]["generation"].as_i64()
+            ),
+            (Some(4), Some(2))
+        );
+        assert_eq!(
+            live["metadata"]["managedFields"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()["subresource"],
+            "scale"
+        );
+        let negative = s.patch_scale(
+            &d,
+            "default",
+            "d",
+            PatchType::Merge,
+            br#"{"spec":{"replicas":-1}}"#,
+            &opts("t"),
+        );
+        assert_eq!(negative.unwrap_err().code(), 422);
+        let stale = json!({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 2}});
+        assert_eq!(
+            s.update_scale(&d, "default", "d", &stale, &opts("t"))
+                .unwrap_err()
+                .code(),
+            409
+        );
+        let cm = rt(&s, "", "v1", "configmaps");
+        assert_eq!(s.get_scale(&cm, "default", "x").unwrap_err().code(), 404);
     }
 
     #[test]

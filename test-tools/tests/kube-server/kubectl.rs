@@ -230,6 +230,19 @@ fn patch_types_on_a_deployment() -> Result<()> {
     assert_eq!(dep["metadata"]["labels"]["tier"], "front");
     // Two spec changes, one metadata change.
     assert_eq!(dep["metadata"]["generation"], 3);
+    // kubectl scale patches the scale subresource.
+    assert!(
+        k.ok(&["scale", "deployment", "web", "--replicas=5"])?
+            .contains("deployment.apps/web scaled")
+    );
+    let dep = k.json(&["get", "deploy", "web"])?;
+    assert_eq!(
+        (
+            dep["spec"]["replicas"].as_i64(),
+            dep["metadata"]["generation"].as_i64()
+        ),
+        (Some(5), Some(4))
+    );
     let err = k.fails(&[
         "patch",
         "deployment",
