@@ -467,6 +467,7 @@ impl Store {
                 "the request body is not a JSON object".into(),
             ));
         }
+        check_shape(rt, &body)?;
         Self::check_kind(rt, &body)?;
         if body.get("metadata").is_none_or(|m| !m.is_object()) {
             body["metadata"] = json!({});
@@ -696,6 +697,7 @@ impl Store {
         manager: Option<&str>,
     ) -> Result<Value, Error> {
         let name = key.3.clone();
+        check_shape(rt, &new)?;
         let new_name = meta(&new, "name");
         if !new_name.is_empty() && new_name != name {
             return Err(Error::BadRequest(format!(
@@ -898,9 +900,7 @@ impl Store {
             .map_err(|_| Error::BadRequest("the apply patch is not UTF-8".into()))?;
         let config: Value = serde_saphyr::from_str(text)
             .map_err(|e| Error::BadRequest(format!("error decoding YAML: {e}")))?;
-        if !config.is_object() {
-            return Err(Error::BadRequest("the apply patch is not an object".into()));
-        }
+        check_shape(rt, &config)?;
         let manager = opts.field_manager.clone().filter(|m| !m.is_empty()).ok_or_else(|| {
             Error::BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into())
         })?;
@@ -1069,7 +1069,7 @@ impl Store {
             marked["metadata"]["deletionTimestamp"] = json!(time::now());
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             if is_namespace {
-                marked["status"]["phase"] = json!("Terminating");
+                set_path(&mut marked, &["status", "phase"], json!("Terminating"));
                 self.revision += 1;
                 marked["metadata"]["resourceVersion"] = json!(self.revision.to_string());
                 self.objects.insert(key.clone(), marked.clone());
@@ -1231,7 +1231,7 @@ impl Store {
             })?,
         };
         let mut new = Self::served_as(rt, &live);
-        new["spec"]["replicas"] = json!(replicas);
+        set_path(&mut new, &["spec", "replicas"], json!(replicas));
         let opts = WriteOptions {
             scale: true,
             status: false,
@@ -1327,6 +1327,58 @@ impl Store {
             .filter(|(_, o)| opts.labels.matches(o) && opts.fields.matches(o))
             .map(|(_, o)| Self::served_as(rt, o))
             .collect()
+    }
+}
+
+/// Sets the value at `path`, turning whatever is in the way into maps (client data may hold
+/// anything where the server writes).
+fn set_path(target: &mut Value, path: &[&str], value: Value) {
+    let mut cur = target;
+    for key in path {
+        if !cur.is_object() {
+            *cur = Value::Object(serde_json::Map::new());
+        }
+        let Value::Object(map) = cur else { return };
+        cur = map.entry(key.to_string()).or_insert(Value::Null);
+    }
+    *cur = value;
+}
+
+/// The shape checks the real server's decoding makes: an object, with `metadata` a map,
+/// `labels` and `annotations` maps of strings, `finalizers` a list of strings.
+fn check_shape(rt: &ResourceType, object: &Value) -> Result<(), Error> {
+    let bad = |what: &str| {
+        Err(Error::BadRequest(format!(
+            "{}{} in version \"{}\" cannot be handled as a {}: {what}",
+            rt.kind,
+            if rt.group.is_empty() {
+                String::new()
+            } else {
+                format!(".{}", rt.group)
+            },
+            rt.version,
+            rt.kind
+        )))
+    };
+    let Some(map) = object.as_object() else {
+        return bad("the object is not a map");
+    };
+    let metadata = match map.get("metadata") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Object(m)) => m,
+        Some(_) => return bad("metadata is not a map"),
+    };
+    for field in ["labels", "annotations"] {
+        match metadata.get(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) if m.values().all(Value::is_string) => {}
+            Some(_) => return bad(&format!("metadata.{field} is not a map of strings")),
+        }
+    }
+    match metadata.get("finalizers") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => Ok(()),
+        Some(_) => bad("metadata.finalizers is not a list of strings"),
     }
 }
 
@@ -1825,6 +1877,75 @@ mod tests {
             s.get(&d, "default", "new").unwrap()["metadata"]["managedFields"][0]["operation"],
             "Apply"
         );
+    }
+
+    #[test]
+    fn malformed_objects_are_bad_requests_not_panics() {
+        let mut s = Store::new();
+        let cm = rt(&s, "", "v1", "configmaps");
+        let bodies = [
+            json!({"metadata": "x"}),
+            json!({"metadata": {"name": "a", "labels": "x"}}),
+            json!({"metadata": {"name": "a", "labels": {"k": 1}}}),
+            json!({"metadata": {"name": "a", "finalizers": "x"}}),
+        ];
+        for body in bodies {
+            let err = s
+                .create(&cm, "default", body.clone(), &opts("t"))
+                .unwrap_err();
+            assert_eq!(err.code(), 400, "{body}");
+        }
+        s.create(
+            &cm,
+            "default",
+            json!({"metadata": {"name": "a"}}),
+            &opts("t"),
+        )
+        .unwrap();
+        let root = br#"[{"op":"replace","path":"","value":5}]"#;
+        assert_eq!(
+            s.patch(&cm, "default", "a", PatchType::Json, root, &opts("t"))
+                .unwrap_err()
+                .code(),
+            400
+        );
+        let labels = br#"{"metadata":{"labels":"x"}}"#;
+        assert_eq!(
+            s.patch(&cm, "default", "a", PatchType::Merge, labels, &opts("t"))
+                .unwrap_err()
+                .code(),
+            400
+        );
+        let ssa = WriteOptions {
+            field_manager: Some("m".into()),
+            ..opts("t")
+        };
+        let apply = b"apiVersion: v1\nkind: ConfigMap\nmetadata: 5\n";
+        assert_eq!(
+            s.patch(&cm, "default", "a", PatchType::Apply, apply, &ssa)
+                .unwrap_err()
+                .code(),
+            400
+        );
+        let d = rt(&s, "apps", "v1", "deployments");
+        s.create(
+            &d,
+            "default",
+            json!({"metadata": {"name": "d"}, "spec": "odd"}),
+            &opts("t"),
+        )
+        .unwrap();
+        let out = s
+            .patch_scale(
+                &d,
+                "default",
+                "d",
+                PatchType::Merge,
+                br#"{"spec":{"replicas":2}}"#,
+                &opts("t"),
+            )
+            .unwrap();
+        assert_eq!(out["spec"]["replicas"], 2);
     }
 
     #[test]
