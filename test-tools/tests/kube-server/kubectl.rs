@@ -425,3 +425,33 @@ fn api_resources_and_a_custom_resource() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn diff_runs_a_server_side_dry_run() -> Result<()> {
+    let Some(k) = Kubectl::start()? else {
+        return Ok(());
+    };
+    let file = k.file("dep.yaml", DEPLOYMENT)?;
+    k.ok(&["apply", "-f", file.to_str().context("path")?])?;
+    let changed = k.file("dep2.yaml", &DEPLOYMENT.replace("nginx:1", "nginx:2"))?;
+    let out = k.output(&["diff", "-f", changed.to_str().context("path")?])?;
+    let text = String::from_utf8(out.stdout)?;
+    // kubectl diff exits 1 when there are differences.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("-  - image: nginx:1") || text.contains("-      - image: nginx:1"),
+        "{text}"
+    );
+    assert!(text.contains("+      - image: nginx:2"), "{text}");
+    let dep = k.json(&["get", "deploy", "web"])?;
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1",
+        "a dry run stores nothing"
+    );
+    Ok(())
+}
