@@ -90,6 +90,12 @@ pub enum Error {
         /// The oldest version still in the history.
         oldest: u64,
     },
+    /// A list continuation whose resource version is no longer kept (`410 Gone`, reason
+    /// `Expired`).
+    #[error(
+        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
+    )]
+    ContinueExpired,
     /// A body in a content type the endpoint does not take (`415 UnsupportedMediaType`).
     #[error("the body of the request was in an unknown format - accepted media types include: {0}")]
     UnsupportedMediaType(String),
@@ -169,7 +175,7 @@ impl Error {
             Error::Invalid { .. } => 422,
             Error::BadRequest(_) => 400,
             Error::MethodNotAllowed => 405,
-            Error::Expired { .. } => 410,
+            Error::Expired { .. } | Error::ContinueExpired => 410,
             Error::UnsupportedMediaType(_) => 415,
             Error::Forbidden { .. } => 403,
         }
@@ -184,7 +190,7 @@ impl Error {
             Error::Invalid { .. } => "Invalid",
             Error::BadRequest(_) => "BadRequest",
             Error::MethodNotAllowed => "MethodNotAllowed",
-            Error::Expired { .. } => "Expired",
+            Error::Expired { .. } | Error::ContinueExpired => "Expired",
             Error::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Error::Forbidden { .. } => "Forbidden",
         }

@@ -329,7 +329,14 @@ impl Store {
         opts: &ListOptions,
     ) -> Result<Value, Error> {
         let after = match &opts.continue_token {
-            Some(token) => Some(decode_continue(token)?),
+            Some(token) => {
+                let (revision, namespace, name) = decode_continue(token)?;
+                // The real server can continue a list only while its version is kept.
+                if revision < self.compacted {
+                    return Err(Error::ContinueExpired);
+                }
+                Some((namespace, name))
+            }
             None => None,
         };
         let mut items = Vec::new();
@@ -1564,7 +1571,8 @@ fn encode_continue(revision: u64, namespace: &str, name: &str) -> String {
     text.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_continue(token: &str) -> Result<(String, String), Error> {
+/// The resource version, namespace and name a continue token was made at.
+fn decode_continue(token: &str) -> Result<(u64, String, String), Error> {
     let bad =
         || Error::BadRequest("continue key is not valid: the continue token is malformed".into());
     if !token.len().is_multiple_of(2) {
@@ -1576,12 +1584,10 @@ fn decode_continue(token: &str) -> Result<(String, String), Error> {
         .collect();
     let text = String::from_utf8(bytes.map_err(|_| bad())?).map_err(|_| bad())?;
     let mut parts = text.split('\u{0}');
-    let (_, namespace, name) = (
-        parts.next(),
-        parts.next().ok_or_else(bad)?,
-        parts.next().ok_or_else(bad)?,
-    );
-    Ok((namespace.to_string(), name.to_string()))
+    let revision = parts.next().and_then(|r| r.parse().ok()).ok_or_else(bad)?;
+    let namespace = parts.next().ok_or_else(bad)?;
+    let name = parts.next().ok_or_else(bad)?;
+    Ok((revision, namespace.to_string(), name.to_string()))
 }
 
 /// A `metav1.Table` of objects (the form `kubectl get` asks for): name and age.
@@ -2236,6 +2242,31 @@ mod tests {
             }
         }
         assert_eq!(names, ["a", "b", "c", "d", "e"]);
+        let first = s
+            .list(
+                &cm,
+                None,
+                &ListOptions {
+                    limit: 1,
+                    ..ListOptions::default()
+                },
+            )
+            .unwrap();
+        let token = first["metadata"]["continue"].as_str().unwrap().to_string();
+        s.create(
+            &cm,
+            "default",
+            json!({"metadata": {"name": "f"}}),
+            &opts("t"),
+        )
+        .unwrap();
+        s.compact();
+        let expired = ListOptions {
+            continue_token: Some(token),
+            ..ListOptions::default()
+        };
+        let err = s.list(&cm, None, &expired).unwrap_err();
+        assert_eq!((err.code(), err.reason()), (410, "Expired"));
         let bad = ListOptions {
             continue_token: Some("zz".into()),
             ..ListOptions::default()

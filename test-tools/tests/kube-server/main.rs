@@ -2,4 +2,5 @@
 
 mod binary;
 mod client;
+mod http;
 mod kubectl;
