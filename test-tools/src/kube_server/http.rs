@@ -716,6 +716,10 @@ fn resource_request(
             }
             ok(object)
         }
+        // The all-namespaces collection of a namespaced kind takes no creates.
+        (&Method::POST, None) if rt.namespaced && target.namespace.is_none() => {
+            Err(Error::MethodNotAllowed)
+        }
         (&Method::POST, None) => {
             let object = store.create(&rt, &namespace, parse_body(&body)?, &write_opts)?;
             shared.notify(&store);

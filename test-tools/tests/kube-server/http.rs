@@ -79,6 +79,18 @@ fn errors_have_the_api_servers_status_shapes() -> Result<()> {
     assert_status(
         request(
             &server,
+            "POST",
+            "/api/v1/configmaps",
+            "application/json",
+            cm,
+        )?,
+        405,
+        "MethodNotAllowed",
+        "the server does not allow this method on the requested resource",
+    )?;
+    assert_status(
+        request(
+            &server,
             "GET",
             "/apis/example.com/v1/widgets",
             "application/json",
