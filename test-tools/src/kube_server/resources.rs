@@ -26,6 +26,8 @@ pub struct ResourceType {
     pub status_subresource: bool,
     /// Whether the kind has a `/scale` subresource (`spec.replicas`, autoscaling/v1 Scale).
     pub scale_subresource: bool,
+    /// Whether objects carry `metadata.generation` (bumped on spec changes).
+    pub generation: bool,
     /// Whether a CustomResourceDefinition defines it.
     pub custom: bool,
 }
@@ -79,6 +81,23 @@ impl ResourceType {
         out
     }
 }
+
+/// Built-in kinds whose registries keep `metadata.generation`: the ones with a spec that a
+/// controller acts on (ConfigMaps, Namespaces, Services, Pods... have none).
+const WITH_GENERATION: [(&str, &str); 12] = [
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("", "ReplicationController"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("policy", "PodDisruptionBudget"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+];
 
 /// Built-in kinds with a `/scale` subresource.
 const SCALABLE: [(&str, &str); 4] = [
@@ -429,6 +448,7 @@ pub fn builtin() -> Vec<ResourceType> {
                 },
                 status_subresource: status,
                 scale_subresource: SCALABLE.contains(&(group, kind)),
+                generation: WITH_GENERATION.contains(&(group, kind)),
                 custom: false,
             },
         )
@@ -472,6 +492,7 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
             status_subresource: v["subresources"].get("status").is_some(),
             // The scale subresource of custom resources (specReplicasPath) is not served.
             scale_subresource: false,
+            generation: true,
             custom: true,
         })
         .collect()

@@ -561,7 +561,7 @@ impl Store {
         } else if let Some(m) = m.as_object_mut() {
             m.remove("namespace");
         }
-        if rt.custom || rt.status_subresource {
+        if rt.generation {
             m["generation"] = json!(1);
         }
         if rt.status_subresource
@@ -790,7 +790,7 @@ impl Store {
             validate_crd(&new, &name)?;
             crd_status(&mut new);
         }
-        if (rt.custom || rt.status_subresource)
+        if rt.generation
             && generation_content(&live, rt.status_subresource)
                 != generation_content(&new, rt.status_subresource)
         {
@@ -1722,6 +1722,13 @@ mod tests {
         assert!(
             out["metadata"].get("generation").is_none(),
             "config maps have no generation"
+        );
+        let ns = s
+            .get(&rt(&s, "", "v1", "namespaces"), "", "default")
+            .unwrap();
+        assert!(
+            ns["metadata"].get("generation").is_none(),
+            "namespaces have none either"
         );
         let err = s
             .create(&cm, "nope", json!({"metadata": {"name": "a"}}), &opts("t"))
