@@ -466,8 +466,21 @@ impl Store {
         &mut self,
         rt: &ResourceType,
         namespace: &str,
+        body: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, Error> {
+        self.insert_new(rt, namespace, body, opts, None)
+    }
+
+    /// Creates an object; `managed` is its managedFields when the caller has recorded them
+    /// (a server-side apply), `None` to record the creator's `Update` entry.
+    fn insert_new(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
         mut body: Value,
         opts: &WriteOptions,
+        managed: Option<Value>,
     ) -> Result<Value, Error> {
         if !body.is_object() {
             return Err(Error::BadRequest(
@@ -530,7 +543,11 @@ impl Store {
             status_is_subresource: rt.status_subresource,
             time: &now,
         };
-        fields::record_update(None, &mut body, &writer, &self.schema);
+        match managed {
+            None => fields::record_update(None, &mut body, &writer, &self.schema),
+            Some(Value::Null) => {}
+            Some(m) => body["metadata"]["managedFields"] = m,
+        }
         if opts.dry_run {
             return Ok(body);
         }
@@ -986,35 +1003,17 @@ impl Store {
             None => {
                 let mut body = merged;
                 body["metadata"]["name"] = json!(name);
-                let managed = body["metadata"].get("managedFields").cloned();
+                // An apply that creates owns its fields as Apply, already recorded.
+                let managed = body["metadata"]
+                    .get("managedFields")
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 let create_opts = WriteOptions {
                     dry_run: opts.dry_run,
                     default_manager: manager.clone(),
                     ..WriteOptions::default()
                 };
-                self.check_namespace(rt, &key.2, &body)?;
-                let created = self.create(rt, &key.2, body, &create_opts)?;
-                // Creation records an Update entry; an apply that creates owns as Apply.
-                let mut fixed = created.clone();
-                match managed {
-                    Some(m) => fixed["metadata"]["managedFields"] = m,
-                    None => {
-                        if let Some(meta) = fixed["metadata"].as_object_mut() {
-                            meta.remove("managedFields");
-                        }
-                    }
-                }
-                if !opts.dry_run
-                    && let Some(stored) = self.objects.get_mut(&key)
-                {
-                    stored["metadata"]["managedFields"] =
-                        fixed["metadata"]["managedFields"].clone();
-                    if let Some(e) = self.history.back_mut() {
-                        e.object["metadata"]["managedFields"] =
-                            fixed["metadata"]["managedFields"].clone();
-                    }
-                }
-                Ok(fixed)
+                self.insert_new(rt, &key.2, body, &create_opts, Some(managed))
             }
             Some(live) => self.write(rt, key, live, merged, opts, None),
         }
