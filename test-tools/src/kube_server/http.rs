@@ -385,15 +385,54 @@ fn list_options(q: &HashMap<String, String>) -> Result<ListOptions, Error> {
     })
 }
 
-fn wants_table(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| {
-            a.split(',')
-                .next()
-                .is_some_and(|first| first.contains("as=Table"))
-        })
+/// The form of the answer the client's `Accept` asks for first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The objects as stored.
+    Full,
+    /// A `metav1.Table` (`kubectl get`).
+    Table,
+    /// `PartialObjectMetadata` (metadata-only clients and watchers).
+    Metadata,
+}
+
+impl Shape {
+    fn of(headers: &HeaderMap) -> Shape {
+        let first = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|a| a.split(',').next())
+            .unwrap_or("");
+        if first.contains("as=Table") {
+            Shape::Table
+        } else if first.contains("as=PartialObjectMetadata") {
+            Shape::Metadata
+        } else {
+            Shape::Full
+        }
+    }
+
+    fn object(self, object: Value) -> Value {
+        match self {
+            Shape::Full => object,
+            Shape::Table => store::table(&[object], None),
+            Shape::Metadata => store::partial_metadata(&object),
+        }
+    }
+
+    fn list(self, list: Value) -> Value {
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        match self {
+            Shape::Full => list,
+            Shape::Table => store::table(&items, Some(&list["metadata"])),
+            Shape::Metadata => json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": list["metadata"],
+                "items": items.iter().map(store::partial_metadata).collect::<Vec<_>>(),
+            }),
+        }
+    }
 }
 
 fn user_agent_manager(headers: &HeaderMap) -> String {
@@ -603,7 +642,7 @@ struct WatchRequest {
     bookmarks: bool,
     initial_end_bookmark: bool,
     timeout: Option<Duration>,
-    table: bool,
+    shape: Shape,
 }
 
 fn resource_request(
@@ -631,7 +670,7 @@ fn resource_request(
         Some("scale") if rt.scale_subresource => (false, true),
         Some(_) => return Err(Error::UnknownResource),
     };
-    let table = wants_table(headers);
+    let shape = Shape::of(headers);
     let write_opts = WriteOptions {
         field_manager: query.get("fieldManager").cloned(),
         force: truthy(query, "force"),
@@ -699,22 +738,14 @@ fn resource_request(
                         .get("timeoutSeconds")
                         .and_then(|t| t.parse().ok())
                         .map(Duration::from_secs),
-                    table,
+                    shape,
                 })));
             }
-            let list = store.list(&rt, ns, &options)?;
-            if table {
-                let items = list["items"].as_array().cloned().unwrap_or_default();
-                return ok(store::table(&items, Some(&list["metadata"])));
-            }
-            ok(list)
+            ok(shape.list(store.list(&rt, ns, &options)?))
         }
         (&Method::GET, Some(name)) => {
             let object = store.get(&rt, &namespace, name)?;
-            if table && !status {
-                return ok(store::table(&[object], None));
-            }
-            ok(object)
+            ok(if status { object } else { shape.object(object) })
         }
         // The all-namespaces collection of a namespaced kind takes no creates.
         (&Method::POST, None) if rt.namespaced && target.namespace.is_none() => {
@@ -827,13 +858,7 @@ fn watch_response(shared: Arc<Shared>, w: Box<WatchRequest>) -> Response {
 /// Feeds a watch stream until the client goes, the timeout passes, or the version expires.
 async fn run_watch(shared: Arc<Shared>, w: Box<WatchRequest>, tx: mpsc::Sender<Bytes>) {
     let mut changes = shared.revision.subscribe();
-    let shape = |object: Value| {
-        if w.table {
-            store::table(&[object], None)
-        } else {
-            object
-        }
-    };
+    let shape = |object: Value| w.shape.object(object);
     let bookmark = |rv: u64| json!({"kind": w.rt.kind, "apiVersion": w.rt.api_version(), "metadata": {"resourceVersion": rv.to_string()}});
     let mut last = match w.from {
         Some(rv) => rv,

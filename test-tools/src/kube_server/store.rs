@@ -1589,6 +1589,15 @@ fn decode_continue(token: &str) -> Result<(u64, String, String), Error> {
     Ok((revision, namespace.to_string(), name.to_string()))
 }
 
+/// An object's `PartialObjectMetadata` (what metadata-only clients ask for).
+pub fn partial_metadata(object: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": object["metadata"],
+    })
+}
+
 /// A `metav1.Table` of objects (the form `kubectl get` asks for): name and age.
 pub fn table(objects: &[Value], list_meta: Option<&Value>) -> Value {
     let now = time::now_seconds();

@@ -494,3 +494,52 @@ async fn kube_rs_retries_a_503_by_default() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn metadata_only_reads_and_watches() -> Result<()> {
+    let server = KubeServer::start()?;
+    let api: Api<ConfigMap> = Api::default_namespaced(client(&server)?);
+    api.create(&PostParams::default(), &configmap("m", "web", "1"))
+        .await?;
+    let one = api.get_metadata("m").await?;
+    let kind = one.types.as_ref().map(|t| t.kind.as_str());
+    assert_eq!(
+        kind,
+        Some("PartialObjectMetadata"),
+        "the server answered the metadata form"
+    );
+    assert_eq!(one.metadata.labels.unwrap_or_default()["app"], "web");
+    let list = api
+        .list_metadata(&ListParams::default().labels("app=web"))
+        .await?;
+    let rv = list
+        .metadata
+        .resource_version
+        .clone()
+        .context("no resourceVersion")?;
+    let names: Vec<String> = list
+        .items
+        .into_iter()
+        .filter_map(|m| m.metadata.name)
+        .collect();
+    assert_eq!(names, ["m"]);
+    let mut stream = api
+        .watch_metadata(&WatchParams::default().timeout(30), &rv)
+        .await?
+        .boxed();
+    api.delete("m", &Default::default()).await?;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .context("watch stalled")??
+            .context("watch ended")?;
+        match event {
+            WatchEvent::Bookmark(_) => continue,
+            WatchEvent::Deleted(m) => {
+                assert_eq!(m.metadata.name.as_deref(), Some("m"));
+                return Ok(());
+            }
+            other => bail!("unexpected event {other:?}"),
+        }
+    }
+}
