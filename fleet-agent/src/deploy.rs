@@ -16,7 +16,7 @@ use fleet_core::crd::{BundleDeployment, BundleDeploymentSpec, BundleResource};
 use fleet_core::manifest::Manifest;
 use fleet_core::state::{BundleState, deployment_state};
 use fleet_render::files::Files;
-use fleet_render::render::{ClusterFacts, DeploymentOptions, RenderRequest, Renderer};
+use fleet_render::render::{ClusterFacts, RenderRequest, Renderer};
 
 /// Objects labelled with this and `"false"` are never pruned.
 pub const PRUNE_LABEL: &str = "objectset.rio.cattle.io/prune";
@@ -304,9 +304,8 @@ pub fn render(
         bd: bd_name.to_string(),
         source: Box::new(source),
     };
-    let options = DeploymentOptions::from_bundle_options(&spec.options).map_err(wrap)?;
     renderer
-        .render(&RenderRequest::new(bd_name, files, &options, cluster))
+        .render(&RenderRequest::new(bd_name, files, &spec.options, cluster))
         .map_err(wrap)
 }
 

@@ -156,8 +156,11 @@ pub fn read_dirs(
 pub fn to_yaml(bundles: &[ReadBundle]) -> Result<String, Error> {
     let mut docs = Vec::new();
     for b in bundles {
-        docs.push(&b.bundle);
-        docs.extend(b.image_scans.iter());
+        docs.push(
+            serde_json::to_value(&b.bundle)
+                .map_err(|e| read::Error::Encode(b.bundle.metadata.name.clone(), e.to_string()))?,
+        );
+        docs.extend(b.image_scans.iter().cloned());
     }
     Ok(fleet_core::yaml::to_string_multi(&docs)?)
 }

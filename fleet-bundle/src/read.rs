@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use base64::Engine;
+use fleet_core::crd::Bundle;
 use serde_json::{Map, Value, json};
 
 use crate::chart::{ChartFetcher, ChartRef, FetchError};
@@ -187,8 +188,8 @@ pub struct BundleDir {
 /// What reading a directory produced.
 #[derive(Debug, Clone)]
 pub struct ReadBundle {
-    /// The Bundle object (`apiVersion`, `kind`, `metadata`, `spec`).
-    pub bundle: Value,
+    /// The Bundle.
+    pub bundle: Bundle,
     /// ImageScan objects derived from `imageScans` (only when enabled).
     pub image_scans: Vec<Value>,
 }
@@ -285,8 +286,8 @@ pub fn read_bundle(
 /// Size of the Bundle as Go's `json.Marshal` writes it: HTML-escaped `<`, `>`, `&`, U+2028 and
 /// U+2029, plus the fields a typed Go Bundle always carries (`creationTimestamp: null`, the
 /// empty status).
-pub fn go_json_size(bundle: &Value) -> usize {
-    let mut b = bundle.clone();
+pub fn go_json_size(bundle: &Bundle) -> usize {
+    let mut b = serde_json::to_value(bundle).unwrap_or_default();
     if let Value::Object(m) = &mut b {
         m.remove("apiVersion");
         m.remove("kind");
@@ -679,6 +680,11 @@ fn read_once(
         "metadata": Value::Object(metadata),
         "spec": spec,
     });
+    // The object is assembled as JSON from the typed fleet.yaml spec and then read as Fleet's
+    // type, which is what callers get: a field this reader wrote that the type does not know
+    // would be dropped here, and the goldens compare the typed output with Fleet's.
+    let bundle: Bundle = serde_json::from_value(bundle)
+        .map_err(|e| Error::Encode(dir.id_path.clone(), e.to_string()))?;
     Ok(Some(ReadBundle {
         bundle,
         image_scans,

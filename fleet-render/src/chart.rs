@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::files::Files;
 
 /// What a chart renderer gets: the bundle's files, where the chart is, the release and the
-/// per-cluster values (already templated by [`crate::values`]).
+/// per-cluster values (processed by targeting before the BundleDeployment was written).
 #[derive(Debug, Clone, Copy)]
 pub struct ChartRequest<'a> {
     /// The bundle's files.

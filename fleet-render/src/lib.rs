@@ -2,7 +2,7 @@
 //!
 //! This crate is the facade over the one-job rendering crates: it renders raw YAML bundles
 //! with Fleet overlays ([`raw_yaml`]), detects a bundle's style, composes the native kustomize
-//! build ([`fleet_kustomize`]), Helm value templating ([`values`], [`chart`]), Flux variable
+//! build ([`fleet_kustomize`]), Helm charts ([`chart`]), Flux variable
 //! substitution ([`fleet_envsubst`]) and Fleet's post-render ([`postrender`]). The drift diff
 //! and readiness ([`fleet_drift`]) and strategic merge ([`fleet_smp`]) are re-exported under
 //! their usual names. It is pure: no I/O beyond what the caller hands in.
@@ -13,7 +13,6 @@ pub mod chart;
 pub mod postrender;
 pub mod raw_yaml;
 pub mod render;
-pub mod values;
 
 pub use fleet_drift::{comparable, diff, readiness};
 pub use fleet_envsubst as envsubst;

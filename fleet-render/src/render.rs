@@ -3,13 +3,14 @@
 //!
 //! ```
 //! use fleet_render::files::Files;
-//! use fleet_render::render::{ClusterFacts, DeploymentOptions, RenderRequest, Renderer};
+//! use fleet_core::crd::BundleDeploymentOptions;
+//! use fleet_render::render::{ClusterFacts, RenderRequest, Renderer};
 //!
 //! let mut files = Files::new();
 //! files
 //!     .insert("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n")
 //!     .unwrap();
-//! let options: DeploymentOptions =
+//! let options: BundleDeploymentOptions =
 //!     serde_json::from_value(serde_json::json!({"defaultNamespace": "apps"})).unwrap();
 //! let cluster = ClusterFacts::named("c1", "fleet-default");
 //! let objects = Renderer::default()
@@ -23,12 +24,16 @@
 //! **raw YAML** otherwise. Raw YAML applies the `yaml.overlays` ([`crate::raw_yaml`]);
 //! kustomize builds `kustomize.dir` natively ([`crate::kustomize`]; overlays are ignored, as
 //! in Fleet); Helm goes through the
-//! [`ChartRenderer`] with values templated per cluster ([`crate::values`]). Then the optional
-//! variable substitution ([`crate::envsubst`], the fleet.yaml `substitute` extension) and the
-//! post-render step ([`crate::postrender`]).
+//! [`ChartRenderer`] with the values as the options carry them: Fleet's per-cluster value
+//! processing (`${ }` templating, label substitution, `templateValues`) is a targeting step
+//! (`fleet_targeting::values`) that has already run when a BundleDeployment reaches the agent,
+//! so rendering never templates values again. Then the optional variable substitution
+//! ([`crate::envsubst`], the fleet.yaml `substitute` extension) and the post-render step
+//! ([`crate::postrender`]).
 
 use std::collections::BTreeMap;
 
+use fleet_core::crd::BundleDeploymentOptions;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::Digest as _;
@@ -38,68 +43,6 @@ use crate::envsubst::{self, Substitution};
 use crate::files::Files;
 use crate::postrender::{self, PostRenderOptions};
 use crate::raw_yaml;
-use crate::values;
-
-/// The parts of Fleet's `BundleDeploymentOptions` that rendering reads, with their CRD JSON
-/// names; other fields are ignored. Build it with `serde_json::from_value` from the merged
-/// options of a cluster.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct DeploymentOptions {
-    /// Namespace for namespaced objects without one.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub default_namespace: String,
-    /// TargetNamespace: every object is forced into it; cluster-scoped objects are errors.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
-    /// `kustomize.dir`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kustomize: Option<KustomizeOptions>,
-    /// `yaml.overlays`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub yaml: Option<YamlOptions>,
-    /// Helm options.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub helm: Option<values::HelmOptions>,
-    /// Without it, CRDs get `helm.sh/resource-policy: keep`.
-    #[serde(
-        rename = "deleteCRDResources",
-        skip_serializing_if = "std::ops::Not::not"
-    )]
-    pub delete_crd_resources: bool,
-}
-
-impl DeploymentOptions {
-    /// The rendering options of Fleet's typed `BundleDeploymentOptions`.
-    pub fn from_bundle_options(
-        options: &fleet_core::crd::BundleDeploymentOptions,
-    ) -> Result<Self, Error> {
-        let value = serde_json::to_value(options).map_err(|e| Error::Options {
-            message: e.to_string(),
-        })?;
-        serde_json::from_value(value).map_err(|e| Error::Options {
-            message: e.to_string(),
-        })
-    }
-}
-
-/// `kustomize:` options.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct KustomizeOptions {
-    /// Directory of the kustomization, relative to the bundle root.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub dir: String,
-}
-
-/// `yaml:` options.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct YamlOptions {
-    /// Overlay names, applied in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub overlays: Vec<String>,
-}
 
 /// The fleet.yaml `substitute` extension (not a Fleet key): Flux-style `${var}` substitution
 /// in the rendered objects.
@@ -180,8 +123,9 @@ pub struct RenderRequest<'a> {
     pub name: &'a str,
     /// The bundle's files (see [`raw_yaml::name_resources`]).
     pub files: &'a Files,
-    /// The options merged for this cluster (customizations applied).
-    pub options: &'a DeploymentOptions,
+    /// The BundleDeployment's options: merged for this cluster, customizations applied and Helm
+    /// values processed.
+    pub options: &'a BundleDeploymentOptions,
     /// The cluster.
     pub cluster: &'a ClusterFacts,
     /// The fleet.yaml `substitute` extension, if any.
@@ -198,7 +142,7 @@ impl<'a> RenderRequest<'a> {
     pub fn new(
         name: &'a str,
         files: &'a Files,
-        options: &'a DeploymentOptions,
+        options: &'a BundleDeploymentOptions,
         cluster: &'a ClusterFacts,
     ) -> Self {
         RenderRequest {
@@ -239,9 +183,6 @@ pub enum Error {
     /// Helm chart rendering.
     #[error(transparent)]
     Chart(#[from] ChartError),
-    /// Value templating.
-    #[error(transparent)]
-    Values(#[from] values::Error),
     /// Variable substitution.
     #[error("substitute: {0}")]
     Substitute(#[from] envsubst::Error),
@@ -348,7 +289,7 @@ fn join_clean(dir: &str, file: &str) -> String {
 }
 
 /// Fleet's bundle style for these files and options.
-pub fn determine_style(files: &Files, options: &DeploymentOptions) -> Style {
+pub fn determine_style(files: &Files, options: &BundleDeploymentOptions) -> Style {
     let (chart_yaml, external) = match &options.helm {
         None => ("Chart.yaml".to_string(), String::new()),
         Some(helm) => {
@@ -397,9 +338,9 @@ pub fn determine_style(files: &Files, options: &DeploymentOptions) -> Style {
 }
 
 /// The namespace of the deployment: `namespace`, else `defaultNamespace`, else `default`.
-pub fn deployment_namespace(options: &DeploymentOptions) -> &str {
-    if !options.namespace.is_empty() {
-        &options.namespace
+pub fn deployment_namespace(options: &BundleDeploymentOptions) -> &str {
+    if !options.target_namespace.is_empty() {
+        &options.target_namespace
     } else if !options.default_namespace.is_empty() {
         &options.default_namespace
     } else {
@@ -453,7 +394,7 @@ impl Renderer {
         let namespace = deployment_namespace(options);
         let mut objects = match determine_style(req.files, options) {
             Style::Helm { chart_yaml } => {
-                let values = self.values(req)?;
+                let values = helm_values(options);
                 let chart_dir = crate::files::parent(&chart_yaml).to_string();
                 self.charts.render(&ChartRequest {
                     files: req.files,
@@ -481,7 +422,7 @@ impl Renderer {
                 let (raw, templates) = raw_yaml::split_templates(&files);
                 let mut objects = Vec::new();
                 if !templates.is_empty() {
-                    let values = self.values(req)?;
+                    let values = helm_values(options);
                     objects.extend(self.charts.render(&ChartRequest {
                         files: &files,
                         chart_dir: "",
@@ -508,19 +449,12 @@ impl Renderer {
             &mut objects,
             &PostRenderOptions {
                 set_id: postrender::set_id(req.label_prefix, req.name, req.label_suffix),
-                target_namespace: options.namespace.clone(),
+                target_namespace: options.target_namespace.clone(),
                 default_namespace: namespace.to_string(),
                 delete_crd_resources: options.delete_crd_resources,
             },
         )?;
         Ok(objects)
-    }
-
-    fn values(&self, req: &RenderRequest<'_>) -> Result<Value, Error> {
-        let helm = req.options.helm.clone().unwrap_or_default();
-        let processed =
-            values::preprocess_helm_values(&helm, &values::cluster_context(req.cluster))?;
-        Ok(Value::Object(processed.values.unwrap_or_default()))
     }
 
     fn release_name(&self, req: &RenderRequest<'_>) -> String {
@@ -531,6 +465,17 @@ impl Renderer {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| fleet_core::names::helm_release_name(req.name))
     }
+}
+
+/// The Helm values of the options, as they are (processed by targeting, never here).
+fn helm_values(options: &BundleDeploymentOptions) -> Value {
+    Value::Object(
+        options
+            .helm
+            .as_ref()
+            .and_then(|h| h.values.clone())
+            .unwrap_or_default(),
+    )
 }
 
 /// Renders with the default [`Renderer`].

@@ -34,6 +34,7 @@
 //! ```
 
 mod crd;
+pub mod deployment;
 mod engine;
 mod explain;
 mod index;
@@ -41,6 +42,7 @@ mod intern;
 mod model;
 pub mod rollout;
 pub mod selector;
+pub mod values;
 
 pub use engine::{BundleId, DISPLAY_NAME_LABEL, Engine, GroupId, TargetingError};
 pub use explain::{EntryCheck, EntryRole, Explanation, GroupCheck, Outcome};

@@ -11,6 +11,11 @@
 //! * Without `-g`, `-l`, `-L` or `-t` the cluster is in group `default` (as in Fleet).
 //! * `-t NAME` picks the target entry with that name instead of matching.
 //! * The matched target's name goes to stderr as `# Matched: NAME`; `-q` stops there.
+//! * The options are what the controller would write into this cluster's BundleDeployment
+//!   (`fleet_targeting::deployment`): the target's options folded with its customizations, then
+//!   Helm value processing (`global.fleet.clusterLabels.*`, `${ }`) with the cluster's name and
+//!   labels. Fleet's own `fleet test` skips that processing; here a `-l` label reaches the
+//!   values as it would on a real cluster.
 //! * The objects are rendered with Fleet's `fleet test` objectset prefix (set ID
 //!   `-<bundle name>`) and printed as multi-document YAML on stdout, laid out as Fleet's
 //!   `yaml.Export` does (documents joined by `\n---\n`).
@@ -27,14 +32,14 @@ use clap::Args;
 use fleet_bundle::chart::Offline;
 use fleet_bundle::read::{BundleDir, Options as ReadOptions, TargetsFile};
 use fleet_bundle::tree::DirTree;
-use fleet_core::crd::{BundleDeploymentOptions, BundleSpec, TargetCustomizationMode};
-use fleet_core::merge::merge;
+use fleet_core::crd::{BundleSpec, TargetCustomizationMode};
 use fleet_render::files::Files;
-use fleet_render::render::{
-    ClusterFacts, DeploymentOptions, RenderRequest, Renderer, SubstituteOptions,
-};
+use fleet_render::render::{ClusterFacts, RenderRequest, Renderer, SubstituteOptions};
+use fleet_targeting::deployment;
+use fleet_targeting::values::ClusterContext;
 use fleet_targeting::{
-    BundleInput, CustomizationMode, Engine, GroupInput, MatcherInput, Outcome, TargetInput,
+    BundleInput, CustomizationMode, Decision, Engine, GroupInput, MatcherInput, Outcome,
+    TargetInput,
 };
 use serde_json::Value;
 
@@ -159,14 +164,11 @@ pub fn load_bundle(
     else {
         return Ok(None);
     };
-    let bundle = &read.bundle;
-    let name = bundle["metadata"]["name"]
-        .as_str()
+    let name = Some(read.bundle.metadata.name.as_str())
         .filter(|n| !n.is_empty())
         .unwrap_or("test")
         .to_string();
-    let spec: BundleSpec = serde_json::from_value(bundle["spec"].clone())
-        .with_context(|| format!("bundle {name}: unexpected spec"))?;
+    let spec = read.bundle.spec;
     let mut files = Files::new();
     for resource in &spec.resources {
         let content = decode_resource(&resource.name, &resource.content, &resource.encoding)?;
@@ -320,31 +322,6 @@ fn all_matches(spec: &BundleSpec) -> bool {
     spec.target_customization_mode == TargetCustomizationMode::AllMatches
 }
 
-/// The options of a match: the bundle's options merged with the target's, and (for a
-/// customized target) with the customizations', as Fleet's targeting does.
-pub fn merged_options(
-    spec: &BundleSpec,
-    target: usize,
-    customizations: &[usize],
-) -> BundleDeploymentOptions {
-    let mut target_opts = spec
-        .targets
-        .get(target)
-        .map(|t| t.options.clone())
-        .unwrap_or_default();
-    for &c in customizations {
-        let Some(custom) = spec.targets.get(c) else {
-            continue;
-        };
-        if all_matches(spec) {
-            target_opts = merge(&target_opts, &custom.options);
-        } else {
-            target_opts = custom.options.clone();
-        }
-    }
-    merge(&spec.options, &target_opts)
-}
-
 /// Runs `fleet-agent test`.
 pub fn run(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let Some(bundle) = load_bundle(&args.dir, args.targets_file.as_deref())? else {
@@ -375,13 +352,27 @@ pub fn run(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
     if args.quiet {
         return Ok(ExitCode::SUCCESS);
     }
-    let options = merged_options(&bundle.spec, target, &customizations);
-    let options = DeploymentOptions::from_bundle_options(&options)?;
-    let substitute = SubstituteOptions::from_fleet_yaml(&bundle.fleet_yaml)?;
+    let decision = Decision {
+        target: target as u32,
+        customizations: customizations.iter().map(|&c| c as u32).collect(),
+    };
+    // What the controller would put in this cluster's BundleDeployment: the folded options,
+    // then Helm value processing with the cluster's name and labels.
     let cluster = ClusterFacts {
         labels: args.labels.iter().cloned().collect(),
         ..ClusterFacts::named(args.name.as_deref().unwrap_or_default(), NAMESPACE)
     };
+    let mut options = deployment::target_options(&bundle.spec, &decision);
+    let context = ClusterContext::new(
+        &cluster.name,
+        &cluster.namespace,
+        &cluster.labels,
+        &cluster.annotations,
+        &cluster.template_values,
+    );
+    deployment::process_values(&mut options, &context)
+        .with_context(|| format!("bundle {}: cannot process helm values", bundle.name))?;
+    let substitute = SubstituteOptions::from_fleet_yaml(&bundle.fleet_yaml)?;
     let request = RenderRequest {
         substitute: substitute.as_ref(),
         label_prefix: "",

@@ -3,3 +3,4 @@
 mod deploy_plan;
 mod diff_cmd;
 mod test_cmd;
+mod values_once;

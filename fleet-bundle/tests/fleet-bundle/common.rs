@@ -162,3 +162,8 @@ impl Server {
         }
     }
 }
+
+/// A read Bundle as the JSON object Fleet's reader writes.
+pub fn as_json(bundle: &fleet_core::crd::Bundle) -> Value {
+    serde_json::to_value(bundle).expect("a Bundle serialises")
+}

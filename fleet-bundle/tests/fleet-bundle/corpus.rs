@@ -9,7 +9,7 @@ use fleet_bundle::tree::DirTree;
 use fleet_bundle::{Scan, read_repo};
 use serde_json::{Value, json};
 
-use crate::common::{StubFetcher, options, resource_names, shared};
+use crate::common::{StubFetcher, as_json, options, resource_names, shared};
 
 fn assets() -> Option<DirTree> {
     let dir = shared()?.join("corpus/fleet-cli-assets");
@@ -22,7 +22,7 @@ fn read(tree: &DirTree, path: &str) -> Vec<Value> {
     read_repo(tree, &Scan::Classic(vec![path.into()]), &opts)
         .unwrap_or_else(|e| panic!("{path}: {e}"))
         .into_iter()
-        .map(|b| b.bundle)
+        .map(|b| as_json(&b.bundle))
         .collect()
 }
 
@@ -221,7 +221,7 @@ fn driven_scans() {
     let b: Vec<Value> = read_repo(&t, &scan, &opts)
         .expect("driven")
         .into_iter()
-        .map(|b| b.bundle)
+        .map(|b| as_json(&b.bundle))
         .collect();
     assert_eq!(b.len(), 4);
     let helm = by_name(&b, "assets-driven-helm");
@@ -259,7 +259,7 @@ fn driven_scans() {
     let b: Vec<Value> = read_repo(&t, &scan, &opts)
         .expect("driven2")
         .into_iter()
-        .map(|b| b.bundle)
+        .map(|b| as_json(&b.bundle))
         .collect();
     let dev = by_name(&b, "assets-driven2-kustomize-fleetdev-2946f474");
     assert_eq!(resource_names(dev).len(), 6);
@@ -274,18 +274,18 @@ fn driven_scans() {
     };
     let b = read_repo(&t, &scan, &opts).expect("subfolder");
     assert_eq!(
-        b[0].bundle["metadata"]["name"],
+        as_json(&b[0].bundle)["metadata"]["name"],
         "assets-driven-fleet-yaml-subfolder-helm-f49dc35c"
     );
-    assert_eq!(resource_names(&b[0].bundle), ["test/fleet.yaml"]);
-    assert!(b[0].bundle["spec"].get("helm").is_none());
+    assert_eq!(resource_names(&as_json(&b[0].bundle)), ["test/fleet.yaml"]);
+    assert!(as_json(&b[0].bundle)["spec"].get("helm").is_none());
 
     let scan = Scan::Driven {
         entries: vec!["driven_fleet_yaml_subfolder/helm:test/fleet.yaml".into()],
         separator: ':',
     };
     let b = read_repo(&t, &scan, &opts).expect("subfolder with options");
-    let x = &b[0].bundle;
+    let x = &as_json(&b[0].bundle);
     assert_eq!(
         x["metadata"]["name"],
         "assets-driven-fleet-yaml-subfolder-helm-test-fl-b676f"
@@ -394,16 +394,16 @@ fn targets_and_overrides() {
     );
     let b = read_repo(&t, &Scan::Classic(vec!["targets/simple".into()]), &opts).expect("tf");
     assert_eq!(
-        b[0].bundle["spec"]["targets"],
+        as_json(&b[0].bundle)["spec"]["targets"],
         json!([{"name": "target1", "clusterName": "test1", "ignore": {}}])
     );
     assert_eq!(
-        b[0].bundle["spec"]["targetRestrictions"],
+        as_json(&b[0].bundle)["spec"]["targetRestrictions"],
         json!([{"name": "target1", "clusterName": "test1"}])
     );
     let b = read_repo(&t, &Scan::Classic(vec!["targets/override".into()]), &opts).expect("tf2");
     assert_eq!(
-        b[0].bundle["spec"]["targets"],
+        as_json(&b[0].bundle)["spec"]["targets"],
         json!([{"clusterName": "overridden", "ignore": {}}])
     );
 }

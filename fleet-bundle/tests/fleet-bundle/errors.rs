@@ -9,7 +9,7 @@ use fleet_bundle::tree::DirTree;
 use fleet_bundle::{Scan, read_repo};
 use serde_json::json;
 
-use crate::common::{options, resource_names};
+use crate::common::{as_json, options, resource_names};
 
 fn write(root: &Path, files: &[(&str, &[u8])]) {
     for (p, c) in files {
@@ -29,7 +29,7 @@ fn run(files: &[(&str, &[u8])], paths: &[&str]) -> Result<Vec<serde_json::Value>
         &Scan::Classic(paths.iter().map(|s| s.to_string()).collect()),
         &opts,
     )
-    .map(|b| b.into_iter().map(|b| b.bundle).collect())
+    .map(|b| b.into_iter().map(|b| as_json(&b.bundle)).collect())
     .map_err(|e| e.to_string())
 }
 
@@ -317,13 +317,13 @@ fn labels_annotations_and_case_insensitive_keys() {
         .insert("fleet.cattle.io/commit".into(), "abc".into());
     opts.labels.insert("team".into(), "cli".into());
     let b = read_repo(&t, &Scan::Classic(vec!["app".into()]), &opts).expect("ok");
-    let m = &b[0].bundle["metadata"];
+    let m = &as_json(&b[0].bundle)["metadata"];
     assert_eq!(
         m["labels"],
         json!({"fleet.cattle.io/commit": "abc", "team": "a"})
     );
     assert_eq!(m["annotations"], json!({"note": "n"}));
-    let spec = &b[0].bundle["spec"];
+    let spec = &as_json(&b[0].bundle)["spec"];
     assert_eq!(spec["defaultNamespace"], "dn");
     assert_eq!(spec["helm"]["disablePreProcess"], true);
     assert!(spec.get("unknownKey").is_none());

@@ -10,7 +10,7 @@ use fleet_bundle::chart::Offline;
 use fleet_bundle::git::FetchOptions;
 use fleet_bundle::{Scan, read_repo};
 
-use crate::common::{options, resource_names};
+use crate::common::{as_json, options, resource_names};
 use crate::git_http::{TEST_CA_PEM, free_port, serve_repo};
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -70,10 +70,13 @@ fn check_fetches(url: &str, first: &str, second: &str, how: &FetchOptions) {
     let opts = options("repo", &Offline);
     let b = read_repo(&tree, &Scan::Classic(vec![".".into()]), &opts).expect("read");
     assert_eq!(b.len(), 1);
-    assert_eq!(b[0].bundle["spec"]["namespace"], "two");
-    assert_eq!(resource_names(&b[0].bundle), ["cm.yaml", "link.yaml"]);
+    assert_eq!(as_json(&b[0].bundle)["spec"]["namespace"], "two");
     assert_eq!(
-        b[0].bundle["spec"]["resources"][1]["content"],
+        resource_names(&as_json(&b[0].bundle)),
+        ["cm.yaml", "link.yaml"]
+    );
+    assert_eq!(
+        as_json(&b[0].bundle)["spec"]["resources"][1]["content"],
         "kind: ConfigMap\n"
     );
 
@@ -85,7 +88,7 @@ fn check_fetches(url: &str, first: &str, second: &str, how: &FetchOptions) {
         &opts,
     )
     .expect("read");
-    assert_eq!(b[0].bundle["spec"]["namespace"], "one");
+    assert_eq!(as_json(&b[0].bundle)["spec"]["namespace"], "one");
 
     // A revision by commit id; the same (commit, path) gives the same bundle.
     let co = fetch(None, Some(first)).expect("fetch rev");

@@ -24,7 +24,7 @@ use fleet_bundle::tree::DirTree;
 use fleet_bundle::{Scan, read_repo};
 use serde_json::Value;
 
-use crate::common::{StubFetcher, options, shared};
+use crate::common::{StubFetcher, as_json, options, shared};
 
 fn split_concatenated(text: &str) -> Vec<String> {
     let mut docs: Vec<String> = Vec::new();
@@ -147,11 +147,13 @@ fn fleet_examples_goldens() {
             assert_eq!(ours.len(), goldens.len(), "{kind}/{case}: bundle count");
             for mut golden in goldens {
                 let name = golden["metadata"]["name"].clone();
-                let ours = &ours
-                    .iter()
-                    .find(|b| b.bundle["metadata"]["name"] == name)
-                    .unwrap_or_else(|| panic!("{kind}/{case}: no bundle {name}"))
-                    .bundle;
+                let ours = &as_json(
+                    &ours
+                        .iter()
+                        .find(|b| b.bundle.metadata.name == name)
+                        .unwrap_or_else(|| panic!("{kind}/{case}: no bundle {name}"))
+                        .bundle,
+                );
                 let what = format!("{kind}/{case} {name}");
                 assert_eq!(ours["metadata"], golden["metadata"], "{what}: metadata");
                 strip_empty_legacy(&mut golden["spec"]);

@@ -13,7 +13,7 @@ use fleet_bundle::tree::{DirTree, FileTree, MemTree};
 use fleet_bundle::{Scan, read_repo};
 use sha2::{Digest, Sha256};
 
-use crate::common::{Request, Response, Server, options, resource_names, shared};
+use crate::common::{Request, Response, Server, as_json, options, resource_names, shared};
 
 /// Rewrites `http://localhost:3000` (what the fixtures say) to the test server.
 struct Rewrite {
@@ -89,7 +89,7 @@ fn helm_repository_and_chart_url() {
         ),
     ] {
         let b = read_repo(&tree, &Scan::Classic(vec![dir.into()]), &opts).expect(dir);
-        let bundle = &b[0].bundle;
+        let bundle = &as_json(&b[0].bundle);
         let names = resource_names(bundle);
         assert_eq!(names.len(), 3, "{dir}: {names:?}");
         for r in bundle["spec"]["resources"].as_array().expect("res") {
@@ -133,7 +133,7 @@ fn basic_auth_and_failures() {
     });
     let opts = options("assets", &fetcher);
     let b = read_repo(&tree, &Scan::Classic(vec!["helm_repo_url".into()]), &opts).expect("auth");
-    assert_eq!(resource_names(&b[0].bundle).len(), 3);
+    assert_eq!(resource_names(&as_json(&b[0].bundle)).len(), 3);
 
     // Unreachable repository: connection refused on a closed port.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

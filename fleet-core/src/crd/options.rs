@@ -224,8 +224,10 @@ pub struct HelmOptions {
         skip_serializing_if = "is_false"
     )]
     pub atomic: bool,
-    /// Skip `${ }` templating of values.
+    /// Skip `${ }` templating of values. Go's JSON decoding matches keys case-insensitively,
+    /// so `disablePreprocess` (as fleet.yaml files and Fleet's own tests spell it) sets it too.
     #[serde(
+        alias = "disablePreprocess",
         default,
         deserialize_with = "null_default",
         skip_serializing_if = "is_false"

@@ -7,14 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use fleet_core::crd::{
-    Bundle, BundleDeploymentOptions, BundleNamespaceMapping, Cluster, ClusterGroup,
-    TargetCustomizationMode,
-};
-use fleet_core::manifest::{Manifest, options_deployment_id};
+use fleet_core::crd::{Bundle, BundleDeployment, BundleNamespaceMapping, Cluster, ClusterGroup};
+use fleet_targeting::deployment::{self, ManifestRef};
 use fleet_targeting::rollout::{self, ClusterView, RolloutStrategy, RolloutTarget};
 use fleet_targeting::{BundleInput, Decision, Engine, GroupInput, MappingInput};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::input::{Doc, read_docs};
 
@@ -122,121 +119,6 @@ fn load(args: &TargetArgs) -> Result<Inputs> {
     Ok(inp)
 }
 
-/// Bundle labels a BundleDeployment inherits, then Fleet's own (spec §1.3).
-fn bd_labels(b: &Bundle, cluster: &Cluster, content: Option<&str>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for (k, v) in &b.metadata.labels {
-        if k.starts_with("kubectl.kubernetes.io/") || k.contains("cattle.io/") {
-            continue;
-        }
-        out.insert(k.clone(), v.clone());
-    }
-    for (k, v) in &b.metadata.labels {
-        if k.starts_with("fleet.cattle.io/") {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    out.insert(
-        "fleet.cattle.io/bundle-name".into(),
-        b.metadata.name.clone(),
-    );
-    out.insert(
-        "fleet.cattle.io/bundle-namespace".into(),
-        b.metadata.namespace.clone(),
-    );
-    out.insert("fleet.cattle.io/managed".into(), "true".into());
-    out.insert(
-        "fleet.cattle.io/cluster-namespace".into(),
-        cluster.metadata.namespace.clone(),
-    );
-    out.insert(
-        "fleet.cattle.io/cluster".into(),
-        cluster.metadata.name.clone(),
-    );
-    if let Some(c) = content {
-        out.insert("fleet.cattle.io/content-name".into(), c.to_owned());
-    }
-    out
-}
-
-/// The cluster labels Helm value pre-processing sees (spec §6.2).
-fn exportable_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    labels
-        .iter()
-        .filter(|(k, _)| {
-            !(k.starts_with("kubectl.kubernetes.io/") || k.contains("cattle.io/"))
-                || k.starts_with("fleet.cattle.io/")
-                || k.starts_with("management.cattle.io/")
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-/// Final options for one cluster: target options replaced (FirstMatch) or folded (AllMatches)
-/// by customizations, merged over the bundle's (spec §3.4, §6.3), then value pre-processing.
-fn options_for(b: &Bundle, d: &Decision, cluster: &Cluster) -> Result<BundleDeploymentOptions> {
-    let targets = &b.spec.targets;
-    let mut target_opts = targets[d.target as usize].options.clone();
-    match b.spec.target_customization_mode {
-        TargetCustomizationMode::AllMatches => {
-            for &c in &d.customizations {
-                target_opts = fleet_core::merge::merge(&target_opts, &targets[c as usize].options);
-            }
-        }
-        _ => {
-            if let Some(&c) = d.customizations.first() {
-                target_opts = targets[c as usize].options.clone();
-            }
-        }
-    }
-    let mut opts = fleet_core::merge::merge(&b.spec.options, &target_opts);
-    if exportable_labels(&cluster.metadata.labels).is_empty() {
-        return Ok(opts);
-    }
-    // Fleet gives every cluster with labels a Helm block, then pre-processes its values:
-    // `global.fleet.clusterLabels.*`, `${ }` templating and templateValues (spec §6.2), with
-    // the same code the renderer uses.
-    let facts = fleet_render::render::ClusterFacts {
-        name: cluster.metadata.name.clone(),
-        namespace: cluster.metadata.namespace.clone(),
-        labels: cluster.metadata.labels.clone(),
-        annotations: cluster.metadata.annotations.clone(),
-        template_values: cluster.spec.template_values.clone().unwrap_or_default(),
-    };
-    let ctx = fleet_render::values::cluster_context(&facts);
-    let Some(helm) = opts.helm.take() else {
-        // No Helm block: Fleet adds an empty one and processes nothing.
-        opts.helm = Some(Default::default());
-        return Ok(opts);
-    };
-    let helm: fleet_render::values::HelmOptions =
-        serde_json::from_value(serde_json::to_value(&helm).context("cannot encode helm options")?)
-            .context("cannot read helm options")?;
-    let helm = fleet_render::values::preprocess_helm_values(&helm, &ctx).with_context(|| {
-        format!(
-            "bundle {}/{}: cannot process helm values",
-            b.metadata.namespace, b.metadata.name
-        )
-    })?;
-    opts.helm = Some(
-        serde_json::from_value(serde_json::to_value(&helm).context("cannot encode helm options")?)
-            .context("cannot read processed helm options")?,
-    );
-    Ok(opts)
-}
-
-/// Where a cluster's BundleDeployments live: `status.namespace`, or the namespace Fleet would
-/// generate when the Cluster has no status at all; `None` while unassigned.
-fn bd_namespace(c: &Cluster) -> Option<String> {
-    match &c.status {
-        None => Some(fleet_core::names::cluster_namespace(
-            &c.metadata.namespace,
-            &c.metadata.name,
-        )),
-        Some(s) => (!s.namespace.is_empty()).then(|| s.namespace.clone()),
-    }
-}
-
 struct World {
     engine: Engine,
     inputs: Inputs,
@@ -249,13 +131,13 @@ fn build(args: &TargetArgs) -> Result<World> {
     build_from(load(args)?)
 }
 
-/// The BundleDeployments Fleet creates for these objects, as Fleet's YAML objects; used by the
-/// running manager, which holds the objects in its store rather than in files.
+/// The BundleDeployments Fleet creates for these objects; used by the running manager, which
+/// holds the objects in its store rather than in files.
 pub fn deployments_for(
     bundles: Vec<Bundle>,
     clusters: Vec<Cluster>,
     groups: Vec<ClusterGroup>,
-) -> Result<Vec<Value>> {
+) -> Result<Vec<BundleDeployment>> {
     let w = build_from(Inputs {
         bundles,
         clusters,
@@ -337,62 +219,15 @@ fn sorted_targets(w: &World, b: u32) -> Vec<(u32, Decision)> {
     out
 }
 
-fn manifest_id(b: &Bundle) -> Result<(String, bool)> {
-    if !b.spec.contents_id.is_empty() {
-        return Ok((b.spec.contents_id.clone(), false));
-    }
-    let m = Manifest::from_resources(&b.spec.resources).with_context(|| {
-        format!(
-            "Bundle {}/{}: cannot build the manifest",
-            b.metadata.namespace, b.metadata.name
-        )
-    })?;
-    Ok((m.id(), b.spec.helm_op_options.is_none()))
-}
-
-fn bundle_deployments(w: &World) -> Result<Vec<Value>> {
+fn bundle_deployments(w: &World) -> Result<Vec<BundleDeployment>> {
     let mut out = Vec::new();
     for (bi, b) in w.inputs.bundles.iter().enumerate() {
         let id = w.bundle_ids[bi];
-        let (mid, in_etcd) = manifest_id(b)?;
+        let manifest = ManifestRef::of(b)?;
         for (c, d) in sorted_targets(w, id) {
             let (cns, cn) = w.engine.cluster_name(c);
-            let ci = w.cluster_index[&(cns.to_owned(), cn.to_owned())];
-            let cluster = &w.inputs.clusters[ci];
-            let Some(ns) = bd_namespace(cluster) else {
-                continue;
-            };
-            let mut opts = options_for(b, &d, cluster)?;
-            let did = options_deployment_id(&mid, &opts).context("cannot hash the options")?;
-            for t in &b.spec.targets {
-                if let Some(l) = &t.namespace_labels {
-                    opts.namespace_labels
-                        .get_or_insert_with(Default::default)
-                        .extend(l.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
-                if let Some(a) = &t.namespace_annotations {
-                    opts.namespace_annotations
-                        .get_or_insert_with(Default::default)
-                        .extend(a.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
-            }
-            let opts_v = serde_json::to_value(&opts).context("cannot encode options")?;
-            let labels = bd_labels(b, cluster, in_etcd.then_some(mid.as_str()));
-            out.push(json!({
-                "apiVersion": FLEET_API,
-                "kind": "BundleDeployment",
-                "metadata": {
-                    "name": b.metadata.name,
-                    "namespace": ns,
-                    "labels": labels,
-                },
-                "spec": {
-                    "deploymentID": did,
-                    "options": opts_v,
-                    "stagedDeploymentID": did,
-                    "stagedOptions": opts_v,
-                },
-            }));
+            let cluster = &w.inputs.clusters[w.cluster_index[&(cns.to_owned(), cn.to_owned())]];
+            out.extend(deployment::bundle_deployment(b, &d, cluster, &manifest)?);
         }
     }
     Ok(out)
@@ -429,7 +264,7 @@ fn explain(w: &World, name: &str) -> Result<String> {
             let (cns, cn) = w.engine.cluster_name(c);
             let cluster = &w.inputs.clusters[w.cluster_index[&(cns.to_owned(), cn.to_owned())]];
             if let Some(pos) = targets.iter().position(|(x, _)| *x == c) {
-                match bd_namespace(cluster) {
+                match deployment::cluster_deployment_namespace(cluster) {
                     Some(ns) => out.push_str(&format!("bundle deployment namespace: {ns}\n")),
                     None => out.push_str(
                         "bundle deployment namespace: not assigned yet (status.namespace is empty): Fleet counts the target but writes no BundleDeployment\n",

@@ -103,7 +103,12 @@ pub fn reconcile(state: &State<'_>) -> Result<Plan, Error> {
     let desired = if bundles.is_empty() {
         Vec::new()
     } else {
-        crate::cmd::target::deployments_for(bundles, clusters, groups).map_err(Error::Targeting)?
+        crate::cmd::target::deployments_for(bundles, clusters, groups)
+            .map_err(Error::Targeting)?
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Targeting(e.into()))?
     };
     let existing: BTreeMap<(String, String), &Value> =
         state.deployments.iter().map(|v| (meta(v), v)).collect();

@@ -3,4 +3,3 @@
 mod postrender;
 mod raw_yaml;
 mod render;
-mod values;

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use fleet_core::crd::BundleDeploymentOptions;
 use fleet_render::files::Files;
 use fleet_render::render::{
-    self, ClusterFacts, DeploymentOptions, KustomizeBuilder, RenderRequest, Renderer, Style,
-    SubstituteOptions,
+    self, ClusterFacts, KustomizeBuilder, RenderRequest, Renderer, Style, SubstituteOptions,
 };
 use serde_json::{Value, json};
 
@@ -25,11 +25,10 @@ fn docs(text: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The options of a fleet.yaml merged with one of its targetCustomizations, the way Fleet's
-/// `Merge` treats the fields rendering reads (namespaces replaced when set, overlays appended,
-/// kustomize.dir replaced when set).
-fn merged_options(fleet_yaml: &Value, customization: Option<&str>) -> DeploymentOptions {
-    let mut opts: DeploymentOptions = serde_json::from_value(fleet_yaml.clone()).expect("options");
+/// The options of a fleet.yaml merged with one of its targetCustomizations by Fleet's `Merge`.
+fn merged_options(fleet_yaml: &Value, customization: Option<&str>) -> BundleDeploymentOptions {
+    let opts: BundleDeploymentOptions =
+        serde_json::from_value(fleet_yaml.clone()).expect("options");
     let Some(name) = customization else {
         return opts;
     };
@@ -39,23 +38,8 @@ fn merged_options(fleet_yaml: &Value, customization: Option<&str>) -> Deployment
         .flatten()
         .find(|c| c["name"] == name)
         .expect("customization");
-    let custom: DeploymentOptions = serde_json::from_value(custom.clone()).expect("custom");
-    if !custom.namespace.is_empty() {
-        opts.namespace = custom.namespace;
-    }
-    if !custom.default_namespace.is_empty() {
-        opts.default_namespace = custom.default_namespace;
-    }
-    if let Some(k) = custom.kustomize.filter(|k| !k.dir.is_empty()) {
-        opts.kustomize = Some(k);
-    }
-    if let Some(y) = custom.yaml {
-        opts.yaml
-            .get_or_insert_with(Default::default)
-            .overlays
-            .extend(y.overlays);
-    }
-    opts
+    let custom: BundleDeploymentOptions = serde_json::from_value(custom.clone()).expect("custom");
+    fleet_core::merge::merge(&opts, &custom)
 }
 
 fn load(dir: &std::path::Path) -> (Files, Value) {
@@ -72,7 +56,7 @@ fn load(dir: &std::path::Path) -> (Files, Value) {
 
 fn fleet_test_request<'a>(
     files: &'a Files,
-    options: &'a DeploymentOptions,
+    options: &'a BundleDeploymentOptions,
     cluster: &'a ClusterFacts,
 ) -> RenderRequest<'a> {
     RenderRequest {
@@ -210,7 +194,7 @@ fn styles() {
     files
         .insert("kustomization.yaml", "resources: []\n")
         .expect("insert");
-    let helm: DeploymentOptions =
+    let helm: BundleDeploymentOptions =
         serde_json::from_value(json!({"helm": {"chart": "./chart"}})).expect("opts");
     assert_eq!(
         render::determine_style(&files, &helm),
@@ -218,7 +202,7 @@ fn styles() {
             chart_yaml: "chart/Chart.yaml".into()
         }
     );
-    let plain = DeploymentOptions::default();
+    let plain = BundleDeploymentOptions::default();
     assert_eq!(
         render::determine_style(&files, &plain),
         Style::Kustomize { dir: String::new() }
@@ -253,7 +237,7 @@ fn substitute_extension_per_cluster() {
     let subst = SubstituteOptions::from_fleet_yaml(&fleet_yaml)
         .expect("ok")
         .expect("present");
-    let options = DeploymentOptions::default();
+    let options = BundleDeploymentOptions::default();
     let cluster = ClusterFacts {
         labels: BTreeMap::from([("env".to_string(), "prod".to_string())]),
         template_values: serde_json::from_value(json!({"replicas": 3})).expect("map"),

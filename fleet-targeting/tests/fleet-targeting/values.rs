@@ -2,9 +2,29 @@
 
 use std::collections::BTreeMap;
 
-use fleet_render::render::ClusterFacts;
-use fleet_render::values::{self, HelmOptions, template};
+use fleet_core::crd::HelmOptions;
+use fleet_targeting::values::{self, ClusterContext, template};
 use serde_json::{Map, Value, json};
+
+/// A cluster's facts, as the tests spell them.
+#[derive(Default)]
+struct ClusterFacts {
+    name: String,
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    template_values: Map<String, Value>,
+}
+
+fn context(f: &ClusterFacts) -> ClusterContext {
+    ClusterContext::new(
+        &f.name,
+        &f.namespace,
+        &f.labels,
+        &f.annotations,
+        &f.template_values,
+    )
+}
 
 fn vectors() -> Option<Value> {
     let path = fleet_test_tools::shared::path("vectors/fleet/templating.json")?;
@@ -133,7 +153,7 @@ fn templating_vectors() {
             }
             "processTemplateValues" | "processTemplateValuesData" => {
                 let facts = facts_from_context(&input["templateContext"]);
-                let ctx = values::cluster_context(&facts);
+                let ctx = context(&facts);
                 // The options YAML is the upstream test's text: read it as Fleet does.
                 let options = fleet_core::yaml::from_str_value(
                     input["optionsYaml"].as_str().expect("optionsYaml"),
@@ -153,7 +173,7 @@ fn templating_vectors() {
             "tplFuncMap" => Value::Null,
             "preprocessHelmValues" => {
                 let facts = facts_from_cluster(&input["cluster"]);
-                let ctx = values::cluster_context(&facts);
+                let ctx = context(&facts);
                 let options = fleet_core::yaml::from_str_value(
                     input["optionsYaml"].as_str().expect("optionsYaml"),
                 )
@@ -192,7 +212,7 @@ fn list_data_and_unasserted_keys() {
         .into(),
         ..Default::default()
     };
-    let ctx = values::cluster_context(&facts);
+    let ctx = context(&facts);
     let helm: HelmOptions = serde_json::from_value(json!({
         "values": {
             "list": "${ list 1 2 3 | toJson }",
@@ -219,7 +239,7 @@ fn missing_keys_are_errors() {
         labels: [("env".to_string(), "dev".to_string())].into(),
         ..Default::default()
     };
-    let ctx = values::cluster_context(&facts);
+    let ctx = context(&facts);
     let helm: HelmOptions =
         serde_json::from_value(json!({"values": {"x": {"y": "${ .ClusterLabels.missing }"}}}))
             .expect("helm");
@@ -245,7 +265,7 @@ fn no_exportable_labels_means_no_processing() {
             .collect(),
         ..Default::default()
     };
-    let ctx = values::cluster_context(&facts);
+    let ctx = context(&facts);
     assert!(ctx.labels.is_empty());
     let helm: HelmOptions =
         serde_json::from_value(json!({"values": {"x": "${ .ClusterName }"}})).expect("helm");
@@ -268,7 +288,7 @@ fn label_filtering() {
         .collect(),
         ..Default::default()
     };
-    let ctx = values::cluster_context(&facts);
+    let ctx = context(&facts);
     let keys: Vec<&str> = ctx.labels.keys().map(String::as_str).collect();
     assert_eq!(keys, ["env", "fleet.cattle.io/z", "management.cattle.io/w"]);
 }

@@ -1,6 +1,11 @@
 //! Fleet's per-cluster Helm value processing (`internal/cmd/controller/target/builder.go`,
 //! `preprocessHelmValues`).
 //!
+//! It is a targeting step: Fleet's controller runs it while building a BundleDeployment, so the
+//! options a BundleDeployment carries hold processed values and the agent renders them as they
+//! are. [`crate::deployment`] is its one caller in this workspace; nothing at render time runs
+//! it again, so text that processing leaves holding `${` stays literal.
+//!
 //! For one cluster and the options merged for it:
 //!
 //! 1. The cluster's labels are filtered for export (keys starting `kubectl.kubernetes.io/` or
@@ -30,10 +35,8 @@ pub mod template;
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use fleet_core::crd::{Cluster, HelmOptions};
 use serde_json::{Map, Value};
-
-use crate::render::ClusterFacts;
 
 /// The prefix of a label reference in a value.
 pub const CLUSTER_LABEL_PREFIX: &str = "global.fleet.clusterLabels.";
@@ -84,41 +87,6 @@ pub enum Error {
     },
 }
 
-/// The Helm options value processing reads and writes (CRD JSON names); other fields are
-/// kept as they are in `other`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct HelmOptions {
-    /// Chart path, URL or name.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub chart: String,
-    /// Helm repository.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub repo: String,
-    /// Chart version.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub version: String,
-    /// Release name.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub release_name: String,
-    /// Values.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<Map<String, Value>>,
-    /// Templates rendered per cluster into top-level values.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_values: Option<BTreeMap<String, String>>,
-    /// Skip `${ }` templating (label substitution still runs). Go's JSON decoding matches
-    /// `disablePreprocess` too.
-    #[serde(
-        alias = "disablePreprocess",
-        skip_serializing_if = "std::ops::Not::not"
-    )]
-    pub disable_pre_process: bool,
-    /// Every other Helm option.
-    #[serde(flatten)]
-    pub other: Map<String, Value>,
-}
-
 /// The template context and label set of one cluster.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterContext {
@@ -136,38 +104,58 @@ fn exportable(key: &str) -> bool {
     !(key.starts_with("kubectl.kubernetes.io/") || key.contains("cattle.io/"))
 }
 
-/// Builds the context of a cluster, filtering labels and annotations as Fleet does.
-pub fn cluster_context(cluster: &ClusterFacts) -> ClusterContext {
-    let mut labels: BTreeMap<String, String> = cluster
-        .labels
-        .iter()
-        .filter(|(k, _)| exportable(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for (k, v) in &cluster.labels {
-        if k.starts_with("fleet.cattle.io/") || k.starts_with("management.cattle.io/") {
-            labels.insert(k.clone(), v.clone());
+impl ClusterContext {
+    /// The context of a Cluster object: its name, namespace, labels, annotations and
+    /// `spec.templateValues`.
+    pub fn of(cluster: &Cluster) -> ClusterContext {
+        let no_values = Map::new();
+        ClusterContext::new(
+            &cluster.metadata.name,
+            &cluster.metadata.namespace,
+            &cluster.metadata.labels,
+            &cluster.metadata.annotations,
+            cluster.spec.template_values.as_ref().unwrap_or(&no_values),
+        )
+    }
+
+    /// Builds the context from a cluster's facts, filtering labels and annotations as Fleet
+    /// does.
+    pub fn new(
+        name: &str,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+        annotations: &BTreeMap<String, String>,
+        template_values: &Map<String, Value>,
+    ) -> ClusterContext {
+        let labels = exportable_labels(labels);
+        let annotations: BTreeMap<String, String> = annotations
+            .iter()
+            .filter(|(k, _)| exportable(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let data = template::context(name, namespace, &labels, &annotations, template_values);
+        ClusterContext {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+            labels,
+            data,
         }
     }
-    let annotations: BTreeMap<String, String> = cluster
-        .annotations
+}
+
+/// The cluster labels value processing sees: keys starting `kubectl.kubernetes.io/` or
+/// containing `cattle.io/` are dropped, then `fleet.cattle.io/*` and `management.cattle.io/*`
+/// labels are put back.
+pub fn exportable_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    labels
         .iter()
-        .filter(|(k, _)| exportable(k))
+        .filter(|(k, _)| {
+            exportable(k)
+                || k.starts_with("fleet.cattle.io/")
+                || k.starts_with("management.cattle.io/")
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let data = template::context(
-        &cluster.name,
-        &cluster.namespace,
-        &labels,
-        &annotations,
-        &cluster.template_values,
-    );
-    ClusterContext {
-        name: cluster.name.clone(),
-        namespace: cluster.namespace.clone(),
-        labels,
-        data,
-    }
+        .collect()
 }
 
 /// Values nested deeper than [`MAX_DEPTH`] maps.

@@ -1,0 +1,306 @@
+//! From a targeting [`Decision`] to the BundleDeployment Fleet's controller writes for it
+//! (`internal/cmd/controller/target/builder.go`, `target.go:BundleDeployment`,
+//! `bundle_controller.go:handleMatchedTarget`).
+//!
+//! For one bundle and one cluster it deployed to:
+//!
+//! 1. **Options**: the deploy target's options, replaced by the customization (`FirstMatch`) or
+//!    folded with every matching customization (`AllMatches`), merged over the bundle's own
+//!    options ([`fleet_core::merge::merge`]); see [`target_options`].
+//! 2. **Helm value processing** for the cluster ([`crate::values`]): label substitution, `${ }`
+//!    templating, `templateValues`. It runs here and only here, so the BundleDeployment holds
+//!    processed values and the agent renders them as they are.
+//! 3. **Deployment ID** `manifestID:sha256(options)` ([`fleet_core::manifest::options_deployment_id`]).
+//! 4. **Namespace labels and annotations** of *every* target unioned into the options, after the
+//!    ID was computed, as Fleet does.
+//! 5. **Identity**: named after the bundle, in the cluster's namespace, with Fleet's labels.
+//!
+//! ```
+//! use fleet_core::crd::{Bundle, Cluster};
+//! use fleet_targeting::Decision;
+//! use fleet_targeting::deployment::{ManifestRef, bundle_deployment};
+//!
+//! let bundle: Bundle = serde_json::from_value(serde_json::json!({
+//!     "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Bundle",
+//!     "metadata": {"name": "app", "namespace": "fleet-default"},
+//!     "spec": {
+//!         "helm": {"values": {"env": "${ .ClusterLabels.env }"}},
+//!         "targets": [{"clusterSelector": {}}],
+//!     },
+//! }))
+//! .unwrap();
+//! let cluster: Cluster = serde_json::from_value(serde_json::json!({
+//!     "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Cluster",
+//!     "metadata": {"name": "c1", "namespace": "fleet-default", "labels": {"env": "prod"}},
+//!     "spec": {},
+//!     "status": {"namespace": "cluster-fleet-default-c1-1a2b3c4d5e6f"},
+//! }))
+//! .unwrap();
+//! let decision = Decision { target: 0, customizations: vec![] };
+//! let manifest = ManifestRef::of(&bundle).unwrap();
+//! let bd = bundle_deployment(&bundle, &decision, &cluster, &manifest).unwrap().unwrap();
+//! assert_eq!(bd.metadata.namespace, "cluster-fleet-default-c1-1a2b3c4d5e6f");
+//! let values = bd.spec.options.helm.as_ref().unwrap().values.as_ref().unwrap();
+//! assert_eq!(values["env"], "prod");
+//! assert!(bd.spec.deployment_id.starts_with(&manifest.id));
+//! ```
+
+use std::collections::BTreeMap;
+
+use fleet_core::crd::{
+    Bundle, BundleDeployment, BundleDeploymentOptions, BundleDeploymentSpec, BundleSpec, Cluster,
+    TargetCustomizationMode,
+};
+use fleet_core::manifest::{Manifest, options_deployment_id};
+use fleet_core::merge::merge;
+
+use crate::Decision;
+use crate::values::{self, ClusterContext};
+
+/// Why a BundleDeployment cannot be built; each names the bundle (and cluster).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The bundle's resources do not form a manifest.
+    #[error("bundle {namespace}/{name}: cannot build the manifest: {source}")]
+    Manifest {
+        /// Bundle namespace.
+        namespace: String,
+        /// Bundle name.
+        name: String,
+        /// What went wrong.
+        #[source]
+        source: fleet_core::manifest::ManifestError,
+    },
+    /// Helm value processing failed for this cluster (Fleet aborts the bundle's targeting).
+    #[error("bundle {namespace}/{name}: cannot process helm values: {source}")]
+    Values {
+        /// Bundle namespace.
+        namespace: String,
+        /// Bundle name.
+        name: String,
+        /// What went wrong (names the cluster).
+        #[source]
+        source: Box<values::Error>,
+    },
+    /// The decision names a target the bundle does not have.
+    #[error("bundle {namespace}/{name}: the decision names target {index}, the bundle has {count}")]
+    NoSuchTarget {
+        /// Bundle namespace.
+        namespace: String,
+        /// Bundle name.
+        name: String,
+        /// The index in the decision.
+        index: u32,
+        /// How many targets the bundle has.
+        count: usize,
+    },
+    /// The options cannot be hashed.
+    #[error("bundle {namespace}/{name}: cannot hash the options: {source}")]
+    Hash {
+        /// Bundle namespace.
+        namespace: String,
+        /// Bundle name.
+        name: String,
+        /// What went wrong.
+        #[source]
+        source: fleet_core::manifest::ManifestError,
+    },
+}
+
+/// The bundle's manifest as BundleDeployments refer to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestRef {
+    /// The manifest ID: `spec.contentsId` when the bundle has one, else computed from the
+    /// resources (`s-<sha256>`).
+    pub id: String,
+    /// Whether the manifest is stored as a Content object (labelled `fleet.cattle.io/content-name`
+    /// on the BundleDeployment); false for OCI contents and HelmOps.
+    pub in_content: bool,
+}
+
+impl ManifestRef {
+    /// The manifest of a bundle.
+    pub fn of(bundle: &Bundle) -> Result<ManifestRef, Error> {
+        if !bundle.spec.contents_id.is_empty() {
+            return Ok(ManifestRef {
+                id: bundle.spec.contents_id.clone(),
+                in_content: false,
+            });
+        }
+        let manifest =
+            Manifest::from_resources(&bundle.spec.resources).map_err(|source| Error::Manifest {
+                namespace: bundle.metadata.namespace.clone(),
+                name: bundle.metadata.name.clone(),
+                source,
+            })?;
+        Ok(ManifestRef {
+            id: manifest.id(),
+            in_content: bundle.spec.helm_op_options.is_none(),
+        })
+    }
+}
+
+/// The options of a decision before value processing: the deploy target's options, replaced
+/// (`FirstMatch`) or folded (`AllMatches`) by the customizations, merged over the bundle's.
+///
+/// Indices the bundle does not have are skipped; [`bundle_deployment`] rejects them.
+pub fn target_options(spec: &BundleSpec, decision: &Decision) -> BundleDeploymentOptions {
+    let entry = |i: u32| spec.targets.get(i as usize).map(|t| &t.options);
+    let mut options = entry(decision.target).cloned().unwrap_or_default();
+    match spec.target_customization_mode {
+        TargetCustomizationMode::AllMatches => {
+            for custom in decision.customizations.iter().filter_map(|&c| entry(c)) {
+                options = merge(&options, custom);
+            }
+        }
+        // FirstMatch: the engine reports at most one customization; its options replace the
+        // target's.
+        _ => {
+            if let Some(custom) = decision.customizations.first().and_then(|&c| entry(c)) {
+                options = custom.clone();
+            }
+        }
+    }
+    merge(&spec.options, &options)
+}
+
+/// Runs Fleet's per-cluster Helm value processing on merged options.
+///
+/// A cluster with no exportable label gets the options unchanged; one with labels but no Helm
+/// block gets an empty Helm block (Fleet's builder creates it before looking at values).
+pub fn process_values(
+    options: &mut BundleDeploymentOptions,
+    cluster: &ClusterContext,
+) -> Result<(), values::Error> {
+    if cluster.labels.is_empty() {
+        return Ok(());
+    }
+    let helm = options.helm.take().unwrap_or_default();
+    options.helm = Some(values::preprocess_helm_values(&helm, cluster)?);
+    Ok(())
+}
+
+/// The namespace a cluster's BundleDeployments live in: `status.namespace`, or the namespace
+/// Fleet generates for a Cluster that has no status at all; `None` while a status exists
+/// without a namespace (Fleet counts the target but writes no BundleDeployment yet).
+pub fn cluster_deployment_namespace(cluster: &Cluster) -> Option<String> {
+    match &cluster.status {
+        None => Some(fleet_core::names::cluster_namespace(
+            &cluster.metadata.namespace,
+            &cluster.metadata.name,
+        )),
+        Some(status) => (!status.namespace.is_empty()).then(|| status.namespace.clone()),
+    }
+}
+
+/// The labels of a BundleDeployment: the bundle's labels without keys starting
+/// `kubectl.kubernetes.io/` or containing `cattle.io/`, then the bundle's `fleet.cattle.io/*`
+/// labels, then Fleet's own.
+pub fn labels(
+    bundle: &Bundle,
+    cluster: &Cluster,
+    manifest: &ManifestRef,
+) -> BTreeMap<String, String> {
+    let bundle_labels = &bundle.metadata.labels;
+    let mut out: BTreeMap<String, String> = bundle_labels
+        .iter()
+        .filter(|(k, _)| {
+            !(k.starts_with("kubectl.kubernetes.io/") || k.contains("cattle.io/"))
+                || k.starts_with("fleet.cattle.io/")
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let own = [
+        ("fleet.cattle.io/bundle-name", &bundle.metadata.name),
+        (
+            "fleet.cattle.io/bundle-namespace",
+            &bundle.metadata.namespace,
+        ),
+        (
+            "fleet.cattle.io/cluster-namespace",
+            &cluster.metadata.namespace,
+        ),
+        ("fleet.cattle.io/cluster", &cluster.metadata.name),
+    ];
+    for (k, v) in own {
+        out.insert(k.to_string(), v.clone());
+    }
+    out.insert("fleet.cattle.io/managed".to_string(), "true".to_string());
+    if manifest.in_content {
+        out.insert(
+            "fleet.cattle.io/content-name".to_string(),
+            manifest.id.clone(),
+        );
+    }
+    out
+}
+
+/// The BundleDeployment Fleet writes for `bundle` on `cluster` under `decision`, as a new
+/// object: options staged and promoted at once (the rollout decides promotion for existing
+/// ones; see [`crate::rollout`]).
+///
+/// `None` when the cluster has no BundleDeployment namespace yet.
+pub fn bundle_deployment(
+    bundle: &Bundle,
+    decision: &Decision,
+    cluster: &Cluster,
+    manifest: &ManifestRef,
+) -> Result<Option<BundleDeployment>, Error> {
+    let (bundle_ns, bundle_name) = (&bundle.metadata.namespace, &bundle.metadata.name);
+    let count = bundle.spec.targets.len();
+    if let Some(&index) = std::iter::once(&decision.target)
+        .chain(&decision.customizations)
+        .find(|&&i| i as usize >= count)
+    {
+        return Err(Error::NoSuchTarget {
+            namespace: bundle_ns.clone(),
+            name: bundle_name.clone(),
+            index,
+            count,
+        });
+    }
+    let Some(namespace) = cluster_deployment_namespace(cluster) else {
+        return Ok(None);
+    };
+    let mut options = target_options(&bundle.spec, decision);
+    process_values(&mut options, &ClusterContext::of(cluster)).map_err(|source| Error::Values {
+        namespace: bundle_ns.clone(),
+        name: bundle_name.clone(),
+        source: Box::new(source),
+    })?;
+    let deployment_id =
+        options_deployment_id(&manifest.id, &options).map_err(|source| Error::Hash {
+            namespace: bundle_ns.clone(),
+            name: bundle_name.clone(),
+            source,
+        })?;
+    // Fleet unions the namespace labels and annotations of every target, whichever matched,
+    // after hashing (`target.go:BundleDeployment`); the ID therefore does not change with them.
+    for target in &bundle.spec.targets {
+        if let Some(l) = &target.namespace_labels {
+            options
+                .namespace_labels
+                .get_or_insert_with(Default::default)
+                .extend(l.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if let Some(a) = &target.namespace_annotations {
+            options
+                .namespace_annotations
+                .get_or_insert_with(Default::default)
+                .extend(a.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    let mut bd = BundleDeployment::new(bundle_name, &namespace);
+    bd.metadata.labels = labels(bundle, cluster, manifest);
+    bd.spec = BundleDeploymentSpec {
+        paused: bundle.spec.paused || cluster.spec.paused,
+        correct_drift: options.correct_drift.clone(),
+        depends_on: bundle.spec.depends_on.clone(),
+        staged_options: options.clone(),
+        staged_deployment_id: deployment_id.clone(),
+        options,
+        deployment_id,
+        ..Default::default()
+    };
+    Ok(Some(bd))
+}
