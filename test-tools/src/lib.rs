@@ -4,4 +4,6 @@
 
 #[cfg(feature = "git-http")]
 pub mod git_http;
+#[cfg(feature = "kube-server")]
+pub mod kube_server;
 pub mod shared;
