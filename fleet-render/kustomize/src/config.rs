@@ -1,5 +1,5 @@
 //! `configurations:` — transformer configuration files adding field specs to the builtin
-//! transformers (labels, annotations, images, name and variable references).
+//! transformers (labels, annotations, images, namespace, name and variable references).
 
 use serde_json::Value;
 
@@ -15,6 +15,8 @@ pub(crate) struct Config {
     pub labels: Vec<FieldSpec>,
     pub common_annotations: Vec<FieldSpec>,
     pub images: Vec<FieldSpec>,
+    /// Extra fields the namespace transformer writes (`namespace:` of a configuration).
+    pub namespace: Vec<FieldSpec>,
     pub var_reference: Vec<FieldSpec>,
     /// `(group, kind)` of the referred object → fields that refer to it.
     pub name_reference: Vec<((String, String), Vec<FieldSpec>)>,
@@ -95,6 +97,7 @@ pub(super) fn load(b: &Builder<'_>, k: &Kustomization, config: &mut Config) -> R
             .common_annotations
             .extend(specs(doc.get("commonAnnotations")));
         config.images.extend(specs(doc.get("images")));
+        config.namespace.extend(specs(doc.get("namespace")));
         config.var_reference.extend(specs(doc.get("varReference")));
         for nr in doc
             .get("nameReference")

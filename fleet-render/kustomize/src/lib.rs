@@ -528,7 +528,7 @@ impl<'a> Builder<'a> {
         // 4. transformers, in kustomize's fixed order.
         patch::strategic_legacy(self, k, &mut resources)?;
         patch::patches(self, k, &mut resources)?;
-        transform::namespace(k, &mut resources, self.schema())?;
+        transform::namespace(k, &mut resources, self.schema(), &self.config)?;
         transform::prefix_suffix(k, &mut resources)?;
         transform::labels(k, &mut resources, &self.config)?;
         transform::annotations(k, &mut resources, &self.config)?;
@@ -670,19 +670,17 @@ fn annotate_origins(resources: &mut [Res], top: &str) {
     }
 }
 
-/// A binding subject that names a namespace must not leave it blank.
+/// A RoleBinding's ServiceAccount subject with a `namespace` key must give a string there
+/// (kustomize's `getNamespacesForRoleBinding` rejects `namespace:` left null; an empty string
+/// is accepted).
 fn check_subjects(resources: &[Res], file: &str) -> Result<(), Error> {
     for r in resources {
-        if !matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding") {
+        if r.kind() != "RoleBinding" {
             continue;
         }
         let subjects = r.obj.get("subjects").and_then(Value::as_array);
         for s in subjects.into_iter().flatten() {
-            let blank = match s.get("namespace") {
-                Some(Value::Null) => true,
-                Some(Value::String(ns)) => ns.is_empty(),
-                _ => false,
-            };
+            let blank = s.get("namespace").is_some_and(|ns| !ns.is_string());
             if blank && s.get("kind").and_then(Value::as_str) == Some("ServiceAccount") {
                 return Err(Error::InvalidResource {
                     file: file.to_string(),

@@ -235,12 +235,22 @@ pub(super) fn transformers(
                     }
                 }
                 "NamespaceTransformer" => {
-                    let ns = config
-                        .pointer("/metadata/namespace")
-                        .cloned()
-                        .unwrap_or(Value::Null);
-                    let sk = synthetic(k, json!({ "namespace": ns }));
-                    transform::namespace(&sk, resources, b.schema())?;
+                    let opts = transform::NamespaceOptions {
+                        namespace: config
+                            .pointer("/metadata/namespace")
+                            .map(super::scalar_string)
+                            .unwrap_or_default(),
+                        unset_only: config
+                            .get("unsetOnly")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                        subjects: transform::SubjectMode::parse(
+                            k,
+                            config.get("setRoleBindingSubjects"),
+                        )?,
+                        specs: transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?,
+                    };
+                    transform::apply_namespace(k, resources, b.schema(), &opts)?;
                 }
                 "ReplicaCountTransformer" => {
                     let sk = synthetic(k, json!({"replicas": [get("replica")]}));

@@ -43,6 +43,10 @@ pub(crate) struct Res {
     pub generator: Option<&'static str>,
     /// Whether a kustomization with `buildMetadata: [originAnnotations]` holds the resource.
     pub origin: bool,
+    /// Whether the current name was recorded in the id history since the last rename
+    /// (kustomize's `StorePreviousId`, which the namespace transformer calls for every
+    /// object): name references search the names of earlier ids only.
+    pub current_id_stored: bool,
 }
 
 static NEXT_UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -69,6 +73,7 @@ impl Res {
             uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             generator: None,
             origin: false,
+            current_id_stored: false,
         }
     }
 
@@ -122,8 +127,28 @@ impl Res {
         }
         let old = self.name().to_string();
         self.prev_names.push(old);
+        self.current_id_stored = false;
         self.metadata_mut()
             .insert("name".into(), Value::String(name.to_string()));
+    }
+
+    /// Records the current id in the history (kustomize's `StorePreviousId`).
+    pub fn store_previous_id(&mut self) {
+        self.current_id_stored = true;
+    }
+
+    /// The names of the ids recorded in the history, oldest first (kustomize's `PrevIds`).
+    pub fn previous_id_names(&self) -> impl Iterator<Item = &str> {
+        let current = self.current_id_stored.then(|| self.name());
+        self.prev_names.iter().map(String::as_str).chain(current)
+    }
+
+    /// The namespace the object had before any transformer changed it (kustomize's
+    /// `OrgId().Namespace`).
+    pub fn original_namespace(&self) -> &str {
+        self.prev_namespaces
+            .first()
+            .map_or(self.namespace(), String::as_str)
     }
 
     pub fn set_namespace(&mut self, ns: &str) {
