@@ -37,6 +37,7 @@ mod replace;
 mod res;
 mod select;
 mod sort;
+mod timestamp;
 mod transform;
 mod vars;
 
@@ -569,6 +570,10 @@ impl<'a> Builder<'a> {
     /// Reads the objects of a resource file (multi-document; `List` kinds expanded).
     fn resource_file(&self, path: &str) -> Result<Vec<Res>, Error> {
         let text = self.text(path)?;
+        let text = timestamp::retime(&text, true).map_err(|message| Error::Yaml {
+            file: path.to_string(),
+            message,
+        })?;
         let docs = fleet_core::yaml::documents(&text).map_err(|e| Error::Yaml {
             file: path.to_string(),
             message: e.to_string(),
