@@ -154,6 +154,9 @@ pub(crate) struct Kustomization {
     pub dir: String,
     pub body: Map<String, Value>,
     pub sort_options: Option<Value>,
+    /// For a builtin plugin's configuration run as kustomization fields: its
+    /// `metadata.name`, which origin annotations name as `configuredBy`.
+    pub plugin_name: Option<String>,
 }
 
 impl Kustomization {
@@ -372,6 +375,7 @@ impl<'a> Builder<'a> {
             dir: dir.to_string(),
             body,
             sort_options,
+            plugin_name: None,
         })
     }
 
@@ -661,9 +665,21 @@ fn annotate_origins(resources: &mut [Res], top: &str) {
     for r in resources.iter_mut().filter(|r| r.origin) {
         let rel = relative(top, &r.file);
         let text = match r.generator {
-            Some(kind) => format!(
-                "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n"
-            ),
+            Some(kind) => {
+                let name = r
+                    .configured_by
+                    .as_ref()
+                    .map(|n| {
+                        format!(
+                            "  name: {}\n",
+                            print::to_yaml(&[Value::String(n.clone())]).trim_end()
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n{name}"
+                )
+            }
             None => format!("path: {rel}\n"),
         };
         let meta = r.metadata_mut();

@@ -8,16 +8,22 @@ use super::res::Res;
 use super::{Builder, Error, Kustomization, generate, patch, replace, transform};
 
 /// Reads the plugin configurations an entry names: a file, a directory holding a
-/// kustomization (its output), or inline YAML.
+/// kustomization (its output), or inline YAML; with the file they are configured in (the
+/// kustomization itself for inline ones).
 fn configs(
     b: &mut Builder<'_>,
     k: &Kustomization,
     field: &str,
     entry: &str,
-) -> Result<Vec<Value>, Error> {
+) -> Result<(String, Vec<Value>), Error> {
     if entry.contains('\n') || entry.contains(": ") {
         return fleet_core::yaml::documents(entry)
-            .map(|d| d.into_iter().filter(|v| !v.is_null()).collect())
+            .map(|d| {
+                (
+                    k.file.clone(),
+                    d.into_iter().filter(|v| !v.is_null()).collect(),
+                )
+            })
             .map_err(|e| Error::Yaml {
                 file: k.file.clone(),
                 message: format!("{field}: {e}"),
@@ -26,13 +32,14 @@ fn configs(
     let path = b.resolve(k, field, entry)?;
     if b.files.is_dir(&path) {
         let (resources, _) = b.kustomization(&path, Vec::new(), false)?;
-        return Ok(resources.into_iter().map(|r| r.obj).collect());
+        return Ok((path, resources.into_iter().map(|r| r.obj).collect()));
     }
     let text = b.text(&path)?;
     fleet_core::yaml::documents(&text)
         .map(|d| d.into_iter().filter(|v| !v.is_null()).collect())
+        .map(|d| (path.clone(), d))
         .map_err(|e| Error::Yaml {
-            file: path,
+            file: path.clone(),
             message: e.to_string(),
         })
 }
@@ -60,6 +67,7 @@ fn synthetic(k: &Kustomization, body: Value) -> Kustomization {
             _ => Map::new(),
         },
         sort_options: None,
+        plugin_name: None,
     }
 }
 
@@ -70,7 +78,8 @@ pub(super) fn generators(
     resources: &mut Vec<Res>,
 ) -> Result<(), Error> {
     for entry in k.str_list("generators")? {
-        for config in configs(b, k, "generators", &entry)? {
+        let (source, found) = configs(b, k, "generators", &entry)?;
+        for config in found {
             if config.get("apiVersion").and_then(Value::as_str) != Some("builtin") {
                 return Err(unsupported(k, "generators", &config));
             }
@@ -87,14 +96,23 @@ pub(super) fn generators(
             let mut spec = config.as_object().cloned().unwrap_or_default();
             spec.remove("apiVersion");
             spec.remove("kind");
+            let mut plugin_name = None;
             if let Some(Value::Object(meta)) = spec.remove("metadata") {
+                plugin_name = meta.get("name").map(super::scalar_string);
+                // The generator's own name and namespace win; the plugin's metadata fills
+                // them in when they are missing (the builtin plugins' Config).
                 for key in ["name", "namespace"] {
-                    if let Some(v) = meta.get(key) {
+                    let missing = spec
+                        .get(key)
+                        .is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+                    if let (true, Some(v)) = (missing, meta.get(key)) {
                         spec.insert(key.into(), v.clone());
                     }
                 }
             }
-            let sk = synthetic(k, json!({ field: [Value::Object(spec)] }));
+            let mut sk = synthetic(k, json!({ field: [Value::Object(spec)] }));
+            sk.file = source.clone();
+            sk.plugin_name = plugin_name;
             generate::run(b, &sk, resources)?;
         }
     }
@@ -145,7 +163,8 @@ pub(super) fn transformers(
     resources: &mut Vec<Res>,
 ) -> Result<(), Error> {
     for entry in k.str_list("transformers")? {
-        for config in configs(b, k, "transformers", &entry)? {
+        let (_, found) = configs(b, k, "transformers", &entry)?;
+        for config in found {
             if config.get("apiVersion").and_then(Value::as_str) != Some("builtin") {
                 return Err(unsupported(k, "transformers", &config));
             }

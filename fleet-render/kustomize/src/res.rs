@@ -41,6 +41,8 @@ pub(crate) struct Res {
     pub uid: usize,
     /// The generator kind that made the resource (`ConfigMapGenerator`, `SecretGenerator`).
     pub generator: Option<&'static str>,
+    /// The `metadata.name` of the builtin generator plugin configuration that made it.
+    pub configured_by: Option<String>,
     /// Whether a kustomization with `buildMetadata: [originAnnotations]` holds the resource.
     pub origin: bool,
     /// Whether the current name was recorded in the id history since the last rename
@@ -72,6 +74,7 @@ impl Res {
             file: file.to_string(),
             uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             generator: None,
+            configured_by: None,
             origin: false,
             current_id_stored: false,
         }

@@ -709,6 +709,7 @@ mod tests {
             dir: String::new(),
             body: Map::new(),
             sort_options: None,
+            plugin_name: None,
         }
     }
 
