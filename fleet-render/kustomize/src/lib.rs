@@ -80,7 +80,11 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
         stack: Vec::new(),
         vars: Vec::new(),
         config: config::Config::default(),
+        top_dir: dir.clone(),
+        track_transformers: false,
     };
+    let top_metadata = builder.load(&dir)?.str_list("buildMetadata")?;
+    builder.track_transformers = !top_metadata.is_empty();
     let (mut resources, top) = builder.kustomization(&dir, Vec::new(), false)?;
     generate::apply_hashes(&mut resources);
     check_subjects(&resources, &top.file)?;
@@ -96,6 +100,9 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
     })?;
     vars::resolve(&builder.vars, &mut resources, &builder.config.var_reference)?;
     annotate_origins(&mut resources, &dir);
+    if top_metadata.iter().any(|m| m == "transformerAnnotations") {
+        annotate_transformations(&mut resources);
+    }
     resources.retain(|r| {
         r.obj
             .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
@@ -238,6 +245,11 @@ struct Builder<'a> {
     stack: Vec<String>,
     vars: Vec<vars::Var>,
     config: config::Config,
+    /// The top directory, which origin paths are relative to.
+    top_dir: String,
+    /// Whether transformers are recorded on the objects: kustomize tracks origins on every
+    /// level when the top kustomization has any `buildMetadata`.
+    track_transformers: bool,
 }
 
 const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -438,6 +450,51 @@ impl<'a> Builder<'a> {
 
     /// Builds the kustomization (or component) in `dir`, starting from `start` (the parent's
     /// resources, for components). Returns the resources and the kustomization.
+    /// Records `times` runs of a builtin transformer configured by kustomization `k` on every
+    /// object, when transformers are tracked.
+    fn record(&self, resources: &mut [Res], k: &Kustomization, kind: &str, times: usize) {
+        for _ in 0..times {
+            self.record_plugin(resources, &k.file, "builtin", kind, None, None);
+        }
+    }
+
+    /// Records one transformer on every object (kustomize's `AddTransformerAnnotation`): the
+    /// file it is configured in, relative to the top directory, and what configured it.
+    pub(crate) fn record_plugin(
+        &self,
+        resources: &mut [Res],
+        configured_in: &str,
+        api_version: &str,
+        kind: &str,
+        name: Option<&str>,
+        namespace: Option<&str>,
+    ) {
+        if !self.track_transformers {
+            return;
+        }
+        let line = |key: &str, v: Option<&str>| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| {
+                    format!(
+                        "    {key}: {}\n",
+                        print::to_yaml(&[Value::String(v.into())]).trim_end()
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let entry = format!(
+            "- configuredIn: {}\n  configuredBy:\n{}{}{}{}",
+            relative(&self.top_dir, configured_in),
+            line("apiVersion", Some(api_version)),
+            line("kind", Some(kind)),
+            line("name", name),
+            line("namespace", namespace),
+        );
+        for r in resources {
+            r.transformations.push(entry.clone());
+        }
+    }
+
     fn kustomization(
         &mut self,
         dir: &str,
@@ -531,22 +588,74 @@ impl<'a> Builder<'a> {
             resources = self.kustomization(&path, taken, true)?.0;
         }
         // 4. transformers, in kustomize's fixed order.
+        let count = |key: &str| k.get(key).and_then(Value::as_array).map_or(0, Vec::len);
+        let set = |key: &str| {
+            k.get(key).is_some_and(|v| match v {
+                Value::String(s) => !s.is_empty(),
+                Value::Array(a) => !a.is_empty(),
+                Value::Object(m) => !m.is_empty(),
+                _ => true,
+            })
+        };
         patch::strategic_legacy(self, k, &mut resources)?;
+        let psm = usize::from(set("patchesStrategicMerge"));
+        self.record(&mut resources, k, "PatchStrategicMergeTransformer", psm);
         patch::patches(self, k, &mut resources)?;
+        self.record(&mut resources, k, "PatchTransformer", count("patches"));
         transform::namespace(k, &mut resources, self.schema(), &self.config)?;
+        self.record(
+            &mut resources,
+            k,
+            "NamespaceTransformer",
+            usize::from(set("namespace")),
+        );
         transform::prefix_suffix(k, &mut resources)?;
+        self.record(
+            &mut resources,
+            k,
+            "PrefixTransformer",
+            usize::from(set("namePrefix")),
+        );
+        self.record(
+            &mut resources,
+            k,
+            "SuffixTransformer",
+            usize::from(set("nameSuffix")),
+        );
         transform::labels(k, &mut resources, &self.config)?;
+        // One per `labels` entry and one for `commonLabels`, when either is given.
+        let labels = if set("labels") || set("commonLabels") {
+            count("labels") + 1
+        } else {
+            0
+        };
+        self.record(&mut resources, k, "LabelTransformer", labels);
         transform::annotations(k, &mut resources, &self.config)?;
+        let annotations = usize::from(set("commonAnnotations"));
+        self.record(&mut resources, k, "AnnotationsTransformer", annotations);
         patch::json6902_legacy(self, k, &mut resources)?;
+        let json6902 = count("patchesJson6902");
+        self.record(&mut resources, k, "PatchJson6902Transformer", json6902);
         transform::replicas(k, &mut resources)?;
+        self.record(
+            &mut resources,
+            k,
+            "ReplicaCountTransformer",
+            count("replicas"),
+        );
         transform::images(k, &mut resources, &self.config)?;
+        self.record(&mut resources, k, "ImageTagTransformer", count("images"));
         replace::run(self, k, &mut resources)?;
+        let replacements = usize::from(set("replacements"));
+        self.record(&mut resources, k, "ReplacementTransformer", replacements);
         plugins::transformers(self, k, &mut resources)?;
         vars::declared(k, &resources, &mut self.vars)?;
         let metadata = k.str_list("buildMetadata")?;
         for m in &metadata {
             match m.as_str() {
                 "originAnnotations" => resources.iter_mut().for_each(|r| r.origin = true),
+                // Recorded on every level while building; printed when the top asks.
+                "transformerAnnotations" => {}
                 "managedByLabel" => {
                     for r in resources.iter_mut() {
                         let meta = r.metadata_mut();
@@ -688,6 +797,25 @@ fn annotate_origins(resources: &mut [Res], top: &str) {
             .or_insert_with(|| Value::Object(Map::new()));
         res::ensure_map(annotations)
             .insert("config.kubernetes.io/origin".into(), Value::String(text));
+    }
+}
+
+/// `alpha.config.kubernetes.io/transformations`: the transformers recorded on each object,
+/// oldest first, when the top kustomization asks for `transformerAnnotations`.
+fn annotate_transformations(resources: &mut [Res]) {
+    for r in resources
+        .iter_mut()
+        .filter(|r| !r.transformations.is_empty())
+    {
+        let text = r.transformations.concat();
+        let meta = r.metadata_mut();
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        res::ensure_map(annotations).insert(
+            "alpha.config.kubernetes.io/transformations".into(),
+            Value::String(text),
+        );
     }
 }
 

@@ -163,129 +163,151 @@ pub(super) fn transformers(
     resources: &mut Vec<Res>,
 ) -> Result<(), Error> {
     for entry in k.str_list("transformers")? {
-        let (_, found) = configs(b, k, "transformers", &entry)?;
+        let (source, found) = configs(b, k, "transformers", &entry)?;
         for config in found {
             if config.get("apiVersion").and_then(Value::as_str) != Some("builtin") {
                 return Err(unsupported(k, "transformers", &config));
             }
-            let get = |key: &str| config.get(key).cloned().unwrap_or(Value::Null);
+            run_transformer(b, k, &config, resources)?;
+            let meta = |key: &str| {
+                config
+                    .pointer(&format!("/metadata/{key}"))
+                    .map(super::scalar_string)
+            };
             let kind = config.get("kind").and_then(Value::as_str).unwrap_or("");
-            match kind {
-                "PatchTransformer" => {
-                    let mut p = Map::new();
-                    for key in ["path", "patch", "target", "options"] {
-                        if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
-                            p.insert(key.into(), v.clone());
-                        }
-                    }
-                    let sk = synthetic(k, json!({"patches": [Value::Object(p)]}));
-                    patch::patches(b, &sk, resources)?;
+            b.record_plugin(
+                resources,
+                &source,
+                "builtin",
+                kind,
+                meta("name").as_deref(),
+                meta("namespace").as_deref(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs one builtin transformer configuration.
+fn run_transformer(
+    b: &mut Builder<'_>,
+    k: &Kustomization,
+    config: &Value,
+    resources: &mut Vec<Res>,
+) -> Result<(), Error> {
+    let get = |key: &str| config.get(key).cloned().unwrap_or(Value::Null);
+    let kind = config.get("kind").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "PatchTransformer" => {
+            let mut p = Map::new();
+            for key in ["path", "patch", "target", "options"] {
+                if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
+                    p.insert(key.into(), v.clone());
                 }
-                "PatchJson6902Transformer" => {
-                    let mut p = Map::new();
-                    p.insert("target".into(), get("target"));
-                    if let Some(path) = config.get("path").filter(|v| !v.is_null()) {
-                        p.insert("path".into(), path.clone());
-                    }
-                    if let Some(op) = config.get("jsonOp").filter(|v| !v.is_null()) {
-                        p.insert("patch".into(), op.clone());
-                    }
-                    let sk = synthetic(k, json!({"patchesJson6902": [Value::Object(p)]}));
-                    patch::json6902_legacy(b, &sk, resources)?;
-                }
-                "PatchStrategicMergeTransformer" => {
-                    let mut list: Vec<Value> = config
-                        .get("paths")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
-                    if let Some(Value::String(p)) = config.get("patches") {
-                        list.push(Value::String(p.clone()));
-                    }
-                    let sk = synthetic(k, json!({"patchesStrategicMerge": list}));
-                    patch::strategic_legacy(b, &sk, resources)?;
-                }
-                "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
-                    let sk = synthetic(
-                        k,
-                        json!({"namePrefix": get("prefix"), "nameSuffix": get("suffix")}),
-                    );
-                    let specs = transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?;
-                    if specs.is_empty() {
-                        transform::prefix_suffix(&sk, resources)?;
-                    } else {
-                        // Only the kinds the field specs name are renamed.
-                        for r in resources.iter_mut() {
-                            if specs
-                                .iter()
-                                .any(|s| s.path == "metadata/name" && s.applies(r))
-                            {
-                                transform::prefix_suffix(&sk, std::slice::from_mut(r))?;
-                            }
-                        }
-                    }
-                }
-                "LabelTransformer" | "AnnotationsTransformer" => {
-                    let key = if kind == "LabelTransformer" {
-                        "labels"
-                    } else {
-                        "annotations"
-                    };
-                    let pairs: Vec<(String, String)> = config
-                        .get(key)
-                        .and_then(Value::as_object)
-                        .map(|m| {
-                            m.iter()
-                                .map(|(a, v)| (a.clone(), super::scalar_string(v)))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let specs = transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?;
-                    if specs.is_empty() {
-                        let sk = if kind == "LabelTransformer" {
-                            synthetic(k, json!({"labels": [{"pairs": get(key)}]}))
-                        } else {
-                            synthetic(k, json!({"commonAnnotations": get(key)}))
-                        };
-                        transform::labels(&sk, resources, &Default::default())?;
-                        transform::annotations(&sk, resources, &Default::default())?;
-                    } else {
-                        transform::add_pairs(resources, &pairs, &specs);
+            }
+            let sk = synthetic(k, json!({"patches": [Value::Object(p)]}));
+            patch::patches(b, &sk, resources)?;
+        }
+        "PatchJson6902Transformer" => {
+            let mut p = Map::new();
+            p.insert("target".into(), get("target"));
+            if let Some(path) = config.get("path").filter(|v| !v.is_null()) {
+                p.insert("path".into(), path.clone());
+            }
+            if let Some(op) = config.get("jsonOp").filter(|v| !v.is_null()) {
+                p.insert("patch".into(), op.clone());
+            }
+            let sk = synthetic(k, json!({"patchesJson6902": [Value::Object(p)]}));
+            patch::json6902_legacy(b, &sk, resources)?;
+        }
+        "PatchStrategicMergeTransformer" => {
+            let mut list: Vec<Value> = config
+                .get("paths")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if let Some(Value::String(p)) = config.get("patches") {
+                list.push(Value::String(p.clone()));
+            }
+            let sk = synthetic(k, json!({"patchesStrategicMerge": list}));
+            patch::strategic_legacy(b, &sk, resources)?;
+        }
+        "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
+            let sk = synthetic(
+                k,
+                json!({"namePrefix": get("prefix"), "nameSuffix": get("suffix")}),
+            );
+            let specs = transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?;
+            if specs.is_empty() {
+                transform::prefix_suffix(&sk, resources)?;
+            } else {
+                // Only the kinds the field specs name are renamed.
+                for r in resources.iter_mut() {
+                    if specs
+                        .iter()
+                        .any(|s| s.path == "metadata/name" && s.applies(r))
+                    {
+                        transform::prefix_suffix(&sk, std::slice::from_mut(r))?;
                     }
                 }
-                "NamespaceTransformer" => {
-                    let opts = transform::NamespaceOptions {
-                        namespace: config
-                            .pointer("/metadata/namespace")
-                            .map(super::scalar_string)
-                            .unwrap_or_default(),
-                        unset_only: config
-                            .get("unsetOnly")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false),
-                        subjects: transform::SubjectMode::parse(
-                            k,
-                            config.get("setRoleBindingSubjects"),
-                        )?,
-                        specs: transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?,
-                    };
-                    transform::apply_namespace(k, resources, b.schema(), &opts)?;
-                }
-                "ReplicaCountTransformer" => {
-                    let sk = synthetic(k, json!({"replicas": [get("replica")]}));
-                    transform::replicas(&sk, resources)?;
-                }
-                "ReplacementTransformer" => {
-                    let sk = synthetic(k, json!({"replacements": get("replacements")}));
-                    replace::run(b, &sk, resources)?;
-                }
-                "ImageTagTransformer" => {
-                    let sk = synthetic(k, json!({"images": [get("imageTag")]}));
-                    transform::images(&sk, resources, &Default::default())?;
-                }
-                _ => return Err(unsupported(k, "transformers", &config)),
             }
         }
+        "LabelTransformer" | "AnnotationsTransformer" => {
+            let key = if kind == "LabelTransformer" {
+                "labels"
+            } else {
+                "annotations"
+            };
+            let pairs: Vec<(String, String)> = config
+                .get(key)
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(a, v)| (a.clone(), super::scalar_string(v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let specs = transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?;
+            if specs.is_empty() {
+                let sk = if kind == "LabelTransformer" {
+                    synthetic(k, json!({"labels": [{"pairs": get(key)}]}))
+                } else {
+                    synthetic(k, json!({"commonAnnotations": get(key)}))
+                };
+                transform::labels(&sk, resources, &Default::default())?;
+                transform::annotations(&sk, resources, &Default::default())?;
+            } else {
+                transform::add_pairs(resources, &pairs, &specs);
+            }
+        }
+        "NamespaceTransformer" => {
+            let opts = transform::NamespaceOptions {
+                namespace: config
+                    .pointer("/metadata/namespace")
+                    .map(super::scalar_string)
+                    .unwrap_or_default(),
+                unset_only: config
+                    .get("unsetOnly")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                subjects: transform::SubjectMode::parse(k, config.get("setRoleBindingSubjects"))?,
+                specs: transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?,
+            };
+            transform::apply_namespace(k, resources, b.schema(), &opts)?;
+        }
+        "ReplicaCountTransformer" => {
+            let sk = synthetic(k, json!({"replicas": [get("replica")]}));
+            transform::replicas(&sk, resources)?;
+        }
+        "ReplacementTransformer" => {
+            let sk = synthetic(k, json!({"replacements": get("replacements")}));
+            replace::run(b, &sk, resources)?;
+        }
+        "ImageTagTransformer" => {
+            let sk = synthetic(k, json!({"images": [get("imageTag")]}));
+            transform::images(&sk, resources, &Default::default())?;
+        }
+        _ => return Err(unsupported(k, "transformers", config)),
     }
     Ok(())
 }

@@ -49,6 +49,9 @@ pub(crate) struct Res {
     /// (kustomize's `StorePreviousId`, which the namespace transformer calls for every
     /// object): name references search the names of earlier ids only.
     pub current_id_stored: bool,
+    /// The transformers recorded on the object, as entries of the
+    /// `alpha.config.kubernetes.io/transformations` list.
+    pub transformations: Vec<String>,
 }
 
 static NEXT_UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -77,6 +80,7 @@ impl Res {
             configured_by: None,
             origin: false,
             current_id_stored: false,
+            transformations: Vec::new(),
         }
     }
 
