@@ -312,44 +312,60 @@ fn fix_subjects(
     };
     for subject in subjects {
         let Value::Object(m) = subject else { continue };
-        let Some(name) = m.get("name").map(super::scalar_string) else {
-            continue;
-        };
-        let in_namespace: Vec<&Target> = match m.get("namespace") {
-            None => candidates.clone(),
-            Some(ns) => {
-                let ns = super::scalar_string(ns);
-                let by_original: Vec<&Target> = candidates
+        set_map_reference(m, &candidates, ("", "ServiceAccount"), who)?;
+    }
+    Ok(())
+}
+
+/// A reference held in a map with `name` and maybe `namespace` (kustomize's name reference
+/// `setMapping`): the referral is looked up among `candidates` of kind `referral`, narrowed to
+/// the map's `namespace` when it has one (objects whose *original* namespace is that, else
+/// objects currently there), matched on the names in their id history, then sieved by name
+/// prefixes and suffixes. The map then takes the referral's current name and, when it has
+/// one, its namespace.
+fn set_map_reference(
+    m: &mut serde_json::Map<String, Value>,
+    candidates: &[&Target],
+    referral: (&str, &str),
+    who: Referrer<'_>,
+) -> Result<(), String> {
+    let Some(name) = m.get("name").map(super::scalar_string) else {
+        return Ok(());
+    };
+    let in_namespace: Vec<&Target> = match m.get("namespace") {
+        None => candidates.to_vec(),
+        Some(ns) => {
+            let ns = super::scalar_string(ns);
+            let by_original: Vec<&Target> = candidates
+                .iter()
+                .copied()
+                .filter(|t| t.effective(&t.original_namespace).as_deref() == Some(&ns))
+                .collect();
+            if by_original.is_empty() {
+                candidates
                     .iter()
                     .copied()
-                    .filter(|t| t.effective(&t.original_namespace).as_deref() == Some(&ns))
-                    .collect();
-                if by_original.is_empty() {
-                    candidates
-                        .iter()
-                        .copied()
-                        .filter(|t| t.effective(&t.namespace).as_deref() == Some(&ns))
-                        .collect()
-                } else {
-                    by_original
-                }
+                    .filter(|t| t.effective(&t.namespace).as_deref() == Some(&ns))
+                    .collect()
+            } else {
+                by_original
             }
-        };
-        let sieved: Vec<&Target> = in_namespace
-            .into_iter()
-            .filter(|t| t.id_names.contains(&name))
-            .filter(|t| t.kind == "ServiceAccount" && t.group.is_empty())
-            .collect();
-        let Some(picked) = select_by_affixes(sieved, who, &name)? else {
-            continue;
-        };
-        if picked.name == name && picked.namespace.is_empty() {
-            continue;
         }
-        m.insert("name".into(), Value::String(picked.name.clone()));
-        if !picked.namespace.is_empty() {
-            m.insert("namespace".into(), Value::String(picked.namespace.clone()));
-        }
+    };
+    let sieved: Vec<&Target> = in_namespace
+        .into_iter()
+        .filter(|t| t.id_names.contains(&name))
+        .filter(|t| t.group == referral.0 && t.kind == referral.1)
+        .collect();
+    let Some(picked) = select_by_affixes(sieved, who, &name)? else {
+        return Ok(());
+    };
+    if picked.name == name && picked.namespace.is_empty() {
+        return Ok(());
+    }
+    m.insert("name".into(), Value::String(picked.name.clone()));
+    if !picked.namespace.is_empty() {
+        m.insert("namespace".into(), Value::String(picked.namespace.clone()));
     }
     Ok(())
 }
@@ -542,44 +558,15 @@ pub(super) fn fix(
             kind.as_str(),
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
         ) {
-            let services: Vec<&Target> = targets
-                .iter()
-                .filter(|t| t.kind == "Service" && t.group.is_empty())
-                .collect();
+            // A webhook configuration is cluster-scoped: every Service is a candidate.
+            let candidates: Vec<&Target> = targets.iter().collect();
             if let Some(Value::Array(hooks)) = r.obj.get_mut("webhooks") {
                 for hook in hooks {
                     let Some(Value::Object(svc)) = hook.pointer_mut("/clientConfig/service") else {
                         continue;
                     };
-                    let name = svc
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    let sns = svc
-                        .get("namespace")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    let picked = pick(
-                        &services,
-                        &name,
-                        Referrer {
-                            namespace: sns.as_deref(),
-                            ..who
-                        },
-                    );
-                    let picked = match picked {
-                        Ok(p) => p,
-                        Err(e) => {
-                            errors.push(e);
-                            None
-                        }
-                    };
-                    if let Some(t) = picked {
-                        svc.insert("name".into(), Value::String(t.name.clone()));
-                        if !t.namespace.is_empty() {
-                            svc.insert("namespace".into(), Value::String(t.namespace.clone()));
-                        }
+                    if let Err(e) = set_map_reference(svc, &candidates, ("", "Service"), who) {
+                        errors.push(e);
                     }
                 }
             }
