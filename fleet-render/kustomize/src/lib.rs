@@ -77,6 +77,7 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
         files,
         opts: *opts,
         custom_schema: None,
+        schema_chosen: false,
         stack: Vec::new(),
         vars: Vec::new(),
         config: config::Config::default(),
@@ -242,6 +243,9 @@ struct Builder<'a> {
     opts: BuildOptions,
     /// The schema from an `openapi:` field, when one was given (the outermost wins).
     custom_schema: Option<Box<Schema>>,
+    /// Whether an `openapi:` field (a builtin version or a file) has chosen the schema: the
+    /// first one read wins, the top kustomization's first (kyaml's `SetSchema`).
+    schema_chosen: bool,
     stack: Vec<String>,
     vars: Vec<vars::Var>,
     config: config::Config,
@@ -283,6 +287,7 @@ impl<'a> Builder<'a> {
             }
             (None, Some(v)) => {
                 if v == "v1.21.2" {
+                    self.schema_chosen = true;
                     Ok(())
                 } else {
                     Err(Error::Unsupported {
@@ -301,7 +306,8 @@ impl<'a> Builder<'a> {
                     file: file.clone(),
                     message: e.to_string(),
                 })?;
-                if self.custom_schema.is_none() {
+                if !self.schema_chosen {
+                    self.schema_chosen = true;
                     let mut schema = Schema::builtin().clone();
                     if schema.add_openapi_definitions(&doc) == 0 {
                         return Err(Error::Yaml {
