@@ -615,7 +615,7 @@ impl<'a> Builder<'a> {
             "NamespaceTransformer",
             usize::from(set("namespace")),
         );
-        transform::prefix_suffix(k, &mut resources)?;
+        transform::prefix_suffix(k, &mut resources, &self.config)?;
         self.record(
             &mut resources,
             k,

@@ -239,7 +239,7 @@ fn run_transformer(
             );
             let specs = transform::parse_fieldspecs(k, config.get("fieldSpecs"), kind)?;
             if specs.is_empty() {
-                transform::prefix_suffix(&sk, resources)?;
+                transform::prefix_suffix(&sk, resources, &Default::default())?;
             } else {
                 // Only the kinds the field specs name are renamed.
                 for r in resources.iter_mut() {
@@ -247,7 +247,11 @@ fn run_transformer(
                         .iter()
                         .any(|s| s.path == "metadata/name" && s.applies(r))
                     {
-                        transform::prefix_suffix(&sk, std::slice::from_mut(r))?;
+                        transform::prefix_suffix(
+                            &sk,
+                            std::slice::from_mut(r),
+                            &Default::default(),
+                        )?;
                     }
                 }
             }

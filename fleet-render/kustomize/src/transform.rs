@@ -289,23 +289,49 @@ fn skip_rename(r: &Res) -> bool {
 }
 
 /// `namePrefix:` and `nameSuffix:`.
-pub(super) fn prefix_suffix(k: &Kustomization, resources: &mut [Res]) -> Result<(), Error> {
+pub(super) fn prefix_suffix(
+    k: &Kustomization,
+    resources: &mut [Res],
+    config: &Config,
+) -> Result<(), Error> {
     let prefix = k.string("namePrefix")?.unwrap_or_default();
     let suffix = k.string("nameSuffix")?.unwrap_or_default();
     if prefix.is_empty() && suffix.is_empty() {
         return Ok(());
     }
+    // Configured `metadata/name` specs that name a kind restrict renaming to the kinds they
+    // select; kind-less ones (kustomize's default) then no longer count.
+    let selected = |specs: &[FieldSpec], r: &Res| {
+        let mut kinded = specs
+            .iter()
+            .filter(|s| s.path == "metadata/name" && s.kind.is_some())
+            .peekable();
+        kinded.peek().is_none() || kinded.any(|s| s.applies(r))
+    };
     for r in resources.iter_mut() {
         if skip_rename(r) {
+            continue;
+        }
+        let prefix = if selected(&config.name_prefix, r) {
+            prefix.as_str()
+        } else {
+            ""
+        };
+        let suffix = if selected(&config.name_suffix, r) {
+            suffix.as_str()
+        } else {
+            ""
+        };
+        if prefix.is_empty() && suffix.is_empty() {
             continue;
         }
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(&name);
         if !prefix.is_empty() {
-            r.prefixes.push(prefix.clone());
+            r.prefixes.push(prefix.to_string());
         }
         if !suffix.is_empty() {
-            r.suffixes.push(suffix.clone());
+            r.suffixes.push(suffix.to_string());
         }
     }
     Ok(())
