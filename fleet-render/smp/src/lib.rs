@@ -7,13 +7,18 @@
 //! * a map holding `$patch: delete` is removed, `$patch: replace` replaces the destination
 //!   map with the patch map (minus the directive), `$patch: merge` is the default;
 //! * a list whose schema has patch strategy `merge` is associative: items are matched on the
-//!   merge keys (`x-kubernetes-list-map-keys`, else `x-kubernetes-patch-merge-key`; a
-//!   secondary key the patch item lacks is ignored), matched items merge recursively, an item
-//!   `{<key>: v, $patch: delete}` removes the matching items (a no-op when none matches), and a
-//!   list item `{$patch: replace}` / `{$patch: delete}` replaces / removes the whole list;
-//!   without keys (`finalizers`) the list is a set of scalars;
-//! * items only the patch has go after the destination's ([`ListIncrease::Append`]) or before
-//!   them ([`ListIncrease::Prepend`], what kustomize's patch transformers use);
+//!   merge keys (`x-kubernetes-list-map-keys`, else `x-kubernetes-patch-merge-key`) the way
+//!   kyaml's `walkAssociativeSequence` does: the key tuples of both lists (`""` for a missing
+//!   value), with several keys unified where they differ only by blanks (`[80, ""]` and
+//!   `[80, TCP]`; the protocol is not defaulted), each tuple merging the first items that hold
+//!   its non-empty values; an item `{<key>: v, $patch: delete}` removes the matching items (a
+//!   no-op when none matches), a list item `{$patch: replace}` / `{$patch: delete}` replaces /
+//!   removes the whole list; without keys (`finalizers`) the list is a set of scalars;
+//! * result order: the tuples' order, items only the patch has after the destination's
+//!   ([`ListIncrease::Append`]) or before them ([`ListIncrease::Prepend`], what kustomize's
+//!   patch transformers use); with several keys every item is removed and appended again in
+//!   that order, so an item a tuple could not find (a key field missing) falls out or moves,
+//!   as in kyaml;
 //! * every other list, and every list of a kind the schema does not know, is replaced by the
 //!   patch's list — unless [`MergeOptions::infer_keys`] is set, which then merges lists of maps
 //!   sharing one of `mountPath`, `devicePath`, `ip`, `type`, `topologyKey`, `name`,
