@@ -192,6 +192,14 @@ impl Timestamp {
     }
 }
 
+/// Whether the text has four digits, a dash and a digit somewhere: every timestamp does,
+/// and most manifests do not, which spares them a second parse.
+fn may_hold_timestamp(text: &str) -> bool {
+    text.as_bytes()
+        .windows(6)
+        .any(|w| w[..4].iter().all(u8::is_ascii_digit) && w[4] == b'-' && w[5].is_ascii_digit())
+}
+
 /// A container being read: its style, and for a mapping the key of the entry being read
 /// and whether the next node is a key.
 struct Frame {
@@ -252,6 +260,9 @@ fn is_key_position(frames: &[Frame]) -> bool {
 /// print (a zone offset of 24 hours) is an error naming it. `keep_annotations` keeps the
 /// text of the objects' top-level annotations, as for resource files.
 pub(crate) fn retime(text: &str, keep_annotations: bool) -> Result<Cow<'_, str>, String> {
+    if !may_hold_timestamp(text) {
+        return Ok(Cow::Borrowed(text));
+    }
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     let mut frames: Vec<Frame> = Vec::new();
     for event in Parser::new_from_str(text) {
@@ -396,6 +407,8 @@ mod tests {
              metadata:\n  annotations:\n    x: 2020-05-17\n  labels:\n    x: \"2020-05-17T00:00:00Z\"\n"
         );
         assert!(matches!(retime("a: b\n", true).unwrap(), Cow::Borrowed(_)));
+        assert!(!may_hold_timestamp("image: app:1.2.3\nport: 8080\n"));
+        assert!(may_hold_timestamp("since: 2020-5-1\n"));
         assert!(retime("a: 2020-05-17T10:00:00+24:00\n", true).is_err());
         // A patch's annotations are timestamps like any other value.
         assert_eq!(
