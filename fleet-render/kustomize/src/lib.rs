@@ -162,9 +162,9 @@ pub(crate) struct Kustomization {
     pub dir: String,
     pub body: Map<String, Value>,
     pub sort_options: Option<Value>,
-    /// For a builtin plugin's configuration run as kustomization fields: its
-    /// `metadata.name`, which origin annotations name as `configuredBy`.
-    pub plugin_name: Option<String>,
+    /// For a builtin plugin's configuration run as kustomization fields: its `metadata`
+    /// name and namespace, which origin annotations name under `configuredBy`.
+    pub plugin_name: Option<(String, Option<String>)>,
 }
 
 impl Kustomization {
@@ -781,18 +781,24 @@ fn annotate_origins(resources: &mut [Res], top: &str) {
         let rel = relative(top, &r.file);
         let text = match r.generator {
             Some(kind) => {
-                let name = r
-                    .configured_by
-                    .as_ref()
-                    .map(|n| {
-                        format!(
-                            "  name: {}\n",
-                            print::to_yaml(&[Value::String(n.clone())]).trim_end()
-                        )
-                    })
-                    .unwrap_or_default();
+                let line = |key: &str, v: &str| {
+                    format!(
+                        "  {key}: {}\n",
+                        print::to_yaml(&[Value::String(v.to_string())]).trim_end()
+                    )
+                };
+                let by = match &r.configured_by {
+                    Some((name, ns)) => {
+                        line("name", name)
+                            + &ns
+                                .as_deref()
+                                .map(|n| line("namespace", n))
+                                .unwrap_or_default()
+                    }
+                    None => String::new(),
+                };
                 format!(
-                    "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n{name}"
+                    "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n{by}"
                 )
             }
             None => format!("path: {rel}\n"),

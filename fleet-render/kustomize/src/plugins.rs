@@ -98,7 +98,13 @@ pub(super) fn generators(
             spec.remove("kind");
             let mut plugin_name = None;
             if let Some(Value::Object(meta)) = spec.remove("metadata") {
-                plugin_name = meta.get("name").map(super::scalar_string);
+                plugin_name = meta.get("name").map(super::scalar_string).map(|name| {
+                    let ns = meta
+                        .get("namespace")
+                        .map(super::scalar_string)
+                        .filter(|n| !n.is_empty());
+                    (name, ns)
+                });
                 // The generator's own name and namespace win; the plugin's metadata fills
                 // them in when they are missing (the builtin plugins' Config).
                 for key in ["name", "namespace"] {

@@ -41,8 +41,9 @@ pub(crate) struct Res {
     pub uid: usize,
     /// The generator kind that made the resource (`ConfigMapGenerator`, `SecretGenerator`).
     pub generator: Option<&'static str>,
-    /// The `metadata.name` of the builtin generator plugin configuration that made it.
-    pub configured_by: Option<String>,
+    /// The `metadata` name and namespace of the builtin generator plugin configuration that
+    /// made it.
+    pub configured_by: Option<(String, Option<String>)>,
     /// Whether a kustomization with `buildMetadata: [originAnnotations]` holds the resource.
     pub origin: bool,
     /// Whether the current name was recorded in the id history since the last rename
