@@ -32,8 +32,66 @@ fn emit_document(v: &Value, out: &mut String) {
 
 fn sorted(m: &Map<String, Value>) -> Vec<(&String, &Value)> {
     let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    entries.sort_by(|a, b| key_order(a.0, b.0));
     entries
+}
+
+/// The order go-yaml's encoder sorts map keys in (`sorter.go` `keyList.Less`): character by
+/// character, a letter after anything else, two letters by code point, and runs of digits
+/// by their numeric value (`a9` before `a10`, `A_B` before `AB`), a shorter key first when
+/// one is a prefix of the other.
+fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    for i in 0..ar.len().min(br.len()) {
+        if ar[i] == br[i] {
+            continue;
+        }
+        let (al, bl) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
+        if al && bl {
+            return ar[i].cmp(&br[i]);
+        }
+        if al || bl {
+            return if bl {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+        }
+        // Digits (or other characters) here: compare the digit runs starting at `i` by value.
+        let (mut an, mut bn): (i64, i64) = (0, 0);
+        if ar[i] == '0' || br[i] == '0' {
+            // Inside a number with a non-zero digit before, a zero counts as a digit.
+            let leading = ar[..i]
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_digit())
+                .any(|c| *c != '0');
+            if leading {
+                (an, bn) = (1, 1);
+            }
+        }
+        let run = |r: &[char], mut n: i64| {
+            let mut end = i;
+            while end < r.len() && r[end].is_ascii_digit() {
+                n = n
+                    .wrapping_mul(10)
+                    .wrapping_add(i64::from(r[end] as u8 - b'0'));
+                end += 1;
+            }
+            (n, end)
+        };
+        let ((an, ai), (bn, bi)) = (run(&ar, an), run(&br, bn));
+        if an != bn {
+            return an.cmp(&bn);
+        }
+        if ai != bi {
+            return ai.cmp(&bi);
+        }
+        return ar[i].cmp(&br[i]);
+    }
+    ar.len().cmp(&br.len())
 }
 
 fn pad(out: &mut String, n: usize) {
@@ -498,6 +556,22 @@ mod tests {
         // A tab rules out a literal block.
         assert!(!is_block("a\tb\nc\n"));
         assert!(is_block("a b\nc\n"));
+    }
+
+    #[test]
+    fn keys_sort_as_go_yaml_sorts_them() {
+        let mut keys = vec![
+            "ANOTHER", "A_FIRST", "a10", "a9", "b", "B", "a", "1", "10", "2", "x-1", "x1", "a01",
+            "a1",
+        ];
+        keys.sort_by(|a, b| key_order(a, b));
+        assert_eq!(
+            keys,
+            [
+                "1", "2", "10", "A_FIRST", "ANOTHER", "B", "a", "a1", "a01", "a9", "a10", "b",
+                "x-1", "x1"
+            ]
+        );
     }
 
     #[test]
