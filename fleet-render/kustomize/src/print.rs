@@ -137,8 +137,11 @@ fn emit_value_after_key(v: &Value, indent: usize, out: &mut String) {
 /// Folds a plain or single-quoted scalar at spaces once past column 80, as the Go YAML
 /// emitter does (continuation lines indented by `indent`).
 fn fold(text: &str, start_column: usize, indent: usize) -> String {
-    if text.starts_with('"') || text.chars().count() + start_column <= 80 {
+    if text.chars().count() + start_column <= 80 {
         return text.to_string();
+    }
+    if text.starts_with('"') {
+        return fold_double_quoted(text, start_column, indent);
     }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + 8);
@@ -155,6 +158,44 @@ fn fold(text: &str, start_column: usize, indent: usize) -> String {
         } else {
             out.push(c);
             column += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Folds a double-quoted scalar as go-yaml's `write_double_quoted_scalar` does: past column
+/// 80, a space of the value (not its first or last character, not one after another space)
+/// becomes a line break and indentation; when a space follows it, a `\` keeps that space
+/// from being folded away. Escapes contain no spaces, so the quoted text maps space for space
+/// onto the value.
+fn fold_double_quoted(text: &str, start_column: usize, indent: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let (first, last) = (1, chars.len().saturating_sub(2));
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut column = start_column;
+    let mut spaces = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == ' ' {
+            if !spaces && column > 80 && i != first && i != last {
+                out.push('\n');
+                out.extend(std::iter::repeat_n(' ', indent));
+                column = indent;
+                if chars.get(i + 1) == Some(&' ') {
+                    out.push('\\');
+                    column += 1;
+                }
+            } else {
+                out.push(c);
+                column += 1;
+            }
+            spaces = true;
+        } else {
+            out.push(c);
+            column += 1;
+            spaces = false;
         }
         i += 1;
     }

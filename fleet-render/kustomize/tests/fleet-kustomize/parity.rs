@@ -1,6 +1,7 @@
 //! Parity cases: small kustomizations under `tests/parity/cases`, each with the output of
 //! `kubectl kustomize` (Kustomize v5.5.0) beside it as `expected.yaml`, written by
-//! `tests/parity/generate.sh`. The build must print exactly that text.
+//! `tests/parity/generate.sh`. The build must print exactly that text, and the text must read
+//! back as the objects built.
 
 use std::path::{Path, PathBuf};
 
@@ -41,10 +42,21 @@ fn first_difference(got: &str, want: &str) -> String {
 fn run_case(dir: &Path) -> anyhow::Result<Option<String>> {
     let files = Files::load_dir(dir)?;
     let want = std::fs::read_to_string(dir.join("expected.yaml"))?;
-    let got = match kustomize::build(&files, ".") {
-        Ok(objects) => kustomize::to_yaml(&objects),
+    let objects = match kustomize::build(&files, ".") {
+        Ok(objects) => objects,
         Err(e) => return Ok(Some(format!("build failed: {e}"))),
     };
+    let got = kustomize::to_yaml(&objects);
+    // The printed text must also read back as the objects built.
+    let reread: Vec<serde_json::Value> = fleet_core::yaml::documents(&got)?
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .collect();
+    if reread != objects {
+        return Ok(Some(
+            "printed YAML does not read back as the built objects".into(),
+        ));
+    }
     Ok((got != want).then(|| first_difference(&got, &want)))
 }
 
