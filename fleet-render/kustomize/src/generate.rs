@@ -255,7 +255,7 @@ pub(super) fn run(
             } else {
                 "ConfigMapGenerator"
             });
-            res.configured_by = k.plugin_name.clone();
+            res.configured_by = k.plugin_meta.clone();
             res.generated = Some(Generated {
                 hash: !opts.disable_hash.unwrap_or(false),
             });

@@ -164,7 +164,7 @@ pub(crate) struct Kustomization {
     pub sort_options: Option<Value>,
     /// For a builtin plugin's configuration run as kustomization fields: its `metadata`
     /// name and namespace, which origin annotations name under `configuredBy`.
-    pub plugin_name: Option<(String, Option<String>)>,
+    pub plugin_meta: Option<(String, Option<String>)>,
 }
 
 impl Kustomization {
@@ -393,7 +393,7 @@ impl<'a> Builder<'a> {
             dir: dir.to_string(),
             body,
             sort_options,
-            plugin_name: None,
+            plugin_meta: None,
         })
     }
 
@@ -454,8 +454,6 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Builds the kustomization (or component) in `dir`, starting from `start` (the parent's
-    /// resources, for components). Returns the resources and the kustomization.
     /// Records `times` runs of a builtin transformer configured by kustomization `k` on every
     /// object, when transformers are tracked.
     fn record(&self, resources: &mut [Res], k: &Kustomization, kind: &str, times: usize) {
@@ -501,6 +499,8 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Builds the kustomization (or component) in `dir`, starting from `start` (the parent's
+    /// resources, for components). Returns the resources and the kustomization.
     fn kustomization(
         &mut self,
         dir: &str,

@@ -67,7 +67,7 @@ fn synthetic(k: &Kustomization, body: Value) -> Kustomization {
             _ => Map::new(),
         },
         sort_options: None,
-        plugin_name: None,
+        plugin_meta: None,
     }
 }
 
@@ -96,9 +96,9 @@ pub(super) fn generators(
             let mut spec = config.as_object().cloned().unwrap_or_default();
             spec.remove("apiVersion");
             spec.remove("kind");
-            let mut plugin_name = None;
+            let mut plugin_meta = None;
             if let Some(Value::Object(meta)) = spec.remove("metadata") {
-                plugin_name = meta.get("name").map(super::scalar_string).map(|name| {
+                plugin_meta = meta.get("name").map(super::scalar_string).map(|name| {
                     let ns = meta
                         .get("namespace")
                         .map(super::scalar_string)
@@ -118,7 +118,7 @@ pub(super) fn generators(
             }
             let mut sk = synthetic(k, json!({ field: [Value::Object(spec)] }));
             sk.file = source.clone();
-            sk.plugin_name = plugin_name;
+            sk.plugin_meta = plugin_meta;
             generate::run(b, &sk, resources)?;
         }
     }

@@ -735,7 +735,7 @@ mod tests {
             dir: String::new(),
             body: Map::new(),
             sort_options: None,
-            plugin_name: None,
+            plugin_meta: None,
         }
     }
 
