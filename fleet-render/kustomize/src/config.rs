@@ -1,5 +1,5 @@
 //! `configurations:` — transformer configuration files adding field specs to the builtin
-//! transformers (labels, annotations, images, name and variable references).
+//! transformers (labels, annotations, images, namespace, name and variable references).
 
 use serde_json::Value;
 
@@ -15,6 +15,15 @@ pub(crate) struct Config {
     pub labels: Vec<FieldSpec>,
     pub common_annotations: Vec<FieldSpec>,
     pub images: Vec<FieldSpec>,
+    /// Extra fields the namespace transformer writes (`namespace:` of a configuration).
+    pub namespace: Vec<FieldSpec>,
+    /// `namePrefix:` and `nameSuffix:` field specs of configurations. When they include
+    /// `metadata/name` specs naming a kind, only the kinds those select are renamed:
+    /// `kubectl kustomize` v5.5.0 then no longer renames every object, even with a kind-less
+    /// `metadata/name` spec listed beside them (observed; kind-less specs alone keep the
+    /// default).
+    pub name_prefix: Vec<FieldSpec>,
+    pub name_suffix: Vec<FieldSpec>,
     pub var_reference: Vec<FieldSpec>,
     /// `(group, kind)` of the referred object → fields that refer to it.
     pub name_reference: Vec<((String, String), Vec<FieldSpec>)>,
@@ -95,6 +104,9 @@ pub(super) fn load(b: &Builder<'_>, k: &Kustomization, config: &mut Config) -> R
             .common_annotations
             .extend(specs(doc.get("commonAnnotations")));
         config.images.extend(specs(doc.get("images")));
+        config.namespace.extend(specs(doc.get("namespace")));
+        config.name_prefix.extend(specs(doc.get("namePrefix")));
+        config.name_suffix.extend(specs(doc.get("nameSuffix")));
         config.var_reference.extend(specs(doc.get("varReference")));
         for nr in doc
             .get("nameReference")

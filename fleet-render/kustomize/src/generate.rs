@@ -255,6 +255,7 @@ pub(super) fn run(
             } else {
                 "ConfigMapGenerator"
             });
+            res.configured_by = k.plugin_meta.clone();
             res.generated = Some(Generated {
                 hash: !opts.disable_hash.unwrap_or(false),
             });
@@ -368,6 +369,12 @@ fn merge_generated(existing: &mut Res, new: Res, behavior: Behavior) {
     }
     if let Some(t) = new_obj.get("immutable") {
         obj.insert("immutable".into(), t.clone());
+    }
+    if behavior == Behavior::Replace {
+        // The replacing generator is where the object is configured now.
+        existing.file = new.file.clone();
+        existing.generator = new.generator;
+        existing.configured_by = new.configured_by.clone();
     }
     let hash = new.generated.as_ref().is_some_and(|g| g.hash);
     // A ConfigMap or Secret taken from `resources` keeps its name: only generated objects get

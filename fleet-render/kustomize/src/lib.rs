@@ -37,6 +37,7 @@ mod replace;
 mod res;
 mod select;
 mod sort;
+mod timestamp;
 mod transform;
 mod vars;
 
@@ -76,10 +77,15 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
         files,
         opts: *opts,
         custom_schema: None,
+        schema_chosen: false,
         stack: Vec::new(),
         vars: Vec::new(),
         config: config::Config::default(),
+        top_dir: dir.clone(),
+        track_transformers: false,
     };
+    let top_metadata = builder.load(&dir)?.str_list("buildMetadata")?;
+    builder.track_transformers = !top_metadata.is_empty();
     let (mut resources, top) = builder.kustomization(&dir, Vec::new(), false)?;
     generate::apply_hashes(&mut resources);
     check_subjects(&resources, &top.file)?;
@@ -95,6 +101,9 @@ pub fn build_with(files: &Files, dir: &str, opts: &BuildOptions) -> Result<Vec<V
     })?;
     vars::resolve(&builder.vars, &mut resources, &builder.config.var_reference)?;
     annotate_origins(&mut resources, &dir);
+    if top_metadata.iter().any(|m| m == "transformerAnnotations") {
+        annotate_transformations(&mut resources);
+    }
     resources.retain(|r| {
         r.obj
             .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
@@ -153,6 +162,9 @@ pub(crate) struct Kustomization {
     pub dir: String,
     pub body: Map<String, Value>,
     pub sort_options: Option<Value>,
+    /// For a builtin plugin's configuration run as kustomization fields: its `metadata`
+    /// name and namespace, which origin annotations name under `configuredBy`.
+    pub plugin_meta: Option<(String, Option<String>)>,
 }
 
 impl Kustomization {
@@ -231,9 +243,17 @@ struct Builder<'a> {
     opts: BuildOptions,
     /// The schema from an `openapi:` field, when one was given (the outermost wins).
     custom_schema: Option<Box<Schema>>,
+    /// Whether an `openapi:` field (a builtin version or a file) has chosen the schema: the
+    /// first one read wins, the top kustomization's first (kyaml's `SetSchema`).
+    schema_chosen: bool,
     stack: Vec<String>,
     vars: Vec<vars::Var>,
     config: config::Config,
+    /// The top directory, which origin paths are relative to.
+    top_dir: String,
+    /// Whether transformers are recorded on the objects: kustomize tracks origins on every
+    /// level when the top kustomization has any `buildMetadata`.
+    track_transformers: bool,
 }
 
 const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -267,6 +287,7 @@ impl<'a> Builder<'a> {
             }
             (None, Some(v)) => {
                 if v == "v1.21.2" {
+                    self.schema_chosen = true;
                     Ok(())
                 } else {
                     Err(Error::Unsupported {
@@ -285,7 +306,8 @@ impl<'a> Builder<'a> {
                     file: file.clone(),
                     message: e.to_string(),
                 })?;
-                if self.custom_schema.is_none() {
+                if !self.schema_chosen {
+                    self.schema_chosen = true;
                     let mut schema = Schema::builtin().clone();
                     if schema.add_openapi_definitions(&doc) == 0 {
                         return Err(Error::Yaml {
@@ -371,6 +393,7 @@ impl<'a> Builder<'a> {
             dir: dir.to_string(),
             body,
             sort_options,
+            plugin_meta: None,
         })
     }
 
@@ -428,6 +451,51 @@ impl<'a> Builder<'a> {
                 field: field.to_string(),
                 entry: entry.to_string(),
             }),
+        }
+    }
+
+    /// Records `times` runs of a builtin transformer configured by kustomization `k` on every
+    /// object, when transformers are tracked.
+    fn record(&self, resources: &mut [Res], k: &Kustomization, kind: &str, times: usize) {
+        for _ in 0..times {
+            self.record_plugin(resources, &k.file, "builtin", kind, None, None);
+        }
+    }
+
+    /// Records one transformer on every object (kustomize's `AddTransformerAnnotation`): the
+    /// file it is configured in, relative to the top directory, and what configured it.
+    pub(crate) fn record_plugin(
+        &self,
+        resources: &mut [Res],
+        configured_in: &str,
+        api_version: &str,
+        kind: &str,
+        name: Option<&str>,
+        namespace: Option<&str>,
+    ) {
+        if !self.track_transformers {
+            return;
+        }
+        let line = |key: &str, v: Option<&str>| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| {
+                    format!(
+                        "    {key}: {}\n",
+                        print::to_yaml(&[Value::String(v.into())]).trim_end()
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let entry = format!(
+            "- configuredIn: {}\n  configuredBy:\n{}{}{}{}",
+            relative(&self.top_dir, configured_in),
+            line("apiVersion", Some(api_version)),
+            line("kind", Some(kind)),
+            line("name", name),
+            line("namespace", namespace),
+        );
+        for r in resources {
+            r.transformations.push(entry.clone());
         }
     }
 
@@ -526,22 +594,74 @@ impl<'a> Builder<'a> {
             resources = self.kustomization(&path, taken, true)?.0;
         }
         // 4. transformers, in kustomize's fixed order.
+        let count = |key: &str| k.get(key).and_then(Value::as_array).map_or(0, Vec::len);
+        let set = |key: &str| {
+            k.get(key).is_some_and(|v| match v {
+                Value::String(s) => !s.is_empty(),
+                Value::Array(a) => !a.is_empty(),
+                Value::Object(m) => !m.is_empty(),
+                _ => true,
+            })
+        };
         patch::strategic_legacy(self, k, &mut resources)?;
+        let psm = usize::from(set("patchesStrategicMerge"));
+        self.record(&mut resources, k, "PatchStrategicMergeTransformer", psm);
         patch::patches(self, k, &mut resources)?;
-        transform::namespace(k, &mut resources, self.schema())?;
-        transform::prefix_suffix(k, &mut resources)?;
+        self.record(&mut resources, k, "PatchTransformer", count("patches"));
+        transform::namespace(k, &mut resources, self.schema(), &self.config)?;
+        self.record(
+            &mut resources,
+            k,
+            "NamespaceTransformer",
+            usize::from(set("namespace")),
+        );
+        transform::prefix_suffix(k, &mut resources, &self.config)?;
+        self.record(
+            &mut resources,
+            k,
+            "PrefixTransformer",
+            usize::from(set("namePrefix")),
+        );
+        self.record(
+            &mut resources,
+            k,
+            "SuffixTransformer",
+            usize::from(set("nameSuffix")),
+        );
         transform::labels(k, &mut resources, &self.config)?;
+        // One per `labels` entry and one for `commonLabels`, when either is given.
+        let labels = if set("labels") || set("commonLabels") {
+            count("labels") + 1
+        } else {
+            0
+        };
+        self.record(&mut resources, k, "LabelTransformer", labels);
         transform::annotations(k, &mut resources, &self.config)?;
+        let annotations = usize::from(set("commonAnnotations"));
+        self.record(&mut resources, k, "AnnotationsTransformer", annotations);
         patch::json6902_legacy(self, k, &mut resources)?;
+        let json6902 = count("patchesJson6902");
+        self.record(&mut resources, k, "PatchJson6902Transformer", json6902);
         transform::replicas(k, &mut resources)?;
+        self.record(
+            &mut resources,
+            k,
+            "ReplicaCountTransformer",
+            count("replicas"),
+        );
         transform::images(k, &mut resources, &self.config)?;
+        self.record(&mut resources, k, "ImageTagTransformer", count("images"));
         replace::run(self, k, &mut resources)?;
+        let replacements = usize::from(set("replacements"));
+        self.record(&mut resources, k, "ReplacementTransformer", replacements);
         plugins::transformers(self, k, &mut resources)?;
         vars::declared(k, &resources, &mut self.vars)?;
         let metadata = k.str_list("buildMetadata")?;
         for m in &metadata {
             match m.as_str() {
                 "originAnnotations" => resources.iter_mut().for_each(|r| r.origin = true),
+                // Recorded on every level while building; printed when the top asks.
+                "transformerAnnotations" => {}
                 "managedByLabel" => {
                     for r in resources.iter_mut() {
                         let meta = r.metadata_mut();
@@ -569,6 +689,10 @@ impl<'a> Builder<'a> {
     /// Reads the objects of a resource file (multi-document; `List` kinds expanded).
     fn resource_file(&self, path: &str) -> Result<Vec<Res>, Error> {
         let text = self.text(path)?;
+        let text = timestamp::retime(&text, true).map_err(|message| Error::Yaml {
+            file: path.to_string(),
+            message,
+        })?;
         let docs = fleet_core::yaml::documents(&text).map_err(|e| Error::Yaml {
             file: path.to_string(),
             message: e.to_string(),
@@ -656,9 +780,27 @@ fn annotate_origins(resources: &mut [Res], top: &str) {
     for r in resources.iter_mut().filter(|r| r.origin) {
         let rel = relative(top, &r.file);
         let text = match r.generator {
-            Some(kind) => format!(
-                "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n"
-            ),
+            Some(kind) => {
+                let line = |key: &str, v: &str| {
+                    format!(
+                        "  {key}: {}\n",
+                        print::to_yaml(&[Value::String(v.to_string())]).trim_end()
+                    )
+                };
+                let by = match &r.configured_by {
+                    Some((name, ns)) => {
+                        line("name", name)
+                            + &ns
+                                .as_deref()
+                                .map(|n| line("namespace", n))
+                                .unwrap_or_default()
+                    }
+                    None => String::new(),
+                };
+                format!(
+                    "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n{by}"
+                )
+            }
             None => format!("path: {rel}\n"),
         };
         let meta = r.metadata_mut();
@@ -670,19 +812,36 @@ fn annotate_origins(resources: &mut [Res], top: &str) {
     }
 }
 
-/// A binding subject that names a namespace must not leave it blank.
+/// `alpha.config.kubernetes.io/transformations`: the transformers recorded on each object,
+/// oldest first, when the top kustomization asks for `transformerAnnotations`.
+fn annotate_transformations(resources: &mut [Res]) {
+    for r in resources
+        .iter_mut()
+        .filter(|r| !r.transformations.is_empty())
+    {
+        let text = r.transformations.concat();
+        let meta = r.metadata_mut();
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        res::ensure_map(annotations).insert(
+            "alpha.config.kubernetes.io/transformations".into(),
+            Value::String(text),
+        );
+    }
+}
+
+/// A RoleBinding's ServiceAccount subject with a `namespace` key must give a string there
+/// (kustomize's `getNamespacesForRoleBinding` rejects `namespace:` left null; an empty string
+/// is accepted).
 fn check_subjects(resources: &[Res], file: &str) -> Result<(), Error> {
     for r in resources {
-        if !matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding") {
+        if r.kind() != "RoleBinding" {
             continue;
         }
         let subjects = r.obj.get("subjects").and_then(Value::as_array);
         for s in subjects.into_iter().flatten() {
-            let blank = match s.get("namespace") {
-                Some(Value::Null) => true,
-                Some(Value::String(ns)) => ns.is_empty(),
-                _ => false,
-            };
+            let blank = s.get("namespace").is_some_and(|ns| !ns.is_string());
             if blank && s.get("kind").and_then(Value::as_str) == Some("ServiceAccount") {
                 return Err(Error::InvalidResource {
                     file: file.to_string(),

@@ -14,10 +14,27 @@ struct Target {
     name: String,
     names: Vec<String>,
     namespace: String,
-    namespaces: Vec<String>,
     namespaced: bool,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
+    /// Names of the ids in the object's history (kustomize's `PrevIds`).
+    id_names: Vec<String>,
+    /// The namespace before any transformer (kustomize's `OrgId`).
+    original_namespace: String,
+}
+
+impl Target {
+    /// kustomize's `EffectiveNamespace`: `default` for an empty namespace, nothing for
+    /// cluster-scoped kinds.
+    fn effective(&self, ns: &str) -> Option<String> {
+        if !self.namespaced {
+            None
+        } else if ns.is_empty() {
+            Some("default".into())
+        } else {
+            Some(ns.to_string())
+        }
+    }
 }
 
 const POD_SPECS: &[(&str, &str)] = &[
@@ -242,6 +259,163 @@ fn rewrite_crd_refs(
     }
 }
 
+/// The objects a binding may refer to (kustomize's `SubsetThatCouldBeReferencedByResource`):
+/// everything for a cluster-scoped binding; else cluster-scoped objects, objects in the
+/// binding's namespace, and — for a RoleBinding — objects in a namespace one of its
+/// `ServiceAccount` subjects names.
+fn binding_candidates<'a>(
+    obj: &Value,
+    kind: &str,
+    targets: &'a [Target],
+    referrer_namespace: Option<&str>,
+) -> Vec<&'a Target> {
+    let Some(own) = referrer_namespace else {
+        return targets.iter().collect();
+    };
+    let subject_namespaces: Vec<&str> = if kind == "RoleBinding" {
+        obj.get("subjects")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|s| s.get("kind").and_then(Value::as_str) == Some("ServiceAccount"))
+            .filter_map(|s| s.get("namespace").and_then(Value::as_str))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    targets
+        .iter()
+        .filter(|t| {
+            !t.namespaced
+                || ns_eq(&t.namespace, own)
+                || subject_namespaces.contains(&t.namespace.as_str())
+        })
+        .collect()
+}
+
+/// Rewrites the `subjects` of a RoleBinding or ClusterRoleBinding that refer to
+/// ServiceAccounts, as kustomize's name reference filter does for a map field
+/// (`setMapping`): every subject with a `name` is looked up among the ServiceAccounts whose
+/// id history holds that name — whatever the subject's `kind` —, narrowed to the subject's
+/// `namespace` when it has one (objects whose *original* namespace is that, else objects
+/// currently there). The subject then takes the ServiceAccount's current name and, when it
+/// has one, its namespace.
+fn fix_subjects(
+    obj: &mut Value,
+    kind: &str,
+    targets: &[Target],
+    who: Referrer<'_>,
+) -> Result<(), String> {
+    let candidates = binding_candidates(obj, kind, targets, who.namespace);
+    let Some(Value::Array(subjects)) = obj.get_mut("subjects") else {
+        return Ok(());
+    };
+    for subject in subjects {
+        let Value::Object(m) = subject else { continue };
+        set_map_reference(m, &candidates, ("", "ServiceAccount"), who)?;
+    }
+    Ok(())
+}
+
+/// A reference held in a map with `name` and maybe `namespace` (kustomize's name reference
+/// `setMapping`): the referral is looked up among `candidates` of kind `referral`, narrowed to
+/// the map's `namespace` when it has one (objects whose *original* namespace is that, else
+/// objects currently there), matched on the names in their id history, then sieved by name
+/// prefixes and suffixes. The map then takes the referral's current name and, when it has
+/// one, its namespace.
+fn set_map_reference(
+    m: &mut serde_json::Map<String, Value>,
+    candidates: &[&Target],
+    referral: (&str, &str),
+    who: Referrer<'_>,
+) -> Result<(), String> {
+    let Some(name) = m.get("name").map(super::scalar_string) else {
+        return Ok(());
+    };
+    let in_namespace: Vec<&Target> = match m.get("namespace") {
+        None => candidates.to_vec(),
+        Some(ns) => {
+            let ns = super::scalar_string(ns);
+            let by_original: Vec<&Target> = candidates
+                .iter()
+                .copied()
+                .filter(|t| t.effective(&t.original_namespace).as_deref() == Some(&ns))
+                .collect();
+            if by_original.is_empty() {
+                candidates
+                    .iter()
+                    .copied()
+                    .filter(|t| t.effective(&t.namespace).as_deref() == Some(&ns))
+                    .collect()
+            } else {
+                by_original
+            }
+        }
+    };
+    let sieved: Vec<&Target> = in_namespace
+        .into_iter()
+        .filter(|t| t.id_names.contains(&name))
+        .filter(|t| t.group == referral.0 && t.kind == referral.1)
+        .collect();
+    let Some(picked) = select_by_affixes(sieved, who, &name)? else {
+        return Ok(());
+    };
+    if picked.name == name && picked.namespace.is_empty() {
+        return Ok(());
+    }
+    m.insert("name".into(), Value::String(picked.name.clone()));
+    if !picked.namespace.is_empty() {
+        m.insert("namespace".into(), Value::String(picked.namespace.clone()));
+    }
+    Ok(())
+}
+
+/// The last steps of kustomize's `selectReferral`: one candidate is the answer; else those
+/// whose name prefixes and suffixes agree with the referrer's (either side may have none),
+/// then, if several remain, those that agree exactly. Several left that differ in name or
+/// namespace is an error.
+fn select_by_affixes<'a>(
+    candidates: Vec<&'a Target>,
+    who: Referrer<'_>,
+    name: &str,
+) -> Result<Option<&'a Target>, String> {
+    if candidates.len() == 1 {
+        return Ok(candidates.first().copied());
+    }
+    let loose = |t: &&Target| {
+        (t.prefixes.is_empty() || who.prefixes.is_empty() || same_ending(&t.prefixes, who.prefixes))
+            && (t.suffixes.is_empty()
+                || who.suffixes.is_empty()
+                || same_ending(&t.suffixes, who.suffixes))
+    };
+    // kustomize's `SameEndingSubSlice`: an empty list ends like an empty list only.
+    let ends_alike = |a: &[String], b: &[String]| a.is_empty() == b.is_empty() && same_ending(a, b);
+    let strict = |t: &&Target| {
+        ends_alike(&t.prefixes, who.prefixes) && ends_alike(&t.suffixes, who.suffixes)
+    };
+    let mut left: Vec<&Target> = candidates.into_iter().filter(loose).collect();
+    if left.len() > 1 {
+        left.retain(strict);
+    }
+    let Some(first) = left.first().copied() else {
+        return Ok(None);
+    };
+    if left
+        .iter()
+        .all(|t| t.name == first.name && t.namespace == first.namespace)
+    {
+        return Ok(Some(first));
+    }
+    Err(format!(
+        "found multiple possible referrals for '{name}' in {}: {}",
+        who.id,
+        left.iter()
+            .map(|t| format!("{}/{} in namespace '{}'", t.kind, t.name, t.namespace))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 /// Rewrites references to renamed objects.
 pub(super) fn fix(
     resources: &mut [Res],
@@ -251,26 +425,20 @@ pub(super) fn fix(
 ) -> Result<(), String> {
     let targets: Vec<Target> = resources
         .iter()
-        .map(|r| {
-            let mut namespaces = r.prev_namespaces.clone();
-            namespaces.push(r.namespace().to_string());
-            Target {
-                group: r.group().to_string(),
-                kind: r.kind().to_string(),
-                name: r.name().to_string(),
-                names: r.prev_names.clone(),
-                namespace: r.namespace().to_string(),
-                namespaces,
-                namespaced: r.is_namespaced(schema),
-                prefixes: r.prefixes.clone(),
-                suffixes: r.suffixes.clone(),
-            }
+        .map(|r| Target {
+            group: r.group().to_string(),
+            kind: r.kind().to_string(),
+            name: r.name().to_string(),
+            names: r.prev_names.clone(),
+            namespace: r.namespace().to_string(),
+            namespaced: r.is_namespaced(schema),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+            id_names: r.previous_id_names().map(str::to_string).collect(),
+            original_namespace: r.original_namespace().to_string(),
         })
         .collect();
-    if targets
-        .iter()
-        .all(|t| t.names.is_empty() && t.namespaces.len() <= 1)
-    {
+    if targets.iter().all(|t| t.id_names.is_empty()) {
         return Ok(());
     }
     let table = table();
@@ -376,48 +544,13 @@ pub(super) fn fix(
                     &mut errors,
                 );
             }
-            let sas: Vec<&Target> = targets
-                .iter()
-                .filter(|t| t.kind == "ServiceAccount" && t.group.is_empty())
-                .collect();
-            if let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
-                for s in subjects {
-                    if s.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
-                        continue;
-                    }
-                    let name = s
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    let sns = s
-                        .get("namespace")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .or_else(|| ns_opt.map(str::to_string));
-                    let picked = pick(
-                        &sas,
-                        &name,
-                        Referrer {
-                            namespace: sns.as_deref(),
-                            ..who
-                        },
-                    );
-                    let picked = match picked {
-                        Ok(p) => p,
-                        Err(e) => {
-                            errors.push(e);
-                            None
-                        }
-                    };
-                    if let Some(t) = picked
-                        && let Value::Object(m) = s
-                    {
-                        m.insert("name".into(), Value::String(t.name.clone()));
-                        if !t.namespace.is_empty() {
-                            m.insert("namespace".into(), Value::String(t.namespace.clone()));
-                        }
-                    }
+            if r.group() == "rbac.authorization.k8s.io" {
+                let referrer = Referrer {
+                    namespace: ns_opt,
+                    ..who
+                };
+                if let Err(e) = fix_subjects(&mut r.obj, &kind, &targets, referrer) {
+                    errors.push(e);
                 }
             }
         }
@@ -425,44 +558,15 @@ pub(super) fn fix(
             kind.as_str(),
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
         ) {
-            let services: Vec<&Target> = targets
-                .iter()
-                .filter(|t| t.kind == "Service" && t.group.is_empty())
-                .collect();
+            // A webhook configuration is cluster-scoped: every Service is a candidate.
+            let candidates: Vec<&Target> = targets.iter().collect();
             if let Some(Value::Array(hooks)) = r.obj.get_mut("webhooks") {
                 for hook in hooks {
                     let Some(Value::Object(svc)) = hook.pointer_mut("/clientConfig/service") else {
                         continue;
                     };
-                    let name = svc
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
-                    let sns = svc
-                        .get("namespace")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    let picked = pick(
-                        &services,
-                        &name,
-                        Referrer {
-                            namespace: sns.as_deref(),
-                            ..who
-                        },
-                    );
-                    let picked = match picked {
-                        Ok(p) => p,
-                        Err(e) => {
-                            errors.push(e);
-                            None
-                        }
-                    };
-                    if let Some(t) = picked {
-                        svc.insert("name".into(), Value::String(t.name.clone()));
-                        if !t.namespace.is_empty() {
-                            svc.insert("namespace".into(), Value::String(t.namespace.clone()));
-                        }
+                    if let Err(e) = set_map_reference(svc, &candidates, ("", "Service"), who) {
+                        errors.push(e);
                     }
                 }
             }
@@ -483,5 +587,68 @@ pub(super) fn fix(
     match errors.into_iter().next() {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::files::Files;
+
+    fn subjects(resources: &str) -> Vec<Value> {
+        let mut files = Files::new();
+        files
+            .insert(
+                "base/kustomization.yaml",
+                "resources: [sa.yaml]\nnamePrefix: p-\n",
+            )
+            .unwrap();
+        files
+            .insert(
+                "base/sa.yaml",
+                "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa, namespace: orig}\n",
+            )
+            .unwrap();
+        files
+            .insert(
+                "kustomization.yaml",
+                "namespace: new\nresources: [base, rb.yaml]\n",
+            )
+            .unwrap();
+        files.insert("rb.yaml", resources).unwrap();
+        let objects = crate::build(&files, ".").unwrap();
+        let rb = objects.iter().find(|o| o["kind"] == "RoleBinding").unwrap();
+        rb["subjects"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn service_account_subjects_follow_by_original_namespace() {
+        let got = subjects(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n\
+             metadata: {name: rb}\nroleRef: {kind: Role, name: r}\nsubjects:\n\
+             - {kind: ServiceAccount, name: sa, namespace: orig}\n\
+             - {kind: ServiceAccount, name: sa}\n\
+             - {kind: ServiceAccount, name: sa, namespace: unrelated}\n\
+             - {kind: ServiceAccount, name: missing, namespace: orig}\n\
+             - {kind: ServiceAccount, name: p-sa, namespace: orig}\n\
+             - {kind: User, name: sa}\n",
+        );
+        assert_eq!(
+            got,
+            [
+                // The subject's namespace is the account's original one: it follows.
+                json!({"kind": "ServiceAccount", "name": "p-sa", "namespace": "new"}),
+                // No namespace: any account with the name in its history.
+                json!({"kind": "ServiceAccount", "name": "p-sa", "namespace": "new"}),
+                // Another namespace: no account there, left alone.
+                json!({"kind": "ServiceAccount", "name": "sa", "namespace": "unrelated"}),
+                json!({"kind": "ServiceAccount", "name": "missing", "namespace": "orig"}),
+                // The namespace transformer recorded the prefixed name in the history too.
+                json!({"kind": "ServiceAccount", "name": "p-sa", "namespace": "new"}),
+                // kustomize's subjects field spec does not look at the subject's kind.
+                json!({"kind": "User", "name": "p-sa", "namespace": "new"}),
+            ]
+        );
     }
 }

@@ -41,6 +41,23 @@ fn parse_patch(p: &PatchText) -> Result<Parsed, Error> {
                     ),
                 });
             }
+            // A strategic merge patch is read like a resource (kyaml nodes), so its plain
+            // timestamps print as kustomize prints them; a JSON patch's values are decoded
+            // as JSON and stay as written.
+            let retimed =
+                super::timestamp::retime(&p.text, false).map_err(|message| Error::Patch {
+                    file: p.origin.clone(),
+                    message: format!("invalid patch: {message}"),
+                })?;
+            if let std::borrow::Cow::Owned(text) = retimed {
+                let docs = fleet_core::yaml::documents(&text).map_err(|e| Error::Patch {
+                    file: p.origin.clone(),
+                    message: format!("invalid patch: {e}"),
+                })?;
+                return Ok(Parsed::Strategic(
+                    docs.into_iter().filter(|d| !d.is_null()).collect(),
+                ));
+            }
             Ok(Parsed::Strategic(docs))
         }
     }

@@ -32,8 +32,66 @@ fn emit_document(v: &Value, out: &mut String) {
 
 fn sorted(m: &Map<String, Value>) -> Vec<(&String, &Value)> {
     let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    entries.sort_by(|a, b| key_order(a.0, b.0));
     entries
+}
+
+/// The order go-yaml's encoder sorts map keys in (`sorter.go` `keyList.Less`): character by
+/// character, a letter after anything else, two letters by code point, and runs of digits
+/// by their numeric value (`a9` before `a10`, `A_B` before `AB`), a shorter key first when
+/// one is a prefix of the other.
+fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    for i in 0..ar.len().min(br.len()) {
+        if ar[i] == br[i] {
+            continue;
+        }
+        let (al, bl) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
+        if al && bl {
+            return ar[i].cmp(&br[i]);
+        }
+        if al || bl {
+            return if bl {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+        }
+        // Digits (or other characters) here: compare the digit runs starting at `i` by value.
+        let (mut an, mut bn): (i64, i64) = (0, 0);
+        if ar[i] == '0' || br[i] == '0' {
+            // Inside a number with a non-zero digit before, a zero counts as a digit.
+            let leading = ar[..i]
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_digit())
+                .any(|c| *c != '0');
+            if leading {
+                (an, bn) = (1, 1);
+            }
+        }
+        let run = |r: &[char], mut n: i64| {
+            let mut end = i;
+            while end < r.len() && r[end].is_ascii_digit() {
+                n = n
+                    .wrapping_mul(10)
+                    .wrapping_add(i64::from(r[end] as u8 - b'0'));
+                end += 1;
+            }
+            (n, end)
+        };
+        let ((an, ai), (bn, bi)) = (run(&ar, an), run(&br, bn));
+        if an != bn {
+            return an.cmp(&bn);
+        }
+        if ai != bi {
+            return ai.cmp(&bi);
+        }
+        return ar[i].cmp(&br[i]);
+    }
+    ar.len().cmp(&br.len())
 }
 
 fn pad(out: &mut String, n: usize) {
@@ -79,8 +137,11 @@ fn emit_value_after_key(v: &Value, indent: usize, out: &mut String) {
 /// Folds a plain or single-quoted scalar at spaces once past column 80, as the Go YAML
 /// emitter does (continuation lines indented by `indent`).
 fn fold(text: &str, start_column: usize, indent: usize) -> String {
-    if text.starts_with('"') || text.chars().count() + start_column <= 80 {
+    if text.chars().count() + start_column <= 80 {
         return text.to_string();
+    }
+    if text.starts_with('"') {
+        return fold_double_quoted(text, start_column, indent);
     }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + 8);
@@ -97,6 +158,44 @@ fn fold(text: &str, start_column: usize, indent: usize) -> String {
         } else {
             out.push(c);
             column += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Folds a double-quoted scalar as go-yaml's `write_double_quoted_scalar` does: past column
+/// 80, a space of the value (not its first or last character, not one after another space)
+/// becomes a line break and indentation; when a space follows it, a `\` keeps that space
+/// from being folded away. Escapes contain no spaces, so the quoted text maps space for space
+/// onto the value.
+fn fold_double_quoted(text: &str, start_column: usize, indent: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let (first, last) = (1, chars.len().saturating_sub(2));
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut column = start_column;
+    let mut spaces = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == ' ' {
+            if !spaces && column > 80 && i != first && i != last {
+                out.push('\n');
+                out.extend(std::iter::repeat_n(' ', indent));
+                column = indent;
+                if chars.get(i + 1) == Some(&' ') {
+                    out.push('\\');
+                    column += 1;
+                }
+            } else {
+                out.push(c);
+                column += 1;
+            }
+            spaces = true;
+        } else {
+            out.push(c);
+            column += 1;
+            spaces = false;
         }
         i += 1;
     }
@@ -121,10 +220,18 @@ fn emit_list(a: &[Value], indent: usize, out: &mut String) {
     }
 }
 
+/// go-yaml's `is_printable`: the characters its emitter writes as they are. Anything else
+/// (tab, carriage return and other controls, DEL and the C1 range, a byte-order mark,
+/// U+FFFE/U+FFFF, and every character beyond the Basic Multilingual Plane) is a "special
+/// character" that forces double quotes.
+fn is_printable(c: char) -> bool {
+    matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD) && c != '\u{feff}'
+}
+
+/// A multi-line string the emitter writes as a literal block: no special character and no
+/// space before a line break or at the end (`block_allowed` of go-yaml's scalar analysis).
 fn is_block(s: &str) -> bool {
-    s.contains('\n')
-        && !s.lines().any(|l| l.ends_with(' ') || l.ends_with('\t'))
-        && s.chars().all(|c| c == '\n' || c == '\t' || !c.is_control())
+    s.contains('\n') && !s.contains(" \n") && !s.ends_with(' ') && s.chars().all(is_printable)
 }
 
 fn emit_block(s: &str, indent: usize, out: &mut String) {
@@ -194,8 +301,10 @@ fn number(n: &Number) -> String {
     f.to_string()
 }
 
-/// Whether a plain scalar with this text would read back as something other than a string
-/// (YAML 1.1 and 1.2 booleans, nulls, numbers, timestamps).
+/// Whether a plain scalar with this text would read back as something other than a string.
+/// kustomize prints through `sigs.k8s.io/yaml` (`JSONToYAML`, go-yaml v2), whose encoder
+/// double-quotes a string exactly when its resolver (`resolve.go`) gives the plain text
+/// another tag, or when it is a YAML 1.1 sexagesimal number (`isBase60Float`).
 fn resolves_non_string(s: &str) -> bool {
     const WORDS: &[&str] = &[
         "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no", "No", "NO",
@@ -203,60 +312,131 @@ fn resolves_non_string(s: &str) -> bool {
         ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf", "+.Inf", "+.INF", ".nan",
         ".NaN", ".NAN",
     ];
-    if WORDS.contains(&s) {
+    if s.is_empty() || WORDS.contains(&s) {
         return true;
     }
-    let t = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if t.is_empty() {
+    if is_base60_float(s) {
+        return true;
+    }
+    match s.as_bytes()[0] {
+        b'.' => go_float(s),
+        b'0'..=b'9' | b'+' | b'-' => {
+            if crate::timestamp::parse(s).is_some() {
+                return true;
+            }
+            let plain = s.replace('_', "");
+            go_int(&plain) || (yaml_style_float(&plain) && go_float(&plain))
+        }
+        _ => false,
+    }
+}
+
+/// go-yaml v2's `isBase60Float`: `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`.
+fn is_base60_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    if !b.get(i).is_some_and(u8::is_ascii_digit) {
         return false;
     }
-    let digits_us = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit() || c == '_');
-    if digits_us(t) {
-        return true;
+    while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_') {
+        i += 1;
     }
-    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        return !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
+    let mut groups = 0;
+    while b.get(i) == Some(&b':') {
+        // `[0-5]?[0-9]`: one digit, or two with the first at most 5.
+        let d1 = b.get(i + 1).filter(|c| c.is_ascii_digit());
+        let d2 = b.get(i + 2).filter(|c| c.is_ascii_digit());
+        match (d1, d2) {
+            (Some(a), Some(_)) if *a <= b'5' => i += 3,
+            (Some(_), Some(_)) => return false,
+            (Some(_), None) => i += 2,
+            _ => return false,
+        }
+        groups += 1;
     }
-    if let Some(o) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0b")) {
-        return !o.is_empty() && o.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
+    if groups == 0 {
+        return false;
     }
-    // Floats: digits with one dot and/or an exponent.
-    let (mant, exp) = match t.find(['e', 'E']) {
-        Some(i) => (&t[..i], Some(&t[i + 1..])),
-        None => (t, None),
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_') {
+            i += 1;
+        }
+    }
+    i == b.len()
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` or `ParseUint(s, 0, 64)` succeeds: an optional sign,
+/// then `0x`, `0o`, `0b` or a leading `0` (octal) or decimal digits, within 64 bits.
+fn go_int(s: &str) -> bool {
+    let (negative, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
     };
-    let mant_ok = {
-        let (a, b) = mant.split_once('.').unwrap_or((mant, ""));
-        (a.is_empty() || digits_us(a))
-            && (b.is_empty() || digits_us(b))
-            && (!a.is_empty() || !b.is_empty())
-            && (mant.contains('.') || exp.is_some())
+    let lower = body.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &body[2..]),
+        Some("0o") => (8, &body[2..]),
+        Some("0b") => (2, &body[2..]),
+        _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
+        _ => (10, body),
     };
-    let exp_ok = exp.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
-    });
-    if mant_ok && exp_ok {
-        return true;
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return false;
     }
-    // Sexagesimal (YAML 1.1) like 1:20 and timestamps like 2023-12-24.
+    match u64::from_str_radix(digits, radix) {
+        Ok(v) if negative => v <= 1u64 << 63,
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
+/// go-yaml v2's `yamlStyleFloat`: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn yaml_style_float(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() >= 8
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && s[5..].starts_with(|c: char| c.is_ascii_digit())
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || "-:.TtZz +".contains(c))
-    {
-        return true;
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return false;
+        }
+    } else {
+        if !digits(&mut i) {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
     }
-    if s.contains(':')
-        && s.split(':')
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-    {
-        return true;
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
     }
-    false
+    i == b.len()
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` succeeds on a decimal number (an overflow to infinity
+/// is an error there).
+fn go_float(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if !body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return false;
+    }
+    s.parse::<f64>().is_ok_and(f64::is_finite)
 }
 
 fn needs_single_quotes(s: &str) -> bool {
@@ -281,31 +461,50 @@ fn plain_inner_unsafe(s: &str) -> bool {
     s.contains(": ") || s.contains(" #") || s.contains('\t')
 }
 
+/// Strings written double-quoted whatever they look like: special characters, line breaks
+/// outside a literal block, and the Unicode line and paragraph separators (go-yaml would
+/// single-quote those with a folded break that does not read back the same).
 fn needs_double_quotes(s: &str) -> bool {
-    s.chars().any(|c| {
-        (c.is_control() && c != '\t') || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}'
-    }) || s.contains('\n')
+    !s.chars().all(is_printable) || s.contains(['\n', '\u{2028}', '\u{2029}'])
 }
 
+/// A double-quoted scalar with go-yaml's escapes: the named ones, else `\xNN`, `\uNNNN` or
+/// `\UNNNNNNNN` in upper-case hex for characters it does not print as they are.
 fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' => {
-                let code = c as u32;
-                if code <= 0xff {
-                    out.push_str(&format!("\\x{code:02X}"));
-                } else {
-                    out.push_str(&format!("\\u{code:04X}"));
-                }
+        let named = match c {
+            '\0' => Some('0'),
+            '\u{07}' => Some('a'),
+            '\u{08}' => Some('b'),
+            '\t' => Some('t'),
+            '\n' => Some('n'),
+            '\u{0b}' => Some('v'),
+            '\u{0c}' => Some('f'),
+            '\r' => Some('r'),
+            '\u{1b}' => Some('e'),
+            '"' => Some('"'),
+            '\\' => Some('\\'),
+            '\u{85}' => Some('N'),
+            '\u{2028}' => Some('L'),
+            '\u{2029}' => Some('P'),
+            _ => None,
+        };
+        if let Some(n) = named {
+            out.push('\\');
+            out.push(n);
+        } else if is_printable(c) {
+            out.push(c);
+        } else {
+            let code = c as u32;
+            if code <= 0xff {
+                out.push_str(&format!("\\x{code:02X}"));
+            } else if code <= 0xffff {
+                out.push_str(&format!("\\u{code:04X}"));
+            } else {
+                out.push_str(&format!("\\U{code:08X}"));
             }
-            c => out.push(c),
         }
     }
     out.push('"');
@@ -333,6 +532,88 @@ fn scalar_string(s: &str, _key: bool) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn quotes_what_go_yaml_v2_resolves_to_another_type() {
+        for s in [
+            "2020-05-17",
+            "2020-05-17T00:00:00Z",
+            "2001-12-14 21:59:43.1",
+            "1:20",
+            "190:20:30",
+            "+1",
+            "-0x1F",
+            "0o17",
+            "0b101",
+            "0755",
+            "08",
+            "1_000",
+            "1e3",
+            ".5",
+            "1.",
+            "9223372036854775808",
+            "18446744073709551615",
+            // Too large for 64 bits, but a float.
+            "18446744073709551616",
+            "y",
+            "Off",
+            "~",
+        ] {
+            assert!(resolves_non_string(s), "{s}");
+        }
+        for s in [
+            "4.5.6",
+            "1.2.3.4",
+            "10.0.0.1",
+            "2020-02-30",
+            "2001-12-14 21:59:43.10 -5",
+            "1:99",
+            "0x",
+            "1e400",
+            "<<",
+            "yes please",
+            ".",
+            "-",
+        ] {
+            assert!(!resolves_non_string(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn double_quotes_use_go_yaml_escapes() {
+        assert_eq!(
+            scalar_string("\0\u{7}\u{8}\u{b}\u{c}\u{1b}\u{1}\u{7f}", false),
+            "\"\\0\\a\\b\\v\\f\\e\\x01\\x7F\""
+        );
+        assert_eq!(scalar_string("a\tb", false), "\"a\\tb\"");
+        assert_eq!(
+            scalar_string("smile \u{1F600}", false),
+            "\"smile \\U0001F600\""
+        );
+        assert_eq!(scalar_string("a\u{feff}b", false), "\"a\\uFEFFb\"");
+        assert_eq!(scalar_string("a\u{85}b", false), "\"a\\Nb\"");
+        // Printable beyond ASCII stays as it is.
+        assert_eq!(scalar_string("a\u{a0}b", false), "a\u{a0}b");
+        // A tab rules out a literal block.
+        assert!(!is_block("a\tb\nc\n"));
+        assert!(is_block("a b\nc\n"));
+    }
+
+    #[test]
+    fn keys_sort_as_go_yaml_sorts_them() {
+        let mut keys = vec![
+            "ANOTHER", "A_FIRST", "a10", "a9", "b", "B", "a", "1", "10", "2", "x-1", "x1", "a01",
+            "a1",
+        ];
+        keys.sort_by(|a, b| key_order(a, b));
+        assert_eq!(
+            keys,
+            [
+                "1", "2", "10", "A_FIRST", "ANOTHER", "B", "a", "a1", "a01", "a9", "a10", "b",
+                "x-1", "x1"
+            ]
+        );
+    }
 
     #[test]
     fn round_trips_tricky_scalars() {

@@ -41,8 +41,18 @@ pub(crate) struct Res {
     pub uid: usize,
     /// The generator kind that made the resource (`ConfigMapGenerator`, `SecretGenerator`).
     pub generator: Option<&'static str>,
+    /// The `metadata` name and namespace of the builtin generator plugin configuration that
+    /// made it.
+    pub configured_by: Option<(String, Option<String>)>,
     /// Whether a kustomization with `buildMetadata: [originAnnotations]` holds the resource.
     pub origin: bool,
+    /// Whether the current name was recorded in the id history since the last rename
+    /// (kustomize's `StorePreviousId`, which the namespace transformer calls for every
+    /// object): name references search the names of earlier ids only.
+    pub current_id_stored: bool,
+    /// The transformers recorded on the object, as entries of the
+    /// `alpha.config.kubernetes.io/transformations` list.
+    pub transformations: Vec<String>,
 }
 
 static NEXT_UID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -68,7 +78,10 @@ impl Res {
             file: file.to_string(),
             uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             generator: None,
+            configured_by: None,
             origin: false,
+            current_id_stored: false,
+            transformations: Vec::new(),
         }
     }
 
@@ -122,8 +135,28 @@ impl Res {
         }
         let old = self.name().to_string();
         self.prev_names.push(old);
+        self.current_id_stored = false;
         self.metadata_mut()
             .insert("name".into(), Value::String(name.to_string()));
+    }
+
+    /// Records the current id in the history (kustomize's `StorePreviousId`).
+    pub fn store_previous_id(&mut self) {
+        self.current_id_stored = true;
+    }
+
+    /// The names of the ids recorded in the history, oldest first (kustomize's `PrevIds`).
+    pub fn previous_id_names(&self) -> impl Iterator<Item = &str> {
+        let current = self.current_id_stored.then(|| self.name());
+        self.prev_names.iter().map(String::as_str).chain(current)
+    }
+
+    /// The namespace the object had before any transformer changed it (kustomize's
+    /// `OrgId().Namespace`).
+    pub fn original_namespace(&self) -> &str {
+        self.prev_namespaces
+            .first()
+            .map_or(self.namespace(), String::as_str)
     }
 
     pub fn set_namespace(&mut self, ns: &str) {

@@ -74,63 +74,207 @@ fn cluster_scoped(r: &Res, schema: &Schema) -> bool {
     !r.is_namespaced(schema)
 }
 
-/// `namespace:`.
+/// Which subjects of a RoleBinding or ClusterRoleBinding the namespace transformer writes
+/// its namespace into (`setRoleBindingSubjects`, kustomize's `api/filters/namespace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubjectMode {
+    /// `defaultOnly`, the default: subjects named exactly `default`, whatever their kind.
+    DefaultOnly,
+    /// `allServiceAccounts`: subjects of kind `ServiceAccount`.
+    AllServiceAccounts,
+    /// `none`: subjects are left alone.
+    None,
+}
+
+impl SubjectMode {
+    /// Parses `setRoleBindingSubjects`; an absent or empty value is `defaultOnly`.
+    pub(crate) fn parse(k: &Kustomization, value: Option<&Value>) -> Result<Self, Error> {
+        match value {
+            None | Some(Value::Null) => Ok(SubjectMode::DefaultOnly),
+            Some(Value::String(s)) => match s.as_str() {
+                "" | "defaultOnly" => Ok(SubjectMode::DefaultOnly),
+                "allServiceAccounts" => Ok(SubjectMode::AllServiceAccounts),
+                "none" => Ok(SubjectMode::None),
+                other => Err(k.invalid(format!(
+                    "invalid value '{other}' for setRoleBindingSubjects: must be one of \
+                     'defaultOnly', 'none' or 'allServiceAccounts'"
+                ))),
+            },
+            Some(other) => Err(k.invalid(format!(
+                "setRoleBindingSubjects must be a string, not {other}"
+            ))),
+        }
+    }
+}
+
+/// What one namespace transformer does: the namespace, whether existing namespaces are kept
+/// (`unsetOnly`), which binding subjects it sets, and the field specs beyond
+/// `metadata/namespace`.
+pub(crate) struct NamespaceOptions {
+    pub namespace: String,
+    pub unset_only: bool,
+    pub subjects: SubjectMode,
+    pub specs: Vec<FieldSpec>,
+}
+
+/// kustomize's default namespace field specs (`builtinpluginconsts/namespace.go`), used by
+/// the kustomization's `namespace:` field; a `NamespaceTransformer` plugin gets only those
+/// its configuration lists.
+pub(crate) fn default_namespace_specs() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::new(None, Some("Namespace"), "metadata/name", true),
+        FieldSpec::new(
+            Some("apiregistration.k8s.io"),
+            Some("APIService"),
+            "spec/service/namespace",
+            true,
+        ),
+        FieldSpec::new(
+            Some("apiextensions.k8s.io"),
+            Some("CustomResourceDefinition"),
+            "spec/conversion/webhook/clientConfig/service/namespace",
+            false,
+        ),
+    ]
+}
+
+fn is_role_binding(r: &Res) -> bool {
+    // kustomize matches the kind alone, whatever the group.
+    matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding")
+}
+
+/// Writes the namespace into one scalar field, as kustomize's `SetEntry` does, or, with
+/// `unset_only`, only when the field is empty (`SetEntryIfEmpty`). A field holding a map or
+/// a list is an error.
+fn set_namespace_field(v: &mut Value, ns: &str, unset_only: bool) -> Result<(), String> {
+    let empty = match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Bool(_) | Value::Number(_) => false,
+        Value::Object(m) if m.is_empty() => true,
+        Value::Array(_) | Value::Object(_) => {
+            return Err("namespace field specs must target scalar nodes".into());
+        }
+    };
+    if !unset_only || empty {
+        *v = Value::String(ns.to_string());
+    }
+    Ok(())
+}
+
+/// `namespace:` of a kustomization.
 pub(super) fn namespace(
     k: &Kustomization,
     resources: &mut [Res],
     schema: &Schema,
+    config: &Config,
 ) -> Result<(), Error> {
     let Some(ns) = k.string("namespace")?.filter(|s| !s.is_empty()) else {
         return Ok(());
     };
-    for r in resources.iter_mut() {
-        if r.kind() == "Namespace" && r.group().is_empty() {
-            // kustomize renames a core Namespace object to the target namespace.
+    let mut specs = default_namespace_specs();
+    specs.extend(config.namespace.iter().cloned());
+    let opts = NamespaceOptions {
+        namespace: ns,
+        unset_only: false,
+        subjects: SubjectMode::DefaultOnly,
+        specs,
+    };
+    apply_namespace(k, resources, schema, &opts)
+}
+
+/// The namespace transformer (kustomize's `NamespaceTransformer` and its filter): every
+/// namespaced object's `metadata.namespace`; binding subjects per [`SubjectMode`]; then the
+/// field specs (a core `v1` Namespace's `metadata/name` among the defaults). Two objects
+/// ending with the same id is an error, as in kustomize.
+pub(crate) fn apply_namespace(
+    k: &Kustomization,
+    resources: &mut [Res],
+    schema: &Schema,
+    opts: &NamespaceOptions,
+) -> Result<(), Error> {
+    let ns = opts.namespace.as_str();
+    if ns.is_empty() {
+        return Ok(());
+    }
+    let transform_error = |message: String| Error::Transform {
+        file: k.file.clone(),
+        field: "namespace".into(),
+        message,
+    };
+    for i in 0..resources.len() {
+        let r = &mut resources[i];
+        if r.obj.as_object().is_none_or(Map::is_empty) {
             continue;
         }
-        if !cluster_scoped(r, schema) {
-            r.set_namespace(&ns);
+        r.store_previous_id();
+        if !cluster_scoped(r, schema) && (!opts.unset_only || r.namespace().is_empty()) {
+            r.set_namespace(ns);
         }
-        match (r.group(), r.kind()) {
-            ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
-                if let Some(Value::Array(subjects)) = r.obj.pointer_mut("/subjects") {
-                    for s in subjects {
-                        let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
-                        let is_default = s.get("name").and_then(Value::as_str) == Some("default");
-                        if is_sa
-                            && is_default
-                            && let Value::Object(m) = s
-                        {
-                            m.insert("namespace".into(), Value::String(ns.clone()));
-                        }
+        let binding = is_role_binding(r);
+        if binding && let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
+            for s in subjects.iter_mut() {
+                let Value::Object(m) = s else { continue };
+                let field = match opts.subjects {
+                    SubjectMode::None => continue,
+                    SubjectMode::DefaultOnly => "name",
+                    SubjectMode::AllServiceAccounts => "kind",
+                };
+                let wanted = match opts.subjects {
+                    SubjectMode::AllServiceAccounts => "ServiceAccount",
+                    _ => "default",
+                };
+                if m.get(field).and_then(Value::as_str) != Some(wanted) {
+                    continue;
+                }
+                let slot = m.entry("namespace").or_insert(Value::Null);
+                set_namespace_field(slot, ns, opts.unset_only).map_err(&transform_error)?;
+            }
+        }
+        let core_v1 = r.api_version() == "v1";
+        let mut failure = None;
+        for spec in &opts.specs {
+            if spec.path == "metadata/namespace"
+                || (spec.path == "metadata/name" && !core_v1)
+                || (binding && spec.path == "subjects/namespace")
+            {
+                continue;
+            }
+            if spec.path == "metadata/name" {
+                // The name is part of the id: keep the history name references use.
+                if spec.applies(r) {
+                    let keep = opts.unset_only && !r.name().is_empty();
+                    if !keep {
+                        r.set_name(ns);
                     }
                 }
+                continue;
             }
-            ("apiregistration.k8s.io", "APIService") => {
-                if let Some(Value::Object(svc)) = r.obj.pointer_mut("/spec/service") {
-                    svc.insert("namespace".into(), Value::String(ns.clone()));
-                }
-            }
-            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-                if let Some(Value::Object(svc)) = r
-                    .obj
-                    .pointer_mut("/spec/conversion/webhook/clientConfig/service")
+            spec.visit(r, &mut |v| {
+                if failure.is_none()
+                    && let Err(e) = set_namespace_field(v, ns, opts.unset_only)
                 {
-                    svc.insert("namespace".into(), Value::String(ns.clone()));
+                    failure = Some(e);
                 }
-            }
-            _ => {}
+            });
         }
-    }
-    // A lone core Namespace object takes the target name.
-    let namespaces: Vec<usize> = resources
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.kind() == "Namespace" && r.group().is_empty())
-        .map(|(i, _)| i)
-        .collect();
-    if namespaces.len() == 1 {
-        resources[namespaces[0]].set_name(&ns);
+        if let Some(e) = failure {
+            return Err(transform_error(format!(
+                "{}: {e}",
+                resources[i].id_string()
+            )));
+        }
+        let r = &resources[i];
+        if resources
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && other.same_id(r))
+        {
+            return Err(transform_error(format!(
+                "namespace transformation produces ID conflict: {}",
+                r.id_string()
+            )));
+        }
     }
     Ok(())
 }
@@ -145,23 +289,49 @@ fn skip_rename(r: &Res) -> bool {
 }
 
 /// `namePrefix:` and `nameSuffix:`.
-pub(super) fn prefix_suffix(k: &Kustomization, resources: &mut [Res]) -> Result<(), Error> {
+pub(super) fn prefix_suffix(
+    k: &Kustomization,
+    resources: &mut [Res],
+    config: &Config,
+) -> Result<(), Error> {
     let prefix = k.string("namePrefix")?.unwrap_or_default();
     let suffix = k.string("nameSuffix")?.unwrap_or_default();
     if prefix.is_empty() && suffix.is_empty() {
         return Ok(());
     }
+    // Configured `metadata/name` specs that name a kind restrict renaming to the kinds they
+    // select; kind-less ones (kustomize's default) then no longer count.
+    let selected = |specs: &[FieldSpec], r: &Res| {
+        let mut kinded = specs
+            .iter()
+            .filter(|s| s.path == "metadata/name" && s.kind.is_some())
+            .peekable();
+        kinded.peek().is_none() || kinded.any(|s| s.applies(r))
+    };
     for r in resources.iter_mut() {
         if skip_rename(r) {
+            continue;
+        }
+        let prefix = if selected(&config.name_prefix, r) {
+            prefix.as_str()
+        } else {
+            ""
+        };
+        let suffix = if selected(&config.name_suffix, r) {
+            suffix.as_str()
+        } else {
+            ""
+        };
+        if prefix.is_empty() && suffix.is_empty() {
             continue;
         }
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(&name);
         if !prefix.is_empty() {
-            r.prefixes.push(prefix.clone());
+            r.prefixes.push(prefix.to_string());
         }
         if !suffix.is_empty() {
-            r.suffixes.push(suffix.clone());
+            r.suffixes.push(suffix.to_string());
         }
     }
     Ok(())
@@ -557,6 +727,184 @@ pub(super) fn images(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn kustomization() -> Kustomization {
+        Kustomization {
+            file: "kustomization.yaml".into(),
+            dir: String::new(),
+            body: Map::new(),
+            sort_options: None,
+            plugin_meta: None,
+        }
+    }
+
+    fn binding(group: &str, subjects: Value) -> Res {
+        Res::new(
+            json!({"apiVersion": format!("{group}/v1"), "kind": "RoleBinding",
+                "metadata": {"name": "rb"}, "subjects": subjects}),
+            "r.yaml",
+        )
+    }
+
+    fn run(resources: &mut [Res], unset_only: bool, subjects: SubjectMode) -> Result<(), Error> {
+        let opts = NamespaceOptions {
+            namespace: "target".into(),
+            unset_only,
+            subjects,
+            specs: default_namespace_specs(),
+        };
+        apply_namespace(&kustomization(), resources, Schema::builtin(), &opts)
+    }
+
+    #[test]
+    fn default_mode_sets_subjects_named_default_of_any_kind() {
+        let subjects = json!([
+            {"kind": "ServiceAccount", "name": "default"},
+            {"kind": "ServiceAccount", "name": "default", "namespace": "other"},
+            {"kind": "User", "name": "default"},
+            {"name": "default"},
+            {"kind": "ServiceAccount", "name": "Default"},
+            {"kind": "ServiceAccount", "name": "default-sa"},
+            {"kind": "ServiceAccount", "name": "app", "namespace": "other"}
+        ]);
+        // kustomize matches the binding by kind only, so a custom group's RoleBinding too.
+        for group in ["rbac.authorization.k8s.io", "example.com"] {
+            let mut rs = vec![binding(group, subjects.clone())];
+            run(&mut rs, false, SubjectMode::DefaultOnly).unwrap();
+            let got: Vec<Option<&str>> = rs[0].obj["subjects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.get("namespace").and_then(Value::as_str))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    Some("target"),
+                    Some("target"),
+                    Some("target"),
+                    Some("target"),
+                    None,
+                    None,
+                    Some("other")
+                ],
+                "{group}"
+            );
+            assert_eq!(rs[0].namespace(), "target");
+        }
+    }
+
+    #[test]
+    fn all_service_accounts_with_unset_only_fills_blanks_only() {
+        let mut rs = vec![
+            binding(
+                "rbac.authorization.k8s.io",
+                json!([
+                    {"kind": "ServiceAccount", "name": "a"},
+                    {"kind": "ServiceAccount", "name": "b", "namespace": "kept"},
+                    {"kind": "ServiceAccount", "name": "c", "namespace": ""},
+                    {"kind": "User", "name": "default"},
+                    {"kind": "ServiceAccountish", "name": "d"}
+                ]),
+            ),
+            Res::new(
+                json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "cm", "namespace": "mine"}}),
+                "r.yaml",
+            ),
+            Res::new(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}),
+                "r.yaml",
+            ),
+        ];
+        run(&mut rs, true, SubjectMode::AllServiceAccounts).unwrap();
+        let subjects = &rs[0].obj["subjects"];
+        assert_eq!(subjects[0]["namespace"], "target");
+        assert_eq!(subjects[1]["namespace"], "kept");
+        assert_eq!(subjects[2]["namespace"], "target");
+        assert!(subjects[3].get("namespace").is_none());
+        assert!(subjects[4].get("namespace").is_none());
+        assert_eq!(rs[1].namespace(), "mine");
+        // unsetOnly keeps a Namespace object's name too.
+        assert_eq!(rs[2].name(), "n");
+    }
+
+    #[test]
+    fn none_mode_leaves_subjects_alone() {
+        let mut rs = vec![binding(
+            "rbac.authorization.k8s.io",
+            json!([{"kind": "ServiceAccount", "name": "default"}]),
+        )];
+        run(&mut rs, false, SubjectMode::None).unwrap();
+        assert!(rs[0].obj["subjects"][0].get("namespace").is_none());
+        assert_eq!(rs[0].namespace(), "target");
+    }
+
+    #[test]
+    fn namespace_objects_and_service_references() {
+        let mut rs = vec![
+            Res::new(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}),
+                "r.yaml",
+            ),
+            Res::new(
+                json!({"apiVersion": "example.com/v1", "kind": "Namespace",
+                    "metadata": {"name": "custom"}}),
+                "r.yaml",
+            ),
+            Res::new(
+                json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                    "metadata": {"name": "v1.local"}, "spec": {"group": "local"}}),
+                "r.yaml",
+            ),
+        ];
+        run(&mut rs, false, SubjectMode::DefaultOnly).unwrap();
+        assert_eq!(rs[0].name(), "target");
+        assert_eq!(rs[0].obj["metadata"].get("namespace"), None);
+        // Only a core v1 Namespace is renamed; another group's kind is namespaced.
+        assert_eq!(rs[1].name(), "custom");
+        assert_eq!(rs[1].namespace(), "target");
+        // The APIService field spec creates the service reference.
+        assert_eq!(rs[2].obj["spec"]["service"], json!({"namespace": "target"}));
+    }
+
+    #[test]
+    fn two_namespace_objects_conflict() {
+        let mut rs: Vec<Res> = ["a", "b"]
+            .iter()
+            .map(|n| {
+                Res::new(
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}),
+                    "r.yaml",
+                )
+            })
+            .collect();
+        let err = run(&mut rs, false, SubjectMode::DefaultOnly).unwrap_err();
+        assert!(err.to_string().contains("ID conflict"), "{err}");
+    }
+
+    #[test]
+    fn subject_mode_values() {
+        let k = kustomization();
+        assert_eq!(
+            SubjectMode::parse(&k, None).unwrap(),
+            SubjectMode::DefaultOnly
+        );
+        assert_eq!(
+            SubjectMode::parse(&k, Some(&json!(""))).unwrap(),
+            SubjectMode::DefaultOnly
+        );
+        assert_eq!(
+            SubjectMode::parse(&k, Some(&json!("allServiceAccounts"))).unwrap(),
+            SubjectMode::AllServiceAccounts
+        );
+        assert_eq!(
+            SubjectMode::parse(&k, Some(&json!("none"))).unwrap(),
+            SubjectMode::None
+        );
+        assert!(SubjectMode::parse(&k, Some(&json!("all"))).is_err());
+    }
 
     #[test]
     fn splits_images() {

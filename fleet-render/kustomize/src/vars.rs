@@ -104,7 +104,8 @@ fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
-const POD_FIELDS: [&str; 9] = [
+/// Container fields of a pod spec in kustomize's default `varReference` field specs.
+const CONTAINER_FIELDS: [&str; 8] = [
     "containers/args",
     "containers/command",
     "containers/env/value",
@@ -113,26 +114,52 @@ const POD_FIELDS: [&str; 9] = [
     "initContainers/command",
     "initContainers/env/value",
     "initContainers/volumeMounts/mountPath",
-    "volumes/nfs/server",
 ];
 
-/// kustomize's default `varReference` field specs: `(kind or "" for all, path)`.
+/// kustomize's default `varReference` field specs (`builtinpluginconsts/varreference.go`):
+/// `(kind or "" for all, path)`. Their quirks are kept: a CronJob's NFS server is looked
+/// for at `spec/jobTemplate/spec/template/volumes` (not under the pod spec), a StatefulSet's
+/// pod volumes are not listed, and only a Deployment's pod template annotations are.
 fn reference_fields() -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    for (kind, base) in [
-        ("CronJob", "spec/jobTemplate/spec/template/spec"),
-        ("DaemonSet", "spec/template/spec"),
-        ("Deployment", "spec/template/spec"),
-        ("Job", "spec/template/spec"),
-        ("Pod", "spec"),
-        ("ReplicaSet", "spec/template/spec"),
-        ("StatefulSet", "spec/template/spec"),
+    for (kind, base, nfs) in [
+        (
+            "CronJob",
+            "spec/jobTemplate/spec/template/spec",
+            Some("spec/jobTemplate/spec/template/volumes/nfs/server"),
+        ),
+        (
+            "DaemonSet",
+            "spec/template/spec",
+            Some("spec/template/spec/volumes/nfs/server"),
+        ),
+        (
+            "Deployment",
+            "spec/template/spec",
+            Some("spec/template/spec/volumes/nfs/server"),
+        ),
+        (
+            "Job",
+            "spec/template/spec",
+            Some("spec/template/spec/volumes/nfs/server"),
+        ),
+        ("Pod", "spec", Some("spec/volumes/nfs/server")),
+        (
+            "ReplicaSet",
+            "spec/template/spec",
+            Some("spec/template/spec/volumes/nfs/server"),
+        ),
+        ("StatefulSet", "spec/template/spec", None),
     ] {
-        for f in POD_FIELDS {
+        for f in CONTAINER_FIELDS {
             out.push((kind, format!("{base}/{f}")));
+        }
+        if let Some(nfs) = nfs {
+            out.push((kind, nfs.to_string()));
         }
     }
     for (kind, path) in [
+        ("Deployment", "spec/template/metadata/annotations"),
         ("Ingress", "spec/rules/host"),
         ("Ingress", "spec/tls/hosts"),
         ("Ingress", "spec/tls/secretName"),
@@ -142,9 +169,6 @@ fn reference_fields() -> Vec<(&'static str, String)> {
         ("PersistentVolume", "spec/nfs/server"),
         ("", "metadata/labels"),
         ("", "metadata/annotations"),
-        ("", "spec/template/metadata/labels"),
-        ("", "spec/template/metadata/annotations"),
-        ("", "spec/jobTemplate/spec/template/metadata/annotations"),
     ] {
         out.push((kind, path.to_string()));
     }

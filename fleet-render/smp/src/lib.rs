@@ -7,13 +7,18 @@
 //! * a map holding `$patch: delete` is removed, `$patch: replace` replaces the destination
 //!   map with the patch map (minus the directive), `$patch: merge` is the default;
 //! * a list whose schema has patch strategy `merge` is associative: items are matched on the
-//!   merge keys (`x-kubernetes-list-map-keys`, else `x-kubernetes-patch-merge-key`; a
-//!   secondary key the patch item lacks is ignored), matched items merge recursively, an item
-//!   `{<key>: v, $patch: delete}` removes the matching items (a no-op when none matches), and a
-//!   list item `{$patch: replace}` / `{$patch: delete}` replaces / removes the whole list;
-//!   without keys (`finalizers`) the list is a set of scalars;
-//! * items only the patch has go after the destination's ([`ListIncrease::Append`]) or before
-//!   them ([`ListIncrease::Prepend`], what kustomize's patch transformers use);
+//!   merge keys (`x-kubernetes-list-map-keys`, else `x-kubernetes-patch-merge-key`) the way
+//!   kyaml's `walkAssociativeSequence` does: the key tuples of both lists (`""` for a missing
+//!   value), with several keys unified where they differ only by blanks (`[80, ""]` and
+//!   `[80, TCP]`; the protocol is not defaulted), each tuple merging the first items that hold
+//!   its non-empty values; an item `{<key>: v, $patch: delete}` removes the matching items (a
+//!   no-op when none matches), a list item `{$patch: replace}` / `{$patch: delete}` replaces /
+//!   removes the whole list; without keys (`finalizers`) the list is a set of scalars;
+//! * result order: the tuples' order, items only the patch has after the destination's
+//!   ([`ListIncrease::Append`]) or before them ([`ListIncrease::Prepend`], what kustomize's
+//!   patch transformers use); with several keys every item is removed and appended again in
+//!   that order, so an item a tuple could not find (a key field missing) falls out or moves,
+//!   as in kyaml;
 //! * every other list, and every list of a kind the schema does not know, is replaced by the
 //!   patch's list — unless [`MergeOptions::infer_keys`] is set, which then merges lists of maps
 //!   sharing one of `mountPath`, `devicePath`, `ip`, `type`, `topologyKey`, `name`,
@@ -502,15 +507,6 @@ fn list_directive(
     Ok((directive, rest))
 }
 
-fn matches(item: &Value, keys: &[String], values: &[String]) -> bool {
-    // A missing key reads as the empty string, as kyaml compares field values as text.
-    item.as_object().is_some_and(|m| {
-        keys.iter()
-            .zip(values)
-            .all(|(k, v)| key_text(m.get(k)) == *v)
-    })
-}
-
 fn merge_list(
     ctx: Ctx<'_>,
     dest: Option<&Value>,
@@ -596,11 +592,13 @@ fn merge_list(
     match directive {
         Some("delete") => return Ok(None),
         Some("replace") => {
-            return merge_assoc(ctx, &[], &patch_items, &keys, node, path);
+            // kyaml's list visitor hands back the patch list as the destination, so the
+            // patch items are merged into themselves.
+            return merge_assoc(ctx, None, &patch_items, &keys, node, path);
         }
         _ => {}
     }
-    let dest_items: &[Value] = dest_list.map_or(&[], Vec::as_slice);
+    let dest_items: Option<&[Value]> = dest_list.map(Vec::as_slice);
     if directive == Some("merge") {
         // An explicit `$patch: merge` item puts the patch's items first, whatever the
         // list increase direction (kyaml's behaviour in its list vectors).
@@ -670,14 +668,19 @@ fn merge_list_server(
     Ok(Some(Value::Array(out)))
 }
 
+/// `dest` is `None` when the destination has no list, or the patch replaces it: kyaml's list
+/// visitor then hands back the patch list itself as the destination, so the patch is merged
+/// into itself, one list under two names.
 fn merge_assoc(
     ctx: Ctx<'_>,
-    dest: &[Value],
+    dest: Option<&[Value]>,
     patch: &[Value],
     keys: &[String],
     node: Node<'_>,
     path: &mut Vec<String>,
 ) -> Result<Option<Value>, Error> {
+    let aliased = dest.is_none();
+    let dest = dest.unwrap_or(patch);
     let elem_node = Node {
         field: None,
         ty: node.ty,
@@ -706,69 +709,236 @@ fn merge_assoc(
         }
         return Ok(Some(Value::Array(out)));
     }
-    // Tuples of key values, in source order, without repeats.
+    merge_keyed(ctx, dest, patch, aliased, keys, sources, elem_node, path)
+}
+
+/// One merge-key tuple: the text of each key's value, `""` for a missing, null or empty
+/// one (kyaml's `ElementValuesList`).
+fn key_tuple(item: &Value, keys: &[String]) -> Vec<String> {
+    keys.iter().map(|k| key_text(item.get(k))).collect()
+}
+
+/// Two tuples name the same item when they share at least one value and differ only where
+/// one side is empty; the result fills the blanks (kyaml's `match`).
+fn tuples_match(a: &[String], b: &[String]) -> Option<Vec<String>> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let mut common = false;
+    let mut out = Vec::with_capacity(a.len());
+    for (x, y) in a.iter().zip(b) {
+        if x == y {
+            common = true;
+            out.push(x.clone());
+        } else if !x.is_empty() && !y.is_empty() {
+            return None;
+        } else if x.is_empty() {
+            out.push(y.clone());
+        } else {
+            out.push(x.clone());
+        }
+    }
+    common.then_some(out)
+}
+
+/// The keys (and their values in `tuple`) that have a value in some tuple of `all`; when
+/// none has, every key with its (empty) value (kyaml's `validateKeys`).
+fn valid_keys(
+    all: &[Vec<String>],
+    tuple: &[String],
+    keys: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let used: Vec<bool> = (0..keys.len())
+        .map(|i| all.iter().any(|t| t.get(i).is_some_and(|v| !v.is_empty())))
+        .collect();
+    if !used.contains(&true) {
+        return (keys.to_vec(), tuple.to_vec());
+    }
+    keys.iter()
+        .zip(tuple)
+        .zip(&used)
+        .filter(|(_, used)| **used)
+        .map(|((k, v), _)| (k.clone(), v.clone()))
+        .unzip()
+}
+
+/// The first map item whose key fields all hold the given text (kyaml's `ElementMatcher`
+/// with `MatchField`: an empty value asks for a field present with empty text).
+fn find_item(list: &[Value], keys: &[String], values: &[String]) -> Option<usize> {
+    list.iter().position(|item| {
+        item.as_object().is_some_and(|m| {
+            keys.iter()
+                .zip(values)
+                .all(|(k, v)| m.get(k).is_some_and(|x| key_text(Some(x)) == *v))
+        })
+    })
+}
+
+/// kyaml's `ElementSetter` on a list of maps: items whose fields `keys[j]` exist and, for a
+/// non-empty `values[j]`, hold that text are replaced by `element` (removed when it is
+/// `None`); without a match `element` is appended. Null and empty-map items are dropped on
+/// the way; with fewer values than keys the extra keys are not checked, and with no values
+/// at all nothing matches and every item is dropped — all as kyaml does.
+fn set_element(list: &mut Vec<Value>, element: Option<&Value>, keys: &[String], values: &[String]) {
+    let mut found_any = false;
+    let mut out = Vec::with_capacity(list.len() + 1);
+    for item in list.drain(..) {
+        if item.is_null() || is_empty_map(&item) {
+            continue;
+        }
+        let Value::Object(m) = &item else {
+            out.push(item);
+            continue;
+        };
+        let found = !values.is_empty()
+            && keys.iter().zip(values).all(|(k, v)| {
+                m.get(k)
+                    .is_some_and(|x| v.is_empty() || key_text(Some(x)) == *v)
+            });
+        if !found {
+            if !values.is_empty() {
+                out.push(item);
+            }
+            continue;
+        }
+        found_any = true;
+        if let Some(e) = element {
+            out.push(e.clone());
+        }
+    }
+    *list = out;
+    if let Some(e) = element
+        && !found_any
+    {
+        list.push(e.clone());
+    }
+}
+
+/// Adds the items of `src` to `dst` by key (kyaml's `appendListNode`). With several keys an
+/// item is first removed from `dst` and then appended, so merged items move to the end; an
+/// item lacking a key field is appended once more for each missing key before being set.
+fn append_items(dst: &mut Vec<Value>, src: Vec<Value>, keys: &[String]) {
+    for item in src {
+        let mut values = Vec::with_capacity(keys.len());
+        for k in keys {
+            match item.get(k) {
+                Some(v) => values.push(key_text(Some(v))),
+                None => dst.push(item.clone()),
+            }
+        }
+        if keys.len() > 1 {
+            set_element(dst, None, keys, &values);
+        }
+        set_element(dst, Some(&item), keys, &values);
+    }
+}
+
+/// A list of maps merged by merge keys, as kyaml's `walkAssociativeSequence` does it
+/// (`walk/associative_sequence.go`): the key tuples of both lists in source order (the
+/// patch's first when prepending), with tuples that differ only by blanks unified when there
+/// are several keys (`[80, ""]` and `[80, TCP]` name one port); each tuple merges the first
+/// dest and patch items holding its non-empty values; the merged items are then set into
+/// the dest list by key.
+#[allow(clippy::too_many_arguments)]
+fn merge_keyed(
+    ctx: Ctx<'_>,
+    dest: &[Value],
+    patch: &[Value],
+    aliased: bool,
+    keys: &[String],
+    sources: [&[Value]; 2],
+    elem_node: Node<'_>,
+    path: &mut Vec<String>,
+) -> Result<Option<Value>, Error> {
     let mut tuples: Vec<Vec<String>> = Vec::new();
     for source in sources {
         for item in source {
-            if !item.is_object() {
-                continue;
-            }
-            let t: Vec<String> = keys.iter().map(|k| key_text(item.get(k))).collect();
+            let t = key_tuple(item, keys);
             if !tuples.contains(&t) {
                 tuples.push(t);
             }
         }
     }
-    let mut result: Vec<(Vec<String>, Vec<String>, Value)> = Vec::new();
-    let mut removed: Vec<(Vec<String>, Vec<String>)> = Vec::new();
-    for tuple in &tuples {
-        let (valid_keys, valid_values): (Vec<String>, Vec<String>) = {
-            let pairs: Vec<(String, String)> = keys
-                .iter()
-                .zip(tuple)
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            if pairs.is_empty() {
-                (keys.to_vec(), tuple.clone())
-            } else {
-                pairs.into_iter().unzip()
-            }
-        };
-        let d = dest.iter().find(|x| matches(x, &valid_keys, &valid_values));
-        let p = patch
-            .iter()
-            .find(|x| matches(x, &valid_keys, &valid_values));
-        let merged = merge_value(ctx, d, p, elem_node, path)?;
-        match merged {
-            Some(mut v) if !is_empty_map(&v) => {
-                if let Value::Object(m) = &mut v {
-                    for (k, val) in valid_keys.iter().zip(&valid_values) {
-                        if !m.contains_key(k) && !val.is_empty() {
-                            m.insert(k.clone(), Value::String(val.clone()));
-                        }
-                    }
+    if keys.len() > 1 {
+        // In place and pairwise, in kyaml's order: a tuple may be filled from an earlier one.
+        for i in 0..tuples.len() {
+            for j in 0..tuples.len() {
+                if let Some(m) = tuples_match(&tuples[i], &tuples[j]) {
+                    tuples[i] = m.clone();
+                    tuples[j] = m;
                 }
-                if let Some(slot) = result
-                    .iter_mut()
-                    .find(|(_, _, existing)| matches(existing, &valid_keys, &valid_values))
-                {
-                    slot.2 = v;
-                } else {
-                    result.push((valid_keys, valid_values, v));
-                }
-            }
-            _ => {
-                removed.push((valid_keys, valid_values));
             }
         }
     }
-    let out: Vec<Value> = result
-        .into_iter()
-        .filter(|(_, _, v)| !removed.iter().any(|(k, vals)| matches(v, k, vals)))
-        .map(|(_, _, v)| v)
-        .collect();
+    let mut dest: Vec<Value> = dest.to_vec();
+    if tuples.is_empty() {
+        return Ok(Some(Value::Array(dest)));
+    }
+    let mut merged_items: Vec<Value> = Vec::new();
+    let mut set_keys = keys.to_vec();
+    for tuple in &tuples {
+        let (vkeys, vvalues) = valid_keys(&tuples, tuple, keys);
+        set_keys = vkeys.clone();
+        // The items are looked up by this tuple's non-empty values only.
+        let (lkeys, lvalues) = valid_keys(std::slice::from_ref(tuple), tuple, keys);
+        let di = find_item(&dest, &lkeys, &lvalues);
+        let d = di.map(|i| dest[i].clone());
+        // When the destination is the patch list itself, what was deleted or merged in it
+        // is what the patch holds too.
+        let p = if aliased {
+            d.clone()
+        } else {
+            find_item(patch, &lkeys, &lvalues).map(|i| patch[i].clone())
+        };
+        let p = p.as_ref();
+        let merged = merge_value(ctx, d.as_ref(), p, elem_node, path)?;
+        let mut val = match merged {
+            Some(v) if !v.is_null() && !is_empty_map(&v) => v,
+            _ => {
+                set_element(&mut dest, None, &vkeys, &vvalues);
+                continue;
+            }
+        };
+        if let Value::Object(m) = &mut val {
+            for (k, v) in vkeys.iter().zip(&vvalues) {
+                if !m.contains_key(k) && !v.is_empty() {
+                    m.insert(k.clone(), key_value(v));
+                }
+            }
+        }
+        // kyaml merges into the dest item itself unless the patch item replaces it.
+        let replaces = p.and_then(|p| p.get(DIRECTIVE)).and_then(Value::as_str) == Some("replace");
+        if let Some(i) = di
+            && !replaces
+        {
+            dest[i] = val.clone();
+        }
+        set_element(&mut merged_items, Some(&val), &vkeys, &vvalues);
+    }
+    let out = match ctx.opts.list_increase {
+        ListIncrease::Prepend => {
+            append_items(&mut merged_items, dest, &set_keys);
+            merged_items
+        }
+        ListIncrease::Append => {
+            append_items(&mut dest, merged_items, &set_keys);
+            dest
+        }
+    };
     Ok(Some(Value::Array(out)))
+}
+
+/// A key value kyaml writes back as a plain scalar: it reads as a number or boolean when it
+/// looks like one.
+fn key_value(text: &str) -> Value {
+    if let Ok(i) = text.parse::<i64>() {
+        return Value::from(i);
+    }
+    match text {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => Value::String(text.to_string()),
+    }
 }
 
 fn is_empty_map(v: &Value) -> bool {
@@ -806,6 +976,141 @@ pub fn is_contained(desired: &Value, live: &Value, schema: &Schema) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn ports_of(v: &Value) -> Vec<Value> {
+        v["spec"]["template"]["spec"]["containers"][0]["ports"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn deployment(ports: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "ports": ports}]}}}})
+    }
+
+    fn merge_ports(dest: Value, patch: Value, list_increase: ListIncrease) -> Vec<Value> {
+        let opts = MergeOptions {
+            list_increase,
+            ..MergeOptions::kustomize()
+        };
+        let out = merge(
+            &deployment(dest),
+            &deployment(patch),
+            Schema::builtin(),
+            &opts,
+        )
+        .unwrap()
+        .unwrap();
+        ports_of(&out)
+    }
+
+    #[test]
+    fn key_tuples_match_across_blanks() {
+        let t = |a: &str, b: &str| vec![a.to_string(), b.to_string()];
+        assert_eq!(
+            tuples_match(&t("80", ""), &t("80", "TCP")),
+            Some(t("80", "TCP"))
+        );
+        assert_eq!(tuples_match(&t("80", "UDP"), &t("80", "TCP")), None);
+        // One shared value is needed: two blanks are one.
+        assert_eq!(tuples_match(&t("80", ""), &t("", "")), Some(t("80", "")));
+        assert_eq!(tuples_match(&t("80", ""), &t("", "TCP")), None);
+    }
+
+    #[test]
+    fn composite_keys_merge_only_items_with_the_same_values() {
+        // Container ports are keyed by containerPort and protocol; kyaml does not default the
+        // protocol, so a patch item naming TCP does not find a dest item without one.
+        let got = merge_ports(
+            json!([
+                {"containerPort": 80, "name": "http"},
+                {"containerPort": 53, "protocol": "UDP", "name": "dns-udp"},
+                {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"},
+                {"containerPort": 9090, "protocol": "TCP", "name": "metrics"}
+            ]),
+            json!([
+                {"containerPort": 80, "protocol": "TCP", "hostPort": 8080},
+                {"containerPort": 53, "protocol": "UDP", "hostPort": 5353},
+                {"containerPort": 9090, "name": "metrics2"},
+                {"containerPort": 1234, "protocol": "SCTP", "name": "new"}
+            ]),
+            ListIncrease::Prepend,
+        );
+        // The blank protocols unify with TCP into one tuple each; the TCP patch item for 80
+        // is then replaced by the dest item that lacks the protocol, and the patch item for
+        // 9090, which lacks it, is never found. New items come first; the others keep the
+        // dest order because each is moved to the end in turn.
+        assert_eq!(
+            got,
+            [
+                json!({"containerPort": 1234, "protocol": "SCTP", "name": "new"}),
+                json!({"containerPort": 80, "name": "http"}),
+                json!({"containerPort": 53, "protocol": "UDP", "name": "dns-udp", "hostPort": 5353}),
+                json!({"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"}),
+                json!({"containerPort": 9090, "protocol": "TCP", "name": "metrics"}),
+            ]
+        );
+    }
+
+    #[test]
+    fn composite_keys_append_orders_items_by_first_tuple() {
+        // Every item is removed and appended again in tuple order: the dest's tuples, then
+        // the patch's new ones.
+        let got = merge_ports(
+            json!([
+                {"containerPort": 53, "protocol": "UDP"},
+                {"containerPort": 80, "protocol": "TCP"}
+            ]),
+            json!([
+                {"containerPort": 9000, "protocol": "TCP"},
+                {"containerPort": 53, "protocol": "UDP", "hostPort": 1}
+            ]),
+            ListIncrease::Append,
+        );
+        assert_eq!(
+            got,
+            [
+                json!({"containerPort": 53, "protocol": "UDP", "hostPort": 1}),
+                json!({"containerPort": 80, "protocol": "TCP"}),
+                json!({"containerPort": 9000, "protocol": "TCP"}),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_dest_list_is_the_patch_list_itself() {
+        // With no env in the dest, kyaml merges the patch list into itself: the unnamed
+        // item's blank tuple deletes the named items from that one list first.
+        let dest = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"name": "a"}]}}}});
+        let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"name": "a", "env": [
+                {"valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {"name": "B", "value": "b"}]}]}}}});
+        let out = merge(&dest, &patch, Schema::builtin(), &MergeOptions::kustomize())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][0]["env"],
+            json!([{"valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}])
+        );
+    }
+
+    #[test]
+    fn item_without_key_fields_drops_keyed_items() {
+        // An item lacking every key forms the all-blank tuple, which merges nothing and
+        // deletes every item that has the key fields; with one key the list is emptied, as
+        // kubectl kustomize does for a container patch without a name.
+        let dest = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "b"}]}}}});
+        let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"image": "c"}]}}}});
+        let out = merge(&dest, &patch, Schema::builtin(), &MergeOptions::kustomize())
+            .unwrap()
+            .unwrap();
+        assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([]));
+    }
 
     #[test]
     fn delete_directive_on_missing_item_is_noop() {

@@ -1,4 +1,5 @@
 //! Integration tests of fleet-kustomize.
 
 mod build;
+mod parity;
 mod yaml_policy;
