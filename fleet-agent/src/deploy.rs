@@ -135,10 +135,7 @@ impl ObjectRef {
 
     /// The API group (empty for the core group).
     pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map(|(g, _)| g)
-            .unwrap_or("")
+        fleet_core::meta::split_api_version(&self.api_version).0
     }
 
     /// Identity regardless of version: objects keep their identity across apiVersion bumps.
@@ -495,7 +492,10 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<Action>, Error> {
 
 /// `Some(namespaced)` when one of `objects` is a CRD serving `kind` in `api_version`.
 fn crd_defines(objects: &[Value], api_version: &str, kind: &str) -> Option<bool> {
-    let (group, version) = api_version.rsplit_once('/')?;
+    let (group, version) = match fleet_core::meta::split_api_version(api_version) {
+        ("", _) => return None,
+        split => split,
+    };
     objects.iter().find_map(|o| {
         (o.get("kind")? == "CustomResourceDefinition"
             && o.pointer("/spec/group")? == group

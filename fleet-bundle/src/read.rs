@@ -195,44 +195,10 @@ pub struct ReadBundle {
 }
 
 /// `filepath.Join(a, b)` followed by Go's `Clean` (lexical; `..` may cancel `a`).
-pub fn go_join(a: &str, b: &str) -> String {
-    let joined = if a.is_empty() {
-        b.to_string()
-    } else if b.is_empty() {
-        a.to_string()
-    } else {
-        format!("{a}/{b}")
-    };
-    go_clean(&joined)
-}
+pub use fleet_core::path::join as go_join;
 
 /// Go's `path.Clean`.
-pub fn go_clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            x => out.push(x),
-        }
-    }
-    let s = out.join("/");
-    match (rooted, s.is_empty()) {
-        (true, _) => format!("/{s}"),
-        (false, true) => ".".into(),
-        (false, false) => s,
-    }
-}
+pub use fleet_core::path::clean as go_clean;
 
 /// The bundle ID Fleet derives from the repo name, the path and the options file.
 pub fn bundle_id(repo_name: &str, id_path: &str, options_file: Option<&str>) -> String {
