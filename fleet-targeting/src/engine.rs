@@ -139,7 +139,7 @@ enum Residual {
 impl Filed {
     /// Whether a change of the keys in `changed_keys` (bits as in `reads`) or of the
     /// cluster's groups can change its outcome.
-    #[inline]
+    #[inline(always)]
     fn affected(&self, changed_keys: u64, groups_changed: bool) -> bool {
         self.reads & changed_keys != 0 || (self.groups && groups_changed)
     }
@@ -1382,67 +1382,35 @@ impl Engine {
                 let b = (w * 64) as u32 + bits.trailing_zeros();
                 bits &= bits - 1;
                 let [mo, mn] = std::mem::replace(&mut st.slots[b as usize], [NONE, NONE]);
-                let (od, nd) = if mo == COMPLEX {
+                if mo == COMPLEX {
                     let Some(rec) = self.bundles[b as usize].as_ref() else {
                         continue;
                     };
                     checks += 2;
-                    (
-                        self.decide(rec, cname, ns, &ctx.old, old_groups),
-                        self.decide(rec, cname, ns, &ctx.new, new_groups),
-                    )
-                } else if mo == mn {
+                    let od = self.decide(rec, cname, ns, &ctx.old, old_groups);
+                    let nd = self.decide(rec, cname, ns, &ctx.new, new_groups);
+                    match (od, nd) {
+                        (None, Some(d)) => out.push((b, Change::Appeared(d))),
+                        (Some(_), None) => out.push((b, Change::Disappeared)),
+                        (Some(o), Some(d)) if o != d => out.push((b, Change::Changed(d))),
+                        _ => {}
+                    }
                     continue;
-                } else {
-                    let (lo, hi) = (mo.min(mn), mo.max(mn));
-                    let brief = &self.briefs[b as usize];
-                    let rec = || self.bundles[b as usize].as_ref();
-                    let n_targets = if brief.n_targets == u8::MAX {
-                        rec().map_or(0, |r| r.targets.len() as u32)
-                    } else {
-                        u32::from(brief.n_targets)
-                    };
-                    // Targets the change cannot affect match on both sides or on neither.
-                    let mut unaffected_match = |t: u32| {
-                        let (reads, groups) = if brief.n_targets == u8::MAX {
-                            match rec() {
-                                Some(r) => r.target_reads[t as usize],
-                                None => return false,
-                            }
-                        } else {
-                            (brief.reads[t as usize], brief.groups >> t & 1 == 1)
-                        };
-                        if reads & changed_keys != 0 || (groups && groups_changed) {
-                            return false;
-                        }
-                        checks += 1;
-                        rec().is_some_and(|r| {
-                            let m = &r.targets[t as usize].matcher;
-                            self.matches_any_group(m, cname, &ctx.new, new_groups)
-                        })
-                    };
-                    if (0..lo).any(&mut unaffected_match) {
-                        continue;
-                    }
-                    let other = (lo + 1..hi.min(n_targets))
-                        .find(|&t| unaffected_match(t))
-                        .unwrap_or(hi);
-                    let plain = |t: u32| {
-                        (t != NONE).then(|| Decision {
-                            target: t,
-                            customizations: Vec::new(),
-                        })
-                    };
-                    if mo == lo {
-                        (plain(lo), plain(other))
-                    } else {
-                        (plain(other), plain(lo))
-                    }
+                }
+                if mo == mn {
+                    continue;
+                }
+                let Some((od, nd)) = self.plain_outcomes(b, mo, mn, &ctx, &mut checks) else {
+                    continue;
                 };
-                match (od, nd) {
-                    (None, Some(d)) => out.push((b, Change::Appeared(d))),
-                    (Some(_), None) => out.push((b, Change::Disappeared)),
-                    (Some(o), Some(d)) if o != d => out.push((b, Change::Changed(d))),
+                let plain = |target| Decision {
+                    target,
+                    customizations: Vec::new(),
+                };
+                match (od != NONE, nd != NONE) {
+                    (false, true) => out.push((b, Change::Appeared(plain(nd)))),
+                    (true, false) => out.push((b, Change::Disappeared)),
+                    (true, true) if od != nd => out.push((b, Change::Changed(plain(nd)))),
                     _ => {}
                 }
             }
@@ -1450,6 +1418,64 @@ impl Engine {
         self.last_rechecks = checks;
         self.relabel = scratch;
         out
+    }
+
+    /// The old and new deploy target (`NONE`: none) of plain bundle `b`, given the lowest
+    /// affected matching target on each side (`mo != mn`); `None` when a target the change
+    /// cannot affect decides both sides alike.
+    fn plain_outcomes(
+        &self,
+        b: BundleId,
+        mo: u32,
+        mn: u32,
+        ctx: &RelabelCtx<'_>,
+        checks: &mut usize,
+    ) -> Option<(u32, u32)> {
+        let (lo, hi) = (mo.min(mn), mo.max(mn));
+        let brief = &self.briefs[b as usize];
+        let rec = || self.bundles[b as usize].as_ref();
+        let (n_targets, unaffected) = if brief.n_targets == u8::MAX {
+            let r = rec()?;
+            (r.targets.len() as u32, None)
+        } else {
+            // Which targets below `hi` the change cannot affect, one bit each.
+            let upto = hi.min(u32::from(brief.n_targets)) as usize;
+            let mut bits = 0u8;
+            for t in 0..upto {
+                let groups = brief.groups >> t & 1 == 1;
+                if brief.reads[t] & ctx.changed_keys == 0 && !(groups && ctx.groups_changed) {
+                    bits |= 1 << t;
+                }
+            }
+            (u32::from(brief.n_targets), Some(bits))
+        };
+        let pair = |other: u32| if mo == lo { (lo, other) } else { (other, lo) };
+        if unaffected == Some(0) {
+            // Every target below `hi` is affected: the lists fired told the whole story.
+            return Some(pair(hi));
+        }
+        // Targets the change cannot affect match on both sides or on neither.
+        let mut unaffected_match = |t: u32| {
+            let (reads, groups) = match rec() {
+                Some(r) => r.target_reads[t as usize],
+                None => return false,
+            };
+            if reads & ctx.changed_keys != 0 || (groups && ctx.groups_changed) {
+                return false;
+            }
+            *checks += 1;
+            rec().is_some_and(|r| {
+                let m = &r.targets[t as usize].matcher;
+                self.matches_any_group(m, ctx.cname, &ctx.new, ctx.new_groups)
+            })
+        };
+        if (0..lo).any(&mut unaffected_match) {
+            return None;
+        }
+        let other = (lo + 1..hi.min(n_targets))
+            .find(|&t| unaffected_match(t))
+            .unwrap_or(hi);
+        Some(pair(other))
     }
 
     /// Fires one list during a relabel (see [`Engine::relabel_changes`]).
@@ -2048,7 +2074,7 @@ impl Engine {
     }
 
     /// Whether a fired entry's bundle sees namespace `ns`.
-    #[inline]
+    #[inline(always)]
     fn in_scope(&self, f: &Filed, ns: Sym) -> bool {
         let home = self.briefs[f.bundle as usize].home;
         home == ns
@@ -2078,7 +2104,7 @@ impl Engine {
     }
 
     /// [`Engine::fired_matches`] on a label table, with the inline residual read directly.
-    #[inline]
+    #[inline(always)]
     fn fired_matches_dense(
         &self,
         f: &Filed,
@@ -2086,9 +2112,9 @@ impl Engine {
         labels: &DenseLabels<'_>,
         groups: &[GroupId],
     ) -> bool {
-        match f.residual {
+        match &f.residual {
             Residual::Nothing => true,
-            Residual::Pairs(n, pairs) => pairs[..n as usize]
+            Residual::Pairs(n, pairs) => pairs[..*n as usize]
                 .iter()
                 .all(|&(k, v, equal)| (labels.0.get(k as usize) == Some(&v)) == equal),
             Residual::Full => self.fired_matches(f, cname, labels, groups),
