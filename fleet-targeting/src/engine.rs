@@ -123,7 +123,7 @@ struct Filed {
 
 /// What is left of a target's matcher once the list it is filed in fired: the anchor (or the
 /// group) already holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Residual {
     /// Nothing: firing is matching (a group-only target in a group's list, or a selector
     /// with the anchor's requirement alone).
@@ -1487,17 +1487,38 @@ impl Engine {
         st: &mut RelabelState<'_>,
     ) {
         let (old_side, new_side) = (side != Side::New, side != Side::Old);
+        // The last inline residual checked, and whether it held on each side.
+        let mut memo: (Option<Residual>, bool, bool) = (None, false, false);
         for f in list {
             if !f.affected(ctx.changed_keys, ctx.groups_changed) {
                 continue;
+            }
+            let (mut pass_old, mut pass_new) = (old_side, new_side);
+            if let Residual::Pairs(n, pairs) = &f.residual {
+                if memo.0 != Some(f.residual) {
+                    let holds = |labels: &DenseLabels<'_>| {
+                        pairs[..*n as usize]
+                            .iter()
+                            .all(|&(k, v, equal)| (labels.0.get(k as usize) == Some(&v)) == equal)
+                    };
+                    memo = (
+                        Some(f.residual),
+                        old_side && holds(&ctx.old),
+                        new_side && holds(&ctx.new),
+                    );
+                }
+                (pass_old, pass_new) = (memo.1, memo.2);
+                if !pass_old && !pass_new {
+                    continue;
+                }
             }
             let bi = f.bundle as usize;
             let slot = st.slots[bi];
             if slot[0] == COMPLEX {
                 continue;
             }
-            let need_old = old_side && slot[0] > f.target;
-            let need_new = new_side && slot[1] > f.target;
+            let need_old = pass_old && slot[0] > f.target;
+            let need_new = pass_new && slot[1] > f.target;
             if !need_old && !need_new {
                 continue;
             }
@@ -1511,11 +1532,17 @@ impl Engine {
             }
             st.checks += usize::from(need_old) + usize::from(need_new);
             let mut hit = false;
-            if need_old && self.fired_matches_dense(f, ctx.cname, &ctx.old, ctx.old_groups) {
+            // A pair residual was checked above (`pass_*`).
+            let paired = matches!(f.residual, Residual::Pairs(..));
+            if need_old
+                && (paired || self.fired_matches_dense(f, ctx.cname, &ctx.old, ctx.old_groups))
+            {
                 st.slots[bi][0] = f.target;
                 hit = true;
             }
-            if need_new && self.fired_matches_dense(f, ctx.cname, &ctx.new, ctx.new_groups) {
+            if need_new
+                && (paired || self.fired_matches_dense(f, ctx.cname, &ctx.new, ctx.new_groups))
+            {
                 st.slots[bi][1] = f.target;
                 hit = true;
             }
@@ -2165,7 +2192,11 @@ impl Engine {
         };
         for &(a, e) in &r.anchors {
             let f = Self::filed(b, r, e);
-            self.anchors.lists.entry(a).or_default().push(f);
+            // Entries with the same residual are kept together: a relabel checks it once for
+            // the whole run (many bundles often share one, e.g. `tier NotIn (edge)`).
+            let list = self.anchors.lists.entry(a).or_default();
+            let at = list.partition_point(|x| x.residual <= f.residual);
+            list.insert(at, f);
         }
         for &t in &r.group_only {
             let m = &r.targets[t as usize].matcher;
