@@ -1439,15 +1439,13 @@ impl Engine {
             (r.targets.len() as u32, None)
         } else {
             // Which targets below `hi` the change cannot affect, one bit each.
-            let upto = hi.min(u32::from(brief.n_targets)) as usize;
-            let mut bits = 0u8;
-            for t in 0..upto {
-                let groups = brief.groups >> t & 1 == 1;
-                if brief.reads[t] & ctx.changed_keys == 0 && !(groups && ctx.groups_changed) {
-                    bits |= 1 << t;
-                }
+            let upto = hi.min(u32::from(brief.n_targets));
+            let mut affected = if ctx.groups_changed { brief.groups } else { 0 };
+            for (t, reads) in brief.reads.iter().enumerate() {
+                affected |= u8::from(reads & ctx.changed_keys != 0) << t;
             }
-            (u32::from(brief.n_targets), Some(bits))
+            let below_hi = ((1u32 << upto) - 1) as u8;
+            (u32::from(brief.n_targets), Some(!affected & below_hi))
         };
         let pair = |other: u32| if mo == lo { (lo, other) } else { (other, lo) };
         if unaffected == Some(0) {
