@@ -272,26 +272,13 @@ pub fn manifest_files(manifest: &Manifest) -> Result<Files, Error> {
 
 /// The files of bundle resources, decoding `base64` and `base64+gz` encodings.
 pub fn resources_files(resources: &[BundleResource]) -> Result<Files, Error> {
-    use base64::Engine as _;
     let mut files = Files::new();
     for r in resources {
         let bad = |reason: String| Error::Resource {
             name: r.name.clone(),
             reason,
         };
-        let bytes = match r.encoding.as_str() {
-            "" => r.content.clone().into_bytes(),
-            "base64" => base64::engine::general_purpose::STANDARD
-                .decode(r.content.trim())
-                .map_err(|e| bad(format!("invalid base64: {e}")))?,
-            "base64+gz" => {
-                let gz = base64::engine::general_purpose::STANDARD
-                    .decode(r.content.trim())
-                    .map_err(|e| bad(format!("invalid base64: {e}")))?;
-                fleet_core::manifest::gunzip(&gz).map_err(|e| bad(e.to_string()))?
-            }
-            other => return Err(bad(format!("unknown encoding {other:?}"))),
-        };
+        let bytes = r.decode().map_err(|e| bad(e.reason))?;
         files
             .insert(&r.name, bytes)
             .map_err(|e| bad(e.to_string()))?;
