@@ -8,4 +8,9 @@ pub mod drift;
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 
+// So does the embedding guide.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide.md")]
+struct EmbeddingGuide;
+
 pub mod targeting;
