@@ -50,15 +50,17 @@
 use std::collections::BTreeMap;
 
 use fleet_core::crd::{
-    Bundle, BundleDeployment, BundleDeploymentOptions, BundleDeploymentSpec, BundleSpec, Cluster,
-    TargetCustomizationMode,
+    Bundle, BundleDeployment, BundleDeploymentOptions, BundleDeploymentSpec,
+    BundleNamespaceMapping, BundleSpec, Cluster, ClusterGroup, TargetCustomizationMode,
 };
 use fleet_core::manifest::{Manifest, options_deployment_id};
 use fleet_core::merge::merge;
 use fleet_core::substitute::{self, SubstituteOptions};
 
-use crate::Decision;
 use crate::values::{self, ClusterContext};
+use crate::{
+    BundleId, BundleInput, ClusterId, Decision, Engine, GroupInput, MappingInput, TargetingError,
+};
 
 /// Why a BundleDeployment cannot be built; each names the bundle (and cluster).
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +109,25 @@ pub enum Error {
         /// What is wrong with it.
         #[source]
         source: substitute::Error,
+    },
+    /// Two Clusters with the same namespace and name.
+    #[error("duplicate Cluster {namespace}/{name}")]
+    DuplicateCluster {
+        /// Cluster namespace.
+        namespace: String,
+        /// Cluster name.
+        name: String,
+    },
+    /// A bundle's targets do not compile (an invalid selector, …).
+    #[error("Bundle {namespace}/{name}: targeting error: {source}")]
+    Targeting {
+        /// Bundle namespace.
+        namespace: String,
+        /// Bundle name.
+        name: String,
+        /// What is wrong.
+        #[source]
+        source: Box<TargetingError>,
     },
     /// The options cannot be hashed.
     #[error("bundle {namespace}/{name}: cannot hash the options: {source}")]
@@ -332,4 +353,145 @@ pub fn bundle_deployment(
         ..Default::default()
     };
     Ok(Some(bd))
+}
+
+/// A complete set of the objects targeting reads, borrowed: what a `fleet target` run or one
+/// pass of the manager's reconcile has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Objects<'a> {
+    /// The Bundles.
+    pub bundles: &'a [Bundle],
+    /// The Clusters.
+    pub clusters: &'a [Cluster],
+    /// The ClusterGroups.
+    pub groups: &'a [ClusterGroup],
+    /// The BundleNamespaceMappings.
+    pub mappings: &'a [BundleNamespaceMapping],
+    /// The namespaces mappings select, with their labels.
+    pub namespaces: &'a [(String, BTreeMap<String, String>)],
+}
+
+/// A targeting engine loaded with a set of [`Objects`], and the way back from engine ids to
+/// the objects.
+pub struct Snapshot<'a> {
+    /// The engine.
+    pub engine: Engine,
+    objects: Objects<'a>,
+    /// Engine id of each bundle, in `objects.bundles` order.
+    bundle_ids: Vec<BundleId>,
+    /// (namespace, name) → index in `objects.clusters`.
+    cluster_index: BTreeMap<(String, String), usize>,
+    /// ClusterGroups whose selector is invalid (they contain no cluster), with the reason.
+    pub invalid_groups: Vec<(String, String, String)>,
+}
+
+impl<'a> Snapshot<'a> {
+    /// Loads the objects into a new engine.
+    pub fn build(objects: Objects<'a>) -> Result<Snapshot<'a>, Error> {
+        let mut engine = Engine::new();
+        let mut cluster_index = BTreeMap::new();
+        for (i, c) in objects.clusters.iter().enumerate() {
+            let key = (c.metadata.namespace.clone(), c.metadata.name.clone());
+            if cluster_index.insert(key, i).is_some() {
+                return Err(Error::DuplicateCluster {
+                    namespace: c.metadata.namespace.clone(),
+                    name: c.metadata.name.clone(),
+                });
+            }
+            let labels = c
+                .metadata
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()));
+            engine.upsert_cluster(&c.metadata.namespace, &c.metadata.name, labels);
+        }
+        let mut invalid_groups = Vec::new();
+        for g in objects.groups {
+            engine.upsert_group(&GroupInput::from(g));
+            if let Some(e) = engine.group_error(&g.metadata.namespace, &g.metadata.name) {
+                invalid_groups.push((
+                    g.metadata.namespace.clone(),
+                    g.metadata.name.clone(),
+                    e.to_string(),
+                ));
+            }
+        }
+        for (n, l) in objects.namespaces {
+            engine.upsert_namespace(n, l.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        for m in objects.mappings {
+            engine.upsert_mapping(&MappingInput::from(m));
+        }
+        let mut bundle_ids = Vec::with_capacity(objects.bundles.len());
+        for b in objects.bundles {
+            let (id, _) = engine
+                .upsert_bundle(&BundleInput::from(b))
+                .map_err(|source| Error::Targeting {
+                    namespace: b.metadata.namespace.clone(),
+                    name: b.metadata.name.clone(),
+                    source: Box::new(source),
+                })?;
+            bundle_ids.push(id);
+        }
+        Ok(Snapshot {
+            engine,
+            objects,
+            bundle_ids,
+            cluster_index,
+            invalid_groups,
+        })
+    }
+
+    /// The objects the snapshot was built from.
+    pub fn objects(&self) -> Objects<'a> {
+        self.objects
+    }
+
+    /// The engine id of the `index`-th bundle.
+    pub fn bundle_id(&self, index: usize) -> BundleId {
+        self.bundle_ids[index]
+    }
+
+    /// The Cluster object behind an engine cluster id.
+    pub fn cluster(&self, id: ClusterId) -> &'a Cluster {
+        let (ns, name) = self.engine.cluster_name(id);
+        let objects = self.objects;
+        &objects.clusters[self.cluster_index[&(ns.to_string(), name.to_string())]]
+    }
+
+    /// The `index`-th bundle's targets in Fleet's order: by cluster name only (stable, so
+    /// equal names keep the engine's order), as the rollout partitions them.
+    pub fn sorted_targets(&self, index: usize) -> Vec<(ClusterId, Decision)> {
+        let targets = self.engine.targets(self.bundle_ids[index]);
+        let mut out: Vec<(ClusterId, Decision)> = targets
+            .variants
+            .iter()
+            .flat_map(|(d, members)| members.iter().map(move |c| (c, d.clone())))
+            .collect();
+        out.sort_by(|a, b| {
+            let (ans, an) = self.engine.cluster_name(a.0);
+            let (bns, bn) = self.engine.cluster_name(b.0);
+            an.cmp(bn).then(ans.cmp(bns))
+        });
+        out
+    }
+
+    /// Every BundleDeployment Fleet writes for the objects, bundle by bundle in input order,
+    /// each bundle's in [`Snapshot::sorted_targets`] order; clusters without a
+    /// BundleDeployment namespace are skipped.
+    pub fn bundle_deployments(&self) -> Result<Vec<BundleDeployment>, Error> {
+        let mut out = Vec::new();
+        for (index, bundle) in self.objects.bundles.iter().enumerate() {
+            let manifest = ManifestRef::of(bundle)?;
+            for (cluster, decision) in self.sorted_targets(index) {
+                out.extend(bundle_deployment(
+                    bundle,
+                    &decision,
+                    self.cluster(cluster),
+                    &manifest,
+                )?);
+            }
+        }
+        Ok(out)
+    }
 }

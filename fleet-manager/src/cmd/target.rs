@@ -7,10 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use fleet_core::crd::{Bundle, BundleDeployment, BundleNamespaceMapping, Cluster, ClusterGroup};
-use fleet_targeting::deployment::{self, ManifestRef};
+use fleet_core::crd::{Bundle, BundleNamespaceMapping, Cluster, ClusterGroup};
+use fleet_targeting::deployment::{self, Objects, Snapshot};
 use fleet_targeting::rollout::{self, ClusterView, RolloutStrategy, RolloutTarget};
-use fleet_targeting::{BundleInput, Decision, Engine, GroupInput, MappingInput};
 use serde_json::Value;
 
 use super::input::{Doc, read_docs};
@@ -119,122 +118,18 @@ fn load(args: &TargetArgs) -> Result<Inputs> {
     Ok(inp)
 }
 
-struct World {
-    engine: Engine,
-    inputs: Inputs,
-    /// (namespace, name) → index in `inputs.clusters`.
-    cluster_index: BTreeMap<(String, String), usize>,
-    bundle_ids: Vec<u32>,
+fn objects(inputs: &Inputs) -> Objects<'_> {
+    Objects {
+        bundles: &inputs.bundles,
+        clusters: &inputs.clusters,
+        groups: &inputs.groups,
+        mappings: &inputs.mappings,
+        namespaces: &inputs.namespaces,
+    }
 }
 
-fn build(args: &TargetArgs) -> Result<World> {
-    build_from(load(args)?)
-}
-
-/// The BundleDeployments Fleet creates for these objects; used by the running manager, which
-/// holds the objects in its store rather than in files.
-pub fn deployments_for(
-    bundles: Vec<Bundle>,
-    clusters: Vec<Cluster>,
-    groups: Vec<ClusterGroup>,
-) -> Result<Vec<BundleDeployment>> {
-    let w = build_from(Inputs {
-        bundles,
-        clusters,
-        groups,
-        ..Inputs::default()
-    })?;
-    bundle_deployments(&w)
-}
-
-fn build_from(inputs: Inputs) -> Result<World> {
-    let mut engine = Engine::new();
-    let mut cluster_index = BTreeMap::new();
-    for (i, c) in inputs.clusters.iter().enumerate() {
-        let key = (c.metadata.namespace.clone(), c.metadata.name.clone());
-        if cluster_index.insert(key, i).is_some() {
-            bail!(
-                "duplicate Cluster {}/{}",
-                c.metadata.namespace,
-                c.metadata.name
-            );
-        }
-        engine.upsert_cluster(
-            &c.metadata.namespace,
-            &c.metadata.name,
-            c.metadata
-                .labels
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-    }
-    for g in &inputs.groups {
-        engine.upsert_group(&GroupInput::from(g));
-        if let Some(e) = engine.group_error(&g.metadata.namespace, &g.metadata.name) {
-            eprintln!(
-                "fleet-manager: warning: ClusterGroup {}/{} has an invalid selector and contains no cluster: {e}",
-                g.metadata.namespace, g.metadata.name
-            );
-        }
-    }
-    for (n, l) in &inputs.namespaces {
-        engine.upsert_namespace(n, l.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    }
-    for m in &inputs.mappings {
-        engine.upsert_mapping(&MappingInput::from(m));
-    }
-    let mut bundle_ids = Vec::new();
-    for b in &inputs.bundles {
-        let (id, _) = engine
-            .upsert_bundle(&BundleInput::from(b))
-            .with_context(|| {
-                format!(
-                    "Bundle {}/{}: targeting error",
-                    b.metadata.namespace, b.metadata.name
-                )
-            })?;
-        bundle_ids.push(id);
-    }
-    Ok(World {
-        engine,
-        inputs,
-        cluster_index,
-        bundle_ids,
-    })
-}
-
-/// The bundle's targets in Fleet's order (cluster name only, stable).
-fn sorted_targets(w: &World, b: u32) -> Vec<(u32, Decision)> {
-    let t = w.engine.targets(b);
-    let mut out: Vec<(u32, Decision)> = t
-        .variants
-        .iter()
-        .flat_map(|(d, bm)| bm.iter().map(move |c| (c, d.clone())))
-        .collect();
-    out.sort_by(|a, b| {
-        let (ans, an) = w.engine.cluster_name(a.0);
-        let (bns, bn) = w.engine.cluster_name(b.0);
-        an.cmp(bn).then(ans.cmp(bns))
-    });
-    out
-}
-
-fn bundle_deployments(w: &World) -> Result<Vec<BundleDeployment>> {
-    let mut out = Vec::new();
-    for (bi, b) in w.inputs.bundles.iter().enumerate() {
-        let id = w.bundle_ids[bi];
-        let manifest = ManifestRef::of(b)?;
-        for (c, d) in sorted_targets(w, id) {
-            let (cns, cn) = w.engine.cluster_name(c);
-            let cluster = &w.inputs.clusters[w.cluster_index[&(cns.to_owned(), cn.to_owned())]];
-            out.extend(deployment::bundle_deployment(b, &d, cluster, &manifest)?);
-        }
-    }
-    Ok(out)
-}
-
-fn group_labels(w: &World, ns: &str, name: &str) -> BTreeMap<String, String> {
-    w.inputs
+fn group_labels(w: &Snapshot<'_>, ns: &str, name: &str) -> BTreeMap<String, String> {
+    w.objects()
         .groups
         .iter()
         .find(|g| g.metadata.namespace == ns && g.metadata.name == name)
@@ -242,7 +137,7 @@ fn group_labels(w: &World, ns: &str, name: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn explain(w: &World, name: &str) -> Result<String> {
+fn explain(w: &Snapshot<'_>, name: &str) -> Result<String> {
     let clusters: Vec<u32> = w
         .engine
         .clusters()
@@ -253,16 +148,15 @@ fn explain(w: &World, name: &str) -> Result<String> {
         bail!("--explain {name:?}: no Cluster with that name in the input");
     }
     let mut out = String::new();
-    for (bi, b) in w.inputs.bundles.iter().enumerate() {
-        let id = w.bundle_ids[bi];
-        let targets = sorted_targets(w, id);
+    for (bi, b) in w.objects().bundles.iter().enumerate() {
+        let id = w.bundle_id(bi);
+        let targets = w.sorted_targets(bi);
         for &c in &clusters {
             let Some(ex) = w.engine.explain(id, c) else {
                 continue;
             };
             out.push_str(&ex.to_string());
-            let (cns, cn) = w.engine.cluster_name(c);
-            let cluster = &w.inputs.clusters[w.cluster_index[&(cns.to_owned(), cn.to_owned())]];
+            let cluster = w.cluster(c);
             if let Some(pos) = targets.iter().position(|(x, _)| *x == c) {
                 match deployment::cluster_deployment_namespace(cluster) {
                     Some(ns) => out.push_str(&format!("bundle deployment namespace: {ns}\n")),
@@ -331,11 +225,17 @@ pub fn run(args: &TargetArgs) -> Result<String> {
     if args.mappings.is_some() != args.namespaces.is_some() && args.mappings.is_some() {
         bail!("--mappings needs --namespaces");
     }
-    let w = build(args)?;
-    if let Some(name) = &args.explain {
-        return explain(&w, name);
+    let inputs = load(args)?;
+    let snapshot = Snapshot::build(objects(&inputs))?;
+    for (namespace, name, reason) in &snapshot.invalid_groups {
+        eprintln!(
+            "fleet-manager: warning: ClusterGroup {namespace}/{name} has an invalid selector and contains no cluster: {reason}"
+        );
     }
-    let bds = bundle_deployments(&w)?;
+    if let Some(name) = &args.explain {
+        return explain(&snapshot, name);
+    }
+    let bds = snapshot.bundle_deployments()?;
     if bds.is_empty() {
         return Ok(String::new());
     }

@@ -3,6 +3,7 @@
 //! status roll-ups. Pure: no I/O, so the server decides when to run it and commits its writes in
 //! one transaction. Only changed objects are written (no status churn).
 
+use fleet_targeting::deployment::{Objects, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
 
 use fleet_core::crd::{Bundle, Cluster, ClusterGroup};
@@ -38,8 +39,11 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// Targeting or BundleDeployment construction failed.
-    #[error("{0:#}")]
-    Targeting(anyhow::Error),
+    #[error(transparent)]
+    Targeting(Box<fleet_targeting::deployment::Error>),
+    /// A BundleDeployment could not be encoded.
+    #[error("cannot encode a BundleDeployment: {0}")]
+    Encode(String),
 }
 
 fn meta(v: &Value) -> (String, String) {
@@ -103,12 +107,19 @@ pub fn reconcile(state: &State<'_>) -> Result<Plan, Error> {
     let desired = if bundles.is_empty() {
         Vec::new()
     } else {
-        crate::cmd::target::deployments_for(bundles, clusters, groups)
-            .map_err(Error::Targeting)?
-            .iter()
+        let objects = Objects {
+            bundles: &bundles,
+            clusters: &clusters,
+            groups: &groups,
+            ..Objects::default()
+        };
+        let bds = Snapshot::build(objects)
+            .and_then(|snapshot| snapshot.bundle_deployments())
+            .map_err(|e| Error::Targeting(Box::new(e)))?;
+        bds.iter()
             .map(serde_json::to_value)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Targeting(e.into()))?
+            .map_err(|e| Error::Encode(e.to_string()))?
     };
     let existing: BTreeMap<(String, String), &Value> =
         state.deployments.iter().map(|v| (meta(v), v)).collect();

@@ -236,3 +236,51 @@ fn decisions_naming_missing_targets_are_errors() {
         .to_string();
     assert!(err.contains("target 3"), "{err}");
 }
+
+#[test]
+fn a_snapshot_writes_deployments_in_cluster_name_order() {
+    use fleet_targeting::deployment::{Objects, Snapshot};
+    let b = bundle(json!({"targets": [{"clusterSelector": {"matchLabels": {"env": "prod"}}}]}));
+    let named = |ns: &str, name: &str, env: &str| -> Cluster {
+        serde_json::from_value(json!({
+            "apiVersion": "fleet.cattle.io/v1alpha1",
+            "kind": "Cluster",
+            "metadata": {"name": name, "namespace": ns, "labels": {"env": env}},
+            "spec": {},
+            "status": {"namespace": format!("cluster-{ns}-{name}")},
+        }))
+        .unwrap()
+    };
+    let clusters = vec![
+        named("fleet-default", "zeta", "prod"),
+        named("fleet-default", "alpha", "prod"),
+        named("fleet-default", "mid", "dev"),
+    ];
+    let bundles = vec![b];
+    let snapshot = Snapshot::build(Objects {
+        bundles: &bundles,
+        clusters: &clusters,
+        ..Objects::default()
+    })
+    .unwrap();
+    let bds = snapshot.bundle_deployments().unwrap();
+    let namespaces: Vec<&str> = bds
+        .iter()
+        .map(|bd| bd.metadata.namespace.as_str())
+        .collect();
+    assert_eq!(
+        namespaces,
+        ["cluster-fleet-default-alpha", "cluster-fleet-default-zeta"]
+    );
+
+    let twice = vec![clusters[0].clone(), clusters[0].clone()];
+    let err = Snapshot::build(Objects {
+        bundles: &bundles,
+        clusters: &twice,
+        ..Objects::default()
+    })
+    .err()
+    .expect("duplicate cluster")
+    .to_string();
+    assert_eq!(err, "duplicate Cluster fleet-default/zeta");
+}
