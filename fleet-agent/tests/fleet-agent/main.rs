@@ -1,5 +1,7 @@
 //! Integration tests of the fleet-agent command line.
 
+mod cli_deploy;
+mod cluster;
 mod deploy_plan;
 mod diff_cmd;
 mod pipeline;
