@@ -205,3 +205,155 @@ fn bad_input_fails_with_nothing_on_stdout() -> Result<()> {
     assert!(stderr.contains("no BundleDeployment object"), "{stderr}");
     Ok(())
 }
+
+/// Whether `kubectl` is on `PATH`; without it the comparison skips, unless the shared corpus
+/// is required (then it fails).
+fn kubectl_available() -> bool {
+    let found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !fleet_test_tools::shared::required(),
+            "kubectl is not on PATH and FLEET_REQUIRE_SHARED is set"
+        );
+        eprintln!("skipped: kubectl is not on PATH");
+    }
+    found
+}
+
+/// Drops what the API server adds (identity, versions, ownership, status) and the objectset
+/// label and annotation, whose values depend on the set ID (`fleet-agent test` renders with
+/// Fleet's `fleet test` set ID, the agent with its own).
+fn comparable(mut object: Value) -> Value {
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "managedFields",
+            "generation",
+        ] {
+            meta.remove(field);
+        }
+        for (field, key) in [
+            ("labels", "objectset.rio.cattle.io/hash"),
+            ("annotations", "objectset.rio.cattle.io/id"),
+        ] {
+            if let Some(map) = meta.get_mut(field).and_then(Value::as_object_mut) {
+                map.remove(key);
+                if map.is_empty() {
+                    meta.remove(field);
+                }
+            }
+        }
+    }
+    object
+}
+
+#[tokio::test]
+async fn kubectl_sees_what_fleet_agent_test_renders_field_for_field() -> Result<()> {
+    let Some(example) = fleet_test_tools::shared::path("corpus/fleet-examples/simple") else {
+        return Ok(());
+    };
+    if !kubectl_available() {
+        return Ok(());
+    }
+    let server = KubeServer::start()?;
+    let tmp = tempfile::tempdir()?;
+    let kubeconfig = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig)?;
+
+    let rendered = bin(&["test", &text(&example)]);
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let desired_path = tmp.path().join("desired.yaml");
+    std::fs::write(&desired_path, &rendered.stdout)?;
+    let desired = fleet_core::yaml::documents(&String::from_utf8(rendered.stdout)?)?;
+
+    // The same files as a Bundle, deployed by the binary.
+    let mut names: Vec<_> = std::fs::read_dir(&example)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    names.sort();
+    let resources: Vec<BundleResource> = names
+        .iter()
+        .map(|path| -> Result<BundleResource> {
+            Ok(BundleResource {
+                name: path.file_name().context("name")?.to_string_lossy().into(),
+                content: std::fs::read_to_string(path)?,
+                ..BundleResource::default()
+            })
+        })
+        .collect::<Result<_>>()?;
+    let bundle_path = tmp.path().join("bundle.yaml");
+    std::fs::write(
+        &bundle_path,
+        fleet_core::yaml::to_string(&json!({
+            "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Bundle",
+            "metadata": {"name": "test", "namespace": "fleet-local"},
+            "spec": {"resources": resources},
+        }))?,
+    )?;
+    let bd_path = tmp.path().join("bd.yaml");
+    let id = format!("{}:opts", Manifest::from_bundle_resources(&resources)?.id());
+    std::fs::write(
+        &bd_path,
+        fleet_core::yaml::to_string(&json!({
+            "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "BundleDeployment",
+            "metadata": {"name": "test", "namespace": "cluster-ns"},
+            "spec": {"deploymentID": id, "stagedDeploymentID": id, "options": {}},
+        }))?,
+    )?;
+    let out = bin(&[
+        "deploy",
+        "--kubeconfig",
+        &text(&kubeconfig),
+        "--bundle-deployment",
+        &text(&bd_path),
+        "--bundle",
+        &text(&bundle_path),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let got = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("--cache-dir")
+        .arg(tmp.path().join("kube-cache"))
+        .args(["get", "-o", "yaml", "-f"])
+        .arg(&desired_path)
+        .output()?;
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    let list: Value = fleet_core::yaml::from_str(&String::from_utf8(got.stdout)?)?;
+    let live = list["items"]
+        .as_array()
+        .context("kubectl printed no List")?;
+    assert_eq!(live.len(), desired.len());
+    assert_eq!(desired.len(), 6);
+    for (want, have) in desired.iter().zip(live) {
+        assert_eq!(
+            comparable(have.clone()),
+            comparable(want.clone()),
+            "{}",
+            want["metadata"]["name"]
+        );
+    }
+    Ok(())
+}
