@@ -263,13 +263,48 @@ impl Executor {
             force,
         })?;
         let mut recorded = Inventory::default();
+        let mut applied = Vec::new();
         for action in actions {
+            let applying = match &action {
+                Action::Apply { object, .. } => ObjectRef::of(object, 0).ok(),
+                _ => None,
+            };
             if let Action::RecordInventory { inventory } = &action {
                 recorded = inventory.clone();
             }
-            self.execute(bd_name, spec, &release_ns, action).await?;
+            if let Err(error) = self.execute(bd_name, spec, &release_ns, action).await {
+                if !applied.is_empty() {
+                    self.record_partial(bd_name, &release_ns, inventory.as_ref(), applied)
+                        .await;
+                }
+                return Err(error);
+            }
+            applied.extend(applying);
         }
         Ok(recorded)
+    }
+
+    /// After a failed deploy, records the previous inventory plus what this deploy applied
+    /// before failing, under the previous deployment ID: the next deploy or an uninstall then
+    /// prunes those objects too instead of leaving them unowned. Best effort: the deploy
+    /// error is what is reported, and a failure here leaves the previous inventory in place.
+    async fn record_partial(
+        &self,
+        bd_name: &str,
+        release_ns: &str,
+        previous: Option<&Inventory>,
+        applied: Vec<ObjectRef>,
+    ) {
+        let mut objects: BTreeSet<ObjectRef> = applied.into_iter().collect();
+        objects.extend(previous.iter().flat_map(|p| p.objects.iter().cloned()));
+        let inventory = Inventory {
+            deployment_id: previous
+                .map(|p| p.deployment_id.clone())
+                .unwrap_or_default(),
+            namespace: release_ns.to_string(),
+            objects: objects.into_iter().collect(),
+        };
+        let _ = self.record_inventory(bd_name, &inventory).await;
     }
 
     async fn execute(

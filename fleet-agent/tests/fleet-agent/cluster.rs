@@ -596,3 +596,108 @@ async fn the_wire_contract_of_a_deploy() -> Result<()> {
     assert_eq!(forced_patches, 3, "{requests:#?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_failed_apply_is_reported_and_what_it_applied_stays_owned() -> Result<()> {
+    use fleet_test_tools::kube_server::{Fault, FaultKind};
+    let server = KubeServer::start()?;
+    let client = client_for(&server.url())?;
+    let mut executor = Executor::connect(client.clone(), AGENT_NS).await?;
+    let files = inline_files(&[
+        ("a.yaml", &config_map_yaml("a", "")),
+        ("b.yaml", &config_map_yaml("b", "")),
+    ])?;
+    server.inject(Fault {
+        method: Some("PATCH".into()),
+        path_contains: "/configmaps/b".into(),
+        count: 1,
+        kind: FaultKind::InternalError,
+    });
+    let bd = bundle_deployment("half", "s-1:x", json!({"defaultNamespace": "default"}));
+    let outcome = cluster::deploy_bundle(
+        &mut executor,
+        &Renderer::default(),
+        &bd,
+        &files,
+        &ClusterFacts::default(),
+        "2026-01-01T00:00:00Z",
+    )
+    .await;
+    let error = outcome.error.context("the deploy should fail")?.to_string();
+    assert!(
+        error.starts_with("apply configmap.v1 default/b: "),
+        "{error}"
+    );
+    assert_eq!(condition(&outcome.status, "Deployed"), "False");
+    assert_eq!(outcome.status.display.state, "ErrApplied");
+    // `a` was applied before the failure: it is in the inventory, under no deployment ID.
+    let inventory = executor
+        .read_inventory("half")
+        .await?
+        .context("inventory")?;
+    assert_eq!(inventory.deployment_id, "");
+    assert_eq!(
+        inventory.objects,
+        [object_ref("v1", "ConfigMap", "default", "a")]
+    );
+    // So a deploy that no longer renders it prunes it.
+    let none = inline_files(&[])?;
+    let bd2 = bundle_deployment("half", "s-2:x", json!({"defaultNamespace": "default"}));
+    deploy(&mut executor, &bd2, &none).await?;
+    assert!(
+        get(&client, &object_ref("v1", "ConfigMap", "default", "a"))
+            .await?
+            .is_none()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_field_owned_by_another_manager_conflicts_unless_forced() -> Result<()> {
+    use kube::api::{Patch, PatchParams};
+    let server = KubeServer::start()?;
+    let client = client_for(&server.url())?;
+    let mut executor = Executor::connect(client.clone(), AGENT_NS).await?;
+    let other = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "a", "namespace": "default"}, "data": {"key": "theirs"}});
+    Api::<ConfigMap>::namespaced(client.clone(), "default")
+        .patch(
+            "a",
+            &PatchParams::apply("someone-else"),
+            &Patch::Apply(&other),
+        )
+        .await?;
+    let files = inline_files(&[("a.yaml", &config_map_yaml("a", ""))])?;
+    let bd = bundle_deployment("owned", "s-1:x", json!({"defaultNamespace": "default"}));
+    let outcome = cluster::deploy_bundle(
+        &mut executor,
+        &Renderer::default(),
+        &bd,
+        &files,
+        &ClusterFacts::default(),
+        "2026-01-01T00:00:00Z",
+    )
+    .await;
+    let error = outcome
+        .error
+        .context("the apply should conflict")?
+        .to_string();
+    assert!(
+        error.contains(r#"Apply failed with 1 conflict: conflict with "someone-else""#),
+        "{error}"
+    );
+    let forced = bundle_deployment(
+        "owned",
+        "s-1:x",
+        json!({"defaultNamespace": "default", "helm": {"force": true}}),
+    );
+    deploy(&mut executor, &forced, &files).await?;
+    let live = Api::<ConfigMap>::namespaced(client.clone(), "default")
+        .get("a")
+        .await?;
+    assert_eq!(
+        live.data.unwrap_or_default().get("key").map(String::as_str),
+        Some("a")
+    );
+    Ok(())
+}
