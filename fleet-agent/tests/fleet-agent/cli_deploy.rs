@@ -357,3 +357,169 @@ async fn kubectl_sees_what_fleet_agent_test_renders_field_for_field() -> Result<
     }
     Ok(())
 }
+
+/// The BundleDeployment the controller would create for `dir` on a cluster labelled
+/// `labels`, as `fleet-agent test` computes it, with its files.
+fn example_deployment(
+    dir: &Path,
+    labels: &[(String, String)],
+) -> Result<(
+    fleet_core::crd::BundleDeployment,
+    fleet_render::files::Files,
+)> {
+    use fleet_agent::cmd::test::{Match, TestArgs, load_bundle, match_bundle};
+    let bundle = load_bundle(dir, None)?.context("no bundle")?;
+    let args = TestArgs {
+        labels: labels.to_vec(),
+        name: None,
+        group: None,
+        group_labels: Vec::new(),
+        target: None,
+        targets_file: None,
+        quiet: false,
+        dir: dir.to_path_buf(),
+    };
+    let Match::Deployed {
+        target,
+        customizations,
+    } = match_bundle(&bundle, &args)?
+    else {
+        anyhow::bail!("{}: nothing matched", dir.display());
+    };
+    let decision = fleet_targeting::Decision {
+        target: target as u32,
+        customizations: customizations.iter().map(|&c| c as u32).collect(),
+    };
+    let mut options = fleet_targeting::deployment::target_options(&bundle.spec, &decision);
+    let label_map = labels.iter().cloned().collect();
+    let context = fleet_targeting::values::ClusterContext::new(
+        "",
+        "fleet-local",
+        &label_map,
+        &Default::default(),
+        &Default::default(),
+    );
+    fleet_targeting::deployment::process_values(&mut options, &context)?;
+    let bd = serde_json::from_value(json!({
+        "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "BundleDeployment",
+        "metadata": {"name": bundle.name, "namespace": "cluster-ns",
+                     "annotations": bundle.annotations},
+        "spec": {"deploymentID": "s-1:x", "stagedDeploymentID": "s-1:x",
+                 "options": serde_json::to_value(&options)?},
+    }))?;
+    Ok((bd, bundle.files))
+}
+
+#[tokio::test]
+async fn every_rendering_fleet_example_deploys_in_sync_and_kubectl_agrees() -> Result<()> {
+    let Some(root) = fleet_test_tools::shared::path("corpus/fleet-examples") else {
+        return Ok(());
+    };
+    if !kubectl_available() {
+        return Ok(());
+    }
+    let mut cases = Vec::new();
+    for case in [
+        "single-cluster/manifests",
+        "single-cluster/kustomize",
+        "simple",
+    ] {
+        cases.push((case, None));
+    }
+    for case in ["multi-cluster/manifests", "multi-cluster/kustomize"] {
+        for env in ["dev", "test", "prod"] {
+            cases.push((case, Some(env)));
+        }
+    }
+    let mut deployed_objects = 0;
+    for (case, env) in &cases {
+        let dir = root.join(case);
+        let labels: Vec<(String, String)> = env
+            .map(|e| vec![("env".to_string(), e.to_string())])
+            .unwrap_or_default();
+        let what = format!("{case} {env:?}");
+        let mut test_args = vec!["test".to_string()];
+        for (k, v) in &labels {
+            test_args.extend(["-l".to_string(), format!("{k}={v}")]);
+        }
+        test_args.push(text(&dir));
+        let refs: Vec<&str> = test_args.iter().map(String::as_str).collect();
+        let rendered = bin(&refs);
+        assert!(rendered.status.success(), "{what}");
+        let desired: Vec<Value> =
+            fleet_core::yaml::documents(&String::from_utf8(rendered.stdout.clone())?)?
+                .into_iter()
+                .filter(|d| !d.is_null())
+                .collect();
+
+        let server = KubeServer::start()?;
+        let tmp = tempfile::tempdir()?;
+        let kubeconfig = tmp.path().join("kubeconfig");
+        server.write_kubeconfig(&kubeconfig)?;
+        let (bd, files) = example_deployment(&dir, &labels)?;
+        let mut executor = fleet_agent::cluster::Executor::connect(
+            client_for(&server.url())?,
+            "cattle-fleet-system",
+        )
+        .await?;
+        let cluster_facts = fleet_render::render::ClusterFacts {
+            labels: labels.iter().cloned().collect(),
+            ..fleet_render::render::ClusterFacts::named("", "fleet-local")
+        };
+        let outcome = fleet_agent::cluster::deploy_bundle(
+            &mut executor,
+            &fleet_render::render::Renderer::default(),
+            &bd,
+            &files,
+            &cluster_facts,
+            "2026-01-01T00:00:00Z",
+        )
+        .await;
+        assert!(outcome.error.is_none(), "{what}: {:?}", outcome.error);
+        assert!(
+            outcome.status.non_modified,
+            "{what}: {:?}",
+            outcome.status.modified_status
+        );
+        let counts = outcome.status.resource_counts.clone().context("counts")?;
+        assert_eq!(counts.desired_ready as usize, desired.len(), "{what}");
+        assert_eq!(counts.missing, 0, "{what}");
+
+        let desired_path = tmp.path().join("desired.yaml");
+        std::fs::write(&desired_path, &rendered.stdout)?;
+        let got = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--cache-dir")
+            .arg(tmp.path().join("kube-cache"))
+            .args(["get", "-o", "yaml", "-f"])
+            .arg(&desired_path)
+            .output()?;
+        assert!(
+            got.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        let list: Value = fleet_core::yaml::from_str(&String::from_utf8(got.stdout)?)?;
+        let live = list["items"]
+            .as_array()
+            .context("kubectl printed no List")?;
+        assert_eq!(live.len(), desired.len(), "{what}");
+        for (want, have) in desired.iter().zip(live) {
+            assert_eq!(
+                comparable(have.clone()),
+                comparable(want.clone()),
+                "{what}: {}",
+                want["metadata"]["name"]
+            );
+        }
+        deployed_objects += desired.len();
+    }
+    eprintln!(
+        "{} deployments, {deployed_objects} objects compared",
+        cases.len()
+    );
+    assert_eq!(cases.len(), 9);
+    assert!(deployed_objects > 9, "{deployed_objects}");
+    Ok(())
+}

@@ -701,3 +701,30 @@ async fn a_field_owned_by_another_manager_conflicts_unless_forced() -> Result<()
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_transient_503_is_retried_by_the_client_the_command_line_builds() -> Result<()> {
+    use fleet_test_tools::kube_server::{Fault, FaultKind};
+    let server = KubeServer::start()?;
+    // As `fleet-agent deploy` builds it from a kubeconfig: kube-rs's default retries on.
+    let config = kube::Config::new(server.url().parse()?);
+    assert!(config.default_retry);
+    let mut executor = Executor::connect(Client::try_from(config)?, AGENT_NS).await?;
+    server.inject(Fault {
+        method: Some("PATCH".into()),
+        path_contains: "/configmaps/a".into(),
+        count: 1,
+        kind: FaultKind::ServiceUnavailable,
+    });
+    let files = inline_files(&[("a.yaml", &config_map_yaml("a", ""))])?;
+    let bd = bundle_deployment("retried", "s-1:x", json!({"defaultNamespace": "default"}));
+    deploy(&mut executor, &bd, &files).await?;
+    assert_eq!(server.faults_left(), 0, "the fault was never hit");
+    let client = client_for(&server.url())?;
+    assert!(
+        get(&client, &object_ref("v1", "ConfigMap", "default", "a"))
+            .await?
+            .is_some()
+    );
+    Ok(())
+}
