@@ -247,8 +247,24 @@ impl Executor {
         }
         let release_ns = release_namespace(spec).to_string();
         let inventory = self.read_inventory(bd_name).await?;
+        // The planner reads live objects only to decide whether a stale entry may be pruned,
+        // so only entries no longer rendered are fetched.
+        let desired: BTreeSet<(String, String, String, String)> = objects
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| ObjectRef::of(o, i).ok())
+            .map(|r| identity(&r))
+            .collect();
         let live = match &inventory {
-            Some(previous) => self.live_of(&previous.objects, &release_ns).await?,
+            Some(previous) => {
+                let stale: Vec<ObjectRef> = previous
+                    .objects
+                    .iter()
+                    .filter(|r| !desired.contains(&identity(r)))
+                    .cloned()
+                    .collect();
+                self.live_of(&stale, &release_ns).await?
+            }
             None => Vec::new(),
         };
         let existing_namespaces = self.namespaces().await?;
@@ -557,6 +573,16 @@ impl Executor {
         }
         Ok(live)
     }
+}
+
+/// An object's identity across apiVersion bumps, as the planner compares inventories.
+fn identity(r: &ObjectRef) -> (String, String, String, String) {
+    (
+        r.group().to_string(),
+        r.kind.clone(),
+        r.namespace.clone(),
+        r.name.clone(),
+    )
 }
 
 /// A live object as JSON, with the `apiVersion` and `kind` list items may lack.

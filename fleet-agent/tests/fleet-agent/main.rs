@@ -5,4 +5,5 @@ mod cluster;
 mod deploy_plan;
 mod diff_cmd;
 mod pipeline;
+mod proxy;
 mod test_cmd;
