@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
 use kube::Client;
-use kube::discovery::{ApiResource, Scope};
+use kube::discovery::ApiResource;
 
 use crate::deploy::Discovery;
 
@@ -22,28 +23,64 @@ pub struct ServedKind {
 #[derive(Debug, Clone, Default)]
 pub struct ApiDiscovery {
     kinds: HashMap<(String, String), ServedKind>,
+    failed: Vec<String>,
 }
 
 impl ApiDiscovery {
-    /// Runs discovery against the server: `/api`, `/apis` and every group version.
+    /// Runs discovery against the server: `/api`, `/apis` and every group version. A group
+    /// version that fails (an aggregated API whose backend is down answers 503) is skipped and
+    /// named in [`ApiDiscovery::failed`], as client-go's partial discovery does: its kinds are
+    /// unknown until a later refresh, while everything else stays deployable. Only the two
+    /// root requests failing is an error.
     pub async fn load(client: &Client) -> Result<ApiDiscovery, kube::Error> {
-        let discovery = kube::Discovery::new(client.clone()).run().await?;
-        let mut kinds = HashMap::new();
-        for group in discovery.groups() {
-            for version in group.versions() {
-                for (resource, capabilities) in group.versioned_resources(version) {
-                    let key = (resource.api_version.clone(), resource.kind.clone());
-                    kinds.insert(
-                        key,
-                        ServedKind {
-                            resource,
-                            namespaced: capabilities.scope == Scope::Namespaced,
-                        },
-                    );
+        let mut found = ApiDiscovery::default();
+        let core = client.list_core_api_versions().await?;
+        let groups = client.list_api_groups().await?;
+        for version in &core.versions {
+            match client.list_core_api_resources(version).await {
+                Ok(list) => found.add(&list),
+                Err(_) => found.failed.push(version.clone()),
+            }
+        }
+        for group in &groups.groups {
+            for version in &group.versions {
+                match client
+                    .list_api_group_resources(&version.group_version)
+                    .await
+                {
+                    Ok(list) => found.add(&list),
+                    Err(_) => found.failed.push(version.group_version.clone()),
                 }
             }
         }
-        Ok(ApiDiscovery { kinds })
+        Ok(found)
+    }
+
+    fn add(&mut self, list: &APIResourceList) {
+        let (group, version) = list
+            .group_version
+            .rsplit_once('/')
+            .unwrap_or(("", list.group_version.as_str()));
+        // Subresources (`deployments/status`) are not kinds one applies.
+        for resource in list.resources.iter().filter(|r| !r.name.contains('/')) {
+            let served = ServedKind {
+                resource: ApiResource {
+                    group: group.to_string(),
+                    version: version.to_string(),
+                    api_version: list.group_version.clone(),
+                    kind: resource.kind.clone(),
+                    plural: resource.name.clone(),
+                },
+                namespaced: resource.namespaced,
+            };
+            self.kinds
+                .insert((list.group_version.clone(), resource.kind.clone()), served);
+        }
+    }
+
+    /// The group versions whose discovery failed in the last load.
+    pub fn failed(&self) -> &[String] {
+        &self.failed
     }
 
     /// The served kind `kind` in `api_version`, if the server serves it.

@@ -636,3 +636,74 @@ async fn a_transient_503_is_retried_by_the_client_the_command_line_builds() -> R
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_failing_group_version_is_skipped_and_refreshed_when_its_kind_is_needed() -> Result<()> {
+    use fleet_test_tools::kube_server::{Fault, FaultKind};
+    let server = KubeServer::start()?;
+    server.inject(Fault {
+        method: Some("GET".into()),
+        path_contains: "/apis/batch/v1".into(),
+        count: 1,
+        kind: FaultKind::ServiceUnavailable,
+    });
+    let client = client_for(&server.url())?;
+    let mut executor = Executor::connect(client.clone(), AGENT_NS).await?;
+    assert_eq!(executor.discovery().failed(), ["batch/v1"]);
+    assert!(executor.discovery().get("batch/v1", "Job").is_none());
+    assert!(executor.discovery().get("apps/v1", "Deployment").is_some());
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: busybox\n";
+    let files = inline_files(&[("job.yaml", job)])?;
+    let bd = bundle_deployment("jobs", "s-1:x", json!({"defaultNamespace": "default"}));
+    deploy(&mut executor, &bd, &files).await?;
+    assert!(executor.discovery().failed().is_empty());
+    let served = executor
+        .discovery()
+        .get("batch/v1", "Job")
+        .context("Job not discovered on refresh")?;
+    assert_eq!(served.resource.plural, "jobs");
+    assert!(
+        get(&client, &object_ref("batch/v1", "Job", "default", "once"))
+            .await?
+            .is_some()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unknown_kind_is_reported_and_nothing_is_applied() -> Result<()> {
+    let server = KubeServer::start()?;
+    let client = client_for(&server.url())?;
+    let mut executor = Executor::connect(client.clone(), AGENT_NS).await?;
+    let files = inline_files(&[
+        ("a.yaml", &config_map_yaml("a", "")),
+        (
+            "thing.yaml",
+            "apiVersion: nope.example.com/v1\nkind: Thing\nmetadata:\n  name: t\n",
+        ),
+    ])?;
+    let bd = bundle_deployment("unknown", "s-1:x", json!({"defaultNamespace": "default"}));
+    let outcome = cluster::deploy_bundle(
+        &mut executor,
+        &Renderer::default(),
+        &bd,
+        &files,
+        &ClusterFacts::default(),
+        "2026-01-01T00:00:00Z",
+    )
+    .await;
+    let error = outcome.error.context("the deploy should fail")?.to_string();
+    assert_eq!(
+        error,
+        "Thing nope.example.com/v1 (t): the server does not serve this kind"
+    );
+    assert_eq!(outcome.status.display.deployed, format!("Error: {error}"));
+    assert!(
+        get(&client, &object_ref("v1", "ConfigMap", "default", "a"))
+            .await?
+            .is_none(),
+        "an object was applied although the plan failed"
+    );
+    assert!(executor.read_inventory("unknown").await?.is_none());
+    Ok(())
+}
