@@ -2,17 +2,19 @@
 //! BundleDeployment into the cluster a kubeconfig points at.
 //!
 //! ```text
-//! fleet-agent deploy --kubeconfig FILE --bundle-deployment BD.yaml
+//! fleet-agent deploy --kubeconfig FILE --bundle-deployment BD.yaml [--name NAME]
 //!                    (--content CONTENT.yaml | --bundle BUNDLE.yaml)
 //!                    [--state-dir DIR] [--agent-namespace NS] [-o yaml|json]
-//! fleet-agent uninstall --kubeconfig FILE --bundle-deployment BD.yaml
+//! fleet-agent uninstall --kubeconfig FILE --bundle-deployment BD.yaml [--name NAME]
 //!                       [--state-dir DIR] [--agent-namespace NS]
 //! ```
 //!
-//! * The input files are multi-document YAML (or JSON, or a `List`); the first
-//!   `BundleDeployment`, `Content` or `Bundle` in each is used, so Fleet's files holding a
-//!   Content and a BundleDeployment together can be given to both options. They are what
-//!   `fleet-manager target` and `fleet-manager apply` print, or Fleet's own objects.
+//! * The input files are multi-document YAML (or JSON, or a `List`), so Fleet's files holding
+//!   a Content and a BundleDeployment together can be given to both options, and the files
+//!   `fleet-manager target` (BundleDeployments) and `fleet-manager apply` (Bundles) print can
+//!   be used as they are: a file with several BundleDeployments needs `--name`; of several
+//!   Contents the one the deploymentID names is used, of several Bundles the one the
+//!   BundleDeployment's `fleet.cattle.io/bundle-name`/`bundle-namespace` labels name.
 //! * `deploy` prints the BundleDeployment's `status` in Fleet's shape on stdout and exits 1
 //!   when the deploy failed (the status says why, as Fleet would record it); bad input or an
 //!   unreachable cluster print nothing on stdout.
@@ -53,6 +55,10 @@ pub struct DeployArgs {
     /// The BundleDeployment.
     #[arg(long, value_name = "BD.yaml")]
     pub bundle_deployment: PathBuf,
+    /// Which BundleDeployment of the file, when it holds several (as `fleet-manager target`
+    /// prints them).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// The Fleet `Content` holding the manifest.
     #[arg(
         long,
@@ -84,6 +90,9 @@ pub struct UninstallArgs {
     /// The BundleDeployment.
     #[arg(long, value_name = "BD.yaml")]
     pub bundle_deployment: PathBuf,
+    /// Which BundleDeployment of the file, when it holds several.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// The state directory to remove the deployment's entry from.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
@@ -111,18 +120,91 @@ fn documents(path: &Path) -> Result<Vec<Value>> {
     Ok(out)
 }
 
-/// The first object of `kind` in the file, decoded.
-fn read_kind<T: serde::de::DeserializeOwned>(path: &Path, kind: &str) -> Result<T> {
-    let doc = documents(path)?
+/// The objects of `kind` in the file.
+fn of_kind(path: &Path, kind: &str) -> Result<Vec<Value>> {
+    Ok(documents(path)?
         .into_iter()
-        .find(|d| d.get("kind").and_then(Value::as_str) == Some(kind))
-        .ok_or_else(|| anyhow!("{}: no {kind} object", path.display()))?;
+        .filter(|d| d.get("kind").and_then(Value::as_str) == Some(kind))
+        .collect())
+}
+
+fn name_of(doc: &Value) -> &str {
+    doc.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Which object to take when a file holds several of a kind.
+struct Wanted<'a> {
+    /// What the accepted object is, for the error when none is.
+    what: &'a str,
+    /// Whether an object is the one.
+    accepts: &'a dyn Fn(&Value) -> bool,
+}
+
+/// The one object of `kind` in the file that `wanted` accepts: when several are there, the
+/// accepted one (exactly one must be), else the only one.
+fn pick<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    kind: &str,
+    wanted: Option<Wanted<'_>>,
+) -> Result<T> {
+    let mut candidates = of_kind(path, kind)?;
+    if candidates.len() > 1
+        && let Some(Wanted { what, accepts }) = wanted
+    {
+        candidates.retain(|d| accepts(d));
+        if candidates.is_empty() {
+            bail!("{}: no {kind} {what}", path.display());
+        }
+    }
+    let doc = match candidates.len() {
+        0 => bail!("{}: no {kind} object", path.display()),
+        1 => candidates.remove(0),
+        n => {
+            let names: Vec<&str> = candidates.iter().map(name_of).collect();
+            bail!(
+                "{}: {n} {kind} objects ({}); say which with --name",
+                path.display(),
+                names.join(", ")
+            )
+        }
+    };
     serde_json::from_value(doc).with_context(|| format!("{}: invalid {kind}", path.display()))
 }
 
-fn read_manifest(args: &DeployArgs) -> Result<Manifest> {
+/// The BundleDeployment: the only one in the file, or the one named `name`.
+fn read_bundle_deployment(path: &Path, name: Option<&str>) -> Result<BundleDeployment> {
+    match name {
+        Some(name) => {
+            let accepts = |d: &Value| name_of(d) == name;
+            let mut docs = of_kind(path, "BundleDeployment")?;
+            docs.retain(accepts);
+            if docs.is_empty() {
+                bail!("{}: no BundleDeployment named {name}", path.display());
+            }
+            serde_json::from_value(docs.remove(0))
+                .with_context(|| format!("{}: invalid BundleDeployment", path.display()))
+        }
+        None => pick(path, "BundleDeployment", None),
+    }
+}
+
+/// The manifest of `bd`: from the Content its deploymentID names (or the only one), or from
+/// the Bundle its `fleet.cattle.io/bundle-name` label names (or the only one).
+fn read_manifest(args: &DeployArgs, bd: &BundleDeployment) -> Result<Manifest> {
     if let Some(path) = &args.content {
-        let content: Content = read_kind(path, "Content")?;
+        let (manifest_id, _) = fleet_core::manifest::split_deployment_id(&bd.spec.deployment_id);
+        let named = |d: &Value| name_of(d) == manifest_id;
+        let what = format!("named {manifest_id} (the deploymentID's manifest)");
+        let content: Content = pick(
+            path,
+            "Content",
+            Some(Wanted {
+                what: &what,
+                accepts: &named,
+            }),
+        )?;
         use base64::Engine as _;
         let gzipped = base64::engine::general_purpose::STANDARD
             .decode(content.content.trim())
@@ -134,7 +216,26 @@ fn read_manifest(args: &DeployArgs) -> Result<Manifest> {
         .bundle
         .as_ref()
         .ok_or_else(|| anyhow!("one of --content or --bundle is required"))?;
-    let bundle: Bundle = read_kind(path, "Bundle")?;
+    let label = |key: &str| bd.metadata.labels.get(key).cloned().unwrap_or_default();
+    let (bundle_name, bundle_namespace) = (
+        label(deploy::BUNDLE_NAME_LABEL),
+        label(deploy::BUNDLE_NAMESPACE_LABEL),
+    );
+    let named = |d: &Value| {
+        name_of(d) == bundle_name
+            && (bundle_namespace.is_empty()
+                || d.pointer("/metadata/namespace").and_then(Value::as_str)
+                    == Some(bundle_namespace.as_str()))
+    };
+    let what = format!("named {bundle_namespace}/{bundle_name} (the BundleDeployment's labels)");
+    let bundle: Bundle = pick(
+        path,
+        "Bundle",
+        Some(Wanted {
+            what: &what,
+            accepts: &named,
+        }),
+    )?;
     Manifest::from_bundle_resources(&bundle.spec.resources)
         .with_context(|| format!("{}: Bundle {}", path.display(), bundle.metadata.name))
 }
@@ -167,14 +268,14 @@ fn cluster_facts(bd: &BundleDeployment) -> ClusterFacts {
 
 /// Runs `fleet-agent deploy`.
 pub fn run_deploy(args: &DeployArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
-    let bd: BundleDeployment = read_kind(&args.bundle_deployment, "BundleDeployment")?;
+    let bd = read_bundle_deployment(&args.bundle_deployment, args.name.as_deref())?;
     if bd.metadata.name.is_empty() {
         bail!(
             "{}: the BundleDeployment has no metadata.name",
             args.bundle_deployment.display()
         );
     }
-    let manifest = read_manifest(args)?;
+    let manifest = read_manifest(args, &bd)?;
     let (manifest_id, _) = fleet_core::manifest::split_deployment_id(&bd.spec.deployment_id);
     if !manifest_id.is_empty() && manifest_id != manifest.id() {
         writeln!(
@@ -231,7 +332,7 @@ pub fn run_uninstall(
     out: &mut dyn Write,
     _err: &mut dyn Write,
 ) -> Result<ExitCode> {
-    let bd: BundleDeployment = read_kind(&args.bundle_deployment, "BundleDeployment")?;
+    let bd = read_bundle_deployment(&args.bundle_deployment, args.name.as_deref())?;
     let deleted = runtime()?.block_on(async {
         let mut executor = connect(&args.kubeconfig, &args.agent_namespace).await?;
         anyhow::Ok(executor.uninstall(&bd.metadata.name, &bd.spec).await?)

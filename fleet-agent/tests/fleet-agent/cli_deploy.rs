@@ -523,3 +523,73 @@ async fn every_rendering_fleet_example_deploys_in_sync_and_kubectl_agrees() -> R
     assert!(deployed_objects > 9, "{deployed_objects}");
     Ok(())
 }
+
+#[tokio::test]
+async fn files_with_several_deployments_and_bundles_pick_by_name_and_labels() -> Result<()> {
+    let server = KubeServer::start()?;
+    let tmp = tempfile::tempdir()?;
+    let kubeconfig = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig)?;
+    let mut bundles = Vec::new();
+    let mut bds = Vec::new();
+    for name in ["one", "two"] {
+        let resources = vec![BundleResource {
+            name: format!("{name}.yaml"),
+            content: format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{name}\ndata:\n  k: v\n"
+            ),
+            ..BundleResource::default()
+        }];
+        let id = format!("{}:x", Manifest::from_bundle_resources(&resources)?.id());
+        bundles.push(json!({
+            "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Bundle",
+            "metadata": {"name": name, "namespace": "fleet-local"},
+            "spec": {"resources": resources},
+        }));
+        bds.push(json!({
+            "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "BundleDeployment",
+            "metadata": {"name": name, "namespace": "cluster-ns", "labels": {
+                "fleet.cattle.io/bundle-name": name,
+                "fleet.cattle.io/bundle-namespace": "fleet-local"}},
+            "spec": {"deploymentID": id, "stagedDeploymentID": id, "options": {}},
+        }));
+    }
+    let bundle_path = tmp.path().join("bundles.yaml");
+    let bd_path = tmp.path().join("bds.yaml");
+    std::fs::write(&bundle_path, fleet_core::yaml::to_string_multi(&bundles)?)?;
+    std::fs::write(&bd_path, fleet_core::yaml::to_string_multi(&bds)?)?;
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "deploy".to_string(),
+            "--kubeconfig".to_string(),
+            text(&kubeconfig),
+            "--bundle-deployment".to_string(),
+            text(&bd_path),
+            "--bundle".to_string(),
+            text(&bundle_path),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+
+    let ambiguous = args(&[]);
+    let out = bin(&ambiguous.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 BundleDeployment objects (one, two); say which with --name"),
+        "{stderr}"
+    );
+
+    let named = args(&["--name", "two"]);
+    let out = bin(&named.iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The deploymentID matches the manifest of the Bundle the labels name.
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let api = Api::<ConfigMap>::namespaced(client_for(&server.url())?, "default");
+    assert!(api.get_opt("cm-two").await?.is_some());
+    assert!(api.get_opt("cm-one").await?.is_none());
+    Ok(())
+}
