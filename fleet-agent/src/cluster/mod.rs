@@ -19,6 +19,7 @@
 //!   missing).
 
 pub mod discovery;
+pub mod watch;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -538,12 +539,11 @@ impl Executor {
         bd_name: &str,
         desired: &[Value],
     ) -> Result<Vec<Value>, Error> {
-        let hash = fleet_render::diff::set_hash(&fleet_render::diff::set_id(
-            bd_name,
-            fleet_render::postrender::AGENT_LABEL_PREFIX,
-            "",
-        ));
-        let selector = format!("{}={hash}", fleet_render::postrender::HASH_LABEL);
+        let selector = format!(
+            "{}={}",
+            fleet_render::postrender::HASH_LABEL,
+            set_hash(bd_name)
+        );
         let kinds: BTreeSet<(String, String)> = desired
             .iter()
             .filter_map(|o| {
@@ -573,6 +573,15 @@ impl Executor {
         }
         Ok(live)
     }
+}
+
+/// The objectset hash label value of `bd_name`'s objects (set ID `default-<bd>`).
+fn set_hash(bd_name: &str) -> String {
+    fleet_render::diff::set_hash(&fleet_render::diff::set_id(
+        bd_name,
+        fleet_render::postrender::AGENT_LABEL_PREFIX,
+        "",
+    ))
 }
 
 /// An object's identity across apiVersion bumps, as the planner compares inventories.
@@ -605,11 +614,13 @@ pub struct Outcome {
     pub status: BundleDeploymentStatus,
     /// Why the deploy failed, if it did.
     pub error: Option<Error>,
+    /// The rendered objects (empty when rendering failed): what monitoring compares with.
+    pub objects: Vec<Value>,
 }
 
 /// One deploy of a BundleDeployment, as the agent's reconcile does it: render its manifest
 /// files, plan and apply (unless `paused`), read the applied objects back, and fold the
-/// comparison into Fleet's status. `now` is the RFC 3339 time stamped on changed conditions.
+/// comparison into Fleet's status; [`watch::monitor`] carries on from there. `now` is the RFC 3339 time stamped on changed conditions.
 pub async fn deploy_bundle(
     executor: &mut Executor,
     renderer: &Renderer,
@@ -620,7 +631,13 @@ pub async fn deploy_bundle(
 ) -> Outcome {
     let mut status = bd.status.clone().unwrap_or_default();
     let deployment_id = bd.spec.deployment_id.as_str();
-    let result = deploy_and_observe(executor, renderer, bd, files, cluster, &mut status, now).await;
+    let (objects, result) = match deploy::render(renderer, bd, files, cluster) {
+        Ok(objects) => {
+            let result = apply_and_observe(executor, bd, &objects, &mut status, now).await;
+            (objects, result)
+        }
+        Err(error) => (Vec::new(), Err(error.into())),
+    };
     let error = match result {
         Ok(()) => None,
         Err(error) => {
@@ -631,29 +648,30 @@ pub async fn deploy_bundle(
     let mut reported = bd.clone();
     reported.status = Some(status.clone());
     status.display = status::display(&reported);
-    Outcome { status, error }
+    Outcome {
+        status,
+        error,
+        objects,
+    }
 }
 
-async fn deploy_and_observe(
+async fn apply_and_observe(
     executor: &mut Executor,
-    renderer: &Renderer,
     bd: &BundleDeployment,
-    files: &Files,
-    cluster: &ClusterFacts,
+    objects: &[Value],
     status: &mut BundleDeploymentStatus,
     now: &str,
 ) -> Result<(), Error> {
     let bd_name = bd.metadata.name.as_str();
     let spec = &bd.spec;
-    let objects = deploy::render(renderer, bd, files, cluster)?;
     if !spec.paused {
         let force = spec.options.helm.as_ref().is_some_and(|h| h.force);
-        executor.apply(bd_name, spec, &objects, force).await?;
+        executor.apply(bd_name, spec, objects, force).await?;
         let release = format!("{}/{}", release_namespace(spec), release_name(bd));
         status::applied(status, &spec.deployment_id, &release, now);
     }
-    let live = executor.live_objects(bd_name, &objects).await?;
-    let (report, summary) = status::observe(bd_name, spec, &objects, &live)?;
+    let live = executor.live_objects(bd_name, objects).await?;
+    let (report, summary) = status::observe(bd_name, spec, objects, &live)?;
     status::monitored(status, &report, &summary, &live, now);
     Ok(())
 }

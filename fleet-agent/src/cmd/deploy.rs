@@ -4,7 +4,7 @@
 //! ```text
 //! fleet-agent deploy --kubeconfig FILE --bundle-deployment BD.yaml [--name NAME]
 //!                    (--content CONTENT.yaml | --bundle BUNDLE.yaml)
-//!                    [--state-dir DIR] [--agent-namespace NS] [-o yaml|json]
+//!                    [--state-dir DIR] [--agent-namespace NS] [--watch] [-o yaml|json]
 //! fleet-agent uninstall --kubeconfig FILE --bundle-deployment BD.yaml [--name NAME]
 //!                       [--state-dir DIR] [--agent-namespace NS]
 //! ```
@@ -18,6 +18,9 @@
 //! * `deploy` prints the BundleDeployment's `status` in Fleet's shape on stdout and exits 1
 //!   when the deploy failed (the status says why, as Fleet would record it); bad input or an
 //!   unreachable cluster print nothing on stdout.
+//! * With `--watch` the command keeps monitoring ([`crate::cluster::watch`]) and prints every
+//!   status change as a further document (YAML after `---`; JSON documents one after the
+//!   other) until interrupted.
 //! * `--state-dir` keeps the BundleDeployment and its manifest for offline restarts
 //!   ([`crate::cache`]); `uninstall` removes the entry.
 //! * `uninstall` prints the deleted objects, one per line.
@@ -76,6 +79,10 @@ pub struct DeployArgs {
     /// Namespace of the inventory ConfigMaps.
     #[arg(long, value_name = "NS", default_value = DEFAULT_AGENT_NAMESPACE)]
     pub agent_namespace: String,
+    /// Keep monitoring after the deploy: print each status change (and correct drift with
+    /// `correctDrift.enabled`) until interrupted.
+    #[arg(long)]
+    pub watch: bool,
     /// Output format of the status.
     #[arg(short = 'o', long, value_enum, default_value = "yaml")]
     pub output: Format,
@@ -292,38 +299,83 @@ pub fn run_deploy(args: &DeployArgs, out: &mut dyn Write, err: &mut dyn Write) -
             manifest_json: manifest.json().to_vec(),
         })?;
     }
-    let outcome = runtime()?.block_on(async {
-        let mut executor = connect(&args.kubeconfig, &args.agent_namespace).await?;
-        let renderer = Renderer::default();
-        anyhow::Ok(
-            cluster::deploy_bundle(
-                &mut executor,
-                &renderer,
-                &bd,
-                &files,
-                &cluster_facts(&bd),
-                &cluster::now_rfc3339(),
-            )
-            .await,
-        )
-    })?;
-    let text = match args.output {
-        Format::Yaml => fleet_core::yaml::to_string(&outcome.status)?,
+    let output = args.output;
+    let runtime = runtime()?;
+    let mut executor = runtime.block_on(connect(&args.kubeconfig, &args.agent_namespace))?;
+    let renderer = Renderer::default();
+    let outcome = runtime.block_on(cluster::deploy_bundle(
+        &mut executor,
+        &renderer,
+        &bd,
+        &files,
+        &cluster_facts(&bd),
+        &cluster::now_rfc3339(),
+    ));
+    print_status(out, output, &outcome.status, false)?;
+    if let Some(error) = &outcome.error {
+        writeln!(err, "fleet-agent: deploy {}: {error}", bd.metadata.name)?;
+        if !args.watch || outcome.objects.is_empty() {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    if !args.watch {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut write_error = None;
+    let monitored = runtime.block_on(async {
+        let monitor = cluster::watch::monitor(
+            &mut executor,
+            &bd,
+            &outcome.objects,
+            outcome.status.clone(),
+            cluster::now_rfc3339,
+            |status| match print_status(out, output, status, true) {
+                Ok(()) => true,
+                Err(e) => {
+                    write_error = Some(e);
+                    false
+                }
+            },
+        );
+        tokio::select! {
+            result = monitor => result,
+            // Interrupted: a normal end of watching.
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    monitored.with_context(|| format!("monitoring {}", bd.metadata.name))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one status: a YAML document (after `---` when it follows another) or one JSON
+/// document, flushed so a reader sees each change when it happens.
+fn print_status(
+    out: &mut dyn Write,
+    format: Format,
+    status: &fleet_core::crd::BundleDeploymentStatus,
+    follows: bool,
+) -> Result<()> {
+    let text = match format {
+        Format::Yaml => {
+            let body = fleet_core::yaml::to_string(status)?;
+            if follows {
+                format!("---\n{body}")
+            } else {
+                body
+            }
+        }
         Format::Json => {
-            let mut t = serde_json::to_string_pretty(&outcome.status)?;
+            let mut t = serde_json::to_string_pretty(status)?;
             t.push('\n');
             t
         }
     };
     out.write_all(text.as_bytes())?;
     out.flush()?;
-    match outcome.error {
-        None => Ok(ExitCode::SUCCESS),
-        Some(error) => {
-            writeln!(err, "fleet-agent: deploy {}: {error}", bd.metadata.name)?;
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    Ok(())
 }
 
 /// Runs `fleet-agent uninstall`.

@@ -593,3 +593,180 @@ async fn files_with_several_deployments_and_bundles_pick_by_name_and_labels() ->
     assert!(api.get_opt("cm-one").await?.is_none());
     Ok(())
 }
+
+/// `fleet-agent deploy --watch` running in the background, its stdout collected.
+struct Watching {
+    child: std::process::Child,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Watching {
+    fn start(args: &[String]) -> Result<Watching> {
+        use std::io::Read as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fleet-agent"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let mut pipe = child.stdout.take().context("no stdout")?;
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stdout.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("stdout lock")
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
+        Ok(Watching { child, stdout })
+    }
+
+    fn text(&self) -> String {
+        self.stdout.lock().expect("stdout lock").clone()
+    }
+
+    /// Waits up to `seconds` for `done` to hold of the output.
+    async fn wait_for(&self, seconds: u64, done: impl Fn(&str) -> bool) -> bool {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        while std::time::Instant::now() < until {
+            if done(&self.text()) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn watch_inputs(dir: &Path, name: &str, options: Value) -> Result<(String, String)> {
+    let resources = vec![BundleResource {
+        name: "cm.yaml".into(),
+        content: format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n"
+        ),
+        ..BundleResource::default()
+    }];
+    let id = format!("{}:x", Manifest::from_bundle_resources(&resources)?.id());
+    let bundle = dir.join(format!("{name}-bundle.yaml"));
+    let bd = dir.join(format!("{name}-bd.yaml"));
+    std::fs::write(
+        &bundle,
+        fleet_core::yaml::to_string(&json!({
+            "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Bundle",
+            "metadata": {"name": name, "namespace": "fleet-local"},
+            "spec": {"resources": resources},
+        }))?,
+    )?;
+    std::fs::write(
+        &bd,
+        fleet_core::yaml::to_string(&json!({
+            "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "BundleDeployment",
+            "metadata": {"name": name, "namespace": "cluster-ns"},
+            "spec": {"deploymentID": id, "stagedDeploymentID": id, "options": options,
+                     "correctDrift": options.get("correctDrift").cloned().unwrap_or(Value::Null)},
+        }))?,
+    )?;
+    Ok((text(&bd), text(&bundle)))
+}
+
+#[tokio::test]
+async fn watch_reports_a_patched_object_and_corrects_drift_when_asked() -> Result<()> {
+    use kube::api::{Patch, PatchParams};
+    let server = KubeServer::start()?;
+    let tmp = tempfile::tempdir()?;
+    let kubeconfig = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig)?;
+    let api = Api::<ConfigMap>::namespaced(client_for(&server.url())?, "default");
+    let drift = json!({"data": {"k": "changed"}});
+    let patch = PatchParams {
+        field_manager: Some("kubectl-patch".into()),
+        ..PatchParams::default()
+    };
+    let args = |bd: &str, bundle: &str| -> Vec<String> {
+        [
+            "deploy",
+            "--kubeconfig",
+            &text(&kubeconfig),
+            "--bundle-deployment",
+            bd,
+            "--bundle",
+            bundle,
+            "--watch",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+
+    // Without correctDrift: the change is reported as Fleet reports it, and stays.
+    let (bd, bundle) = watch_inputs(tmp.path(), "reported", json!({}))?;
+    let watching = Watching::start(&args(&bd, &bundle))?;
+    assert!(
+        watching
+            .wait_for(20, |t| t.contains("appliedDeploymentID"))
+            .await,
+        "no first status: {}",
+        watching.text()
+    );
+    api.patch("reported", &patch, &Patch::Merge(&drift)).await?;
+    assert!(
+        watching
+            .wait_for(20, |t| t.contains("---") && t.contains("modifiedStatus"))
+            .await,
+        "the change was not reported: {}",
+        watching.text()
+    );
+    let text = watching.text();
+    let last = text.rsplit("---\n").next().unwrap_or_default();
+    let status: Value = fleet_core::yaml::from_str(last)?;
+    assert_eq!(status["nonModified"], Value::Null, "{last}");
+    assert_eq!(status["modifiedStatus"][0]["name"], "reported", "{last}");
+    assert_eq!(status["display"]["state"], "Modified", "{last}");
+    drop(watching);
+    let live = api.get("reported").await?;
+    assert_eq!(live.data.unwrap_or_default()["k"], "changed");
+
+    // With correctDrift.enabled: the change is reverted.
+    let (bd, bundle) = watch_inputs(
+        tmp.path(),
+        "corrected",
+        json!({"correctDrift": {"enabled": true}}),
+    )?;
+    let watching = Watching::start(&args(&bd, &bundle))?;
+    assert!(
+        watching
+            .wait_for(20, |t| t.contains("appliedDeploymentID"))
+            .await,
+        "no first status: {}",
+        watching.text()
+    );
+    api.patch("corrected", &patch, &Patch::Merge(&drift))
+        .await?;
+    let started = std::time::Instant::now();
+    let mut reverted = false;
+    while started.elapsed() < std::time::Duration::from_secs(20) {
+        let live = api.get("corrected").await?;
+        if live.data.unwrap_or_default().get("k").map(String::as_str) == Some("v") {
+            reverted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(reverted, "drift not corrected: {}", watching.text());
+    eprintln!(
+        "drift corrected {:.1} s after the patch",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
