@@ -149,10 +149,7 @@ impl ObjectRef {
 
     /// The API group (empty for the core group).
     pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map(|(g, _)| g)
-            .unwrap_or("")
+        fleet_core::meta::split_api_version(&self.api_version).0
     }
 
     /// Identity regardless of version: objects keep their identity across apiVersion bumps.
@@ -289,26 +286,13 @@ pub fn manifest_files(manifest: &Manifest) -> Result<Files, Error> {
 
 /// The files of bundle resources, decoding `base64` and `base64+gz` encodings.
 pub fn resources_files(resources: &[BundleResource]) -> Result<Files, Error> {
-    use base64::Engine as _;
     let mut files = Files::new();
     for r in resources {
         let bad = |reason: String| Error::Resource {
             name: r.name.clone(),
             reason,
         };
-        let bytes = match r.encoding.as_str() {
-            "" => r.content.clone().into_bytes(),
-            "base64" => base64::engine::general_purpose::STANDARD
-                .decode(r.content.trim())
-                .map_err(|e| bad(format!("invalid base64: {e}")))?,
-            "base64+gz" => {
-                let gz = base64::engine::general_purpose::STANDARD
-                    .decode(r.content.trim())
-                    .map_err(|e| bad(format!("invalid base64: {e}")))?;
-                fleet_core::manifest::gunzip(&gz).map_err(|e| bad(e.to_string()))?
-            }
-            other => return Err(bad(format!("unknown encoding {other:?}"))),
-        };
+        let bytes = r.decode().map_err(|e| bad(e.reason))?;
         files
             .insert(&r.name, bytes)
             .map_err(|e| bad(e.to_string()))?;
@@ -517,7 +501,10 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<Action>, Error> {
 
 /// `Some(namespaced)` when one of `objects` is a CRD serving `kind` in `api_version`.
 fn crd_defines(objects: &[Value], api_version: &str, kind: &str) -> Option<bool> {
-    let (group, version) = api_version.rsplit_once('/')?;
+    let (group, version) = match fleet_core::meta::split_api_version(api_version) {
+        ("", _) => return None,
+        split => split,
+    };
     objects.iter().find_map(|o| {
         (o.get("kind")? == "CustomResourceDefinition"
             && o.pointer("/spec/group")? == group

@@ -1,10 +1,8 @@
 //! One bundle directory → one Bundle (`internal/bundlereader/read.go`, `resources.go`).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
-use base64::Engine;
-use fleet_core::crd::Bundle;
+use fleet_core::crd::{Bundle, BundleResource};
 use serde_json::{Map, Value, json};
 
 use crate::chart::{ChartFetcher, ChartRef, FetchError};
@@ -195,44 +193,10 @@ pub struct ReadBundle {
 }
 
 /// `filepath.Join(a, b)` followed by Go's `Clean` (lexical; `..` may cancel `a`).
-pub fn go_join(a: &str, b: &str) -> String {
-    let joined = if a.is_empty() {
-        b.to_string()
-    } else if b.is_empty() {
-        a.to_string()
-    } else {
-        format!("{a}/{b}")
-    };
-    go_clean(&joined)
-}
+pub use fleet_core::path::join as go_join;
 
 /// Go's `path.Clean`.
-pub fn go_clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            x => out.push(x),
-        }
-    }
-    let s = out.join("/");
-    match (rooted, s.is_empty()) {
-        (true, _) => format!("/{s}"),
-        (false, true) => ".".into(),
-        (false, false) => s,
-    }
-}
+pub use fleet_core::path::clean as go_clean;
 
 /// The bundle ID Fleet derives from the repo name, the path and the options file.
 pub fn bundle_id(repo_name: &str, id_path: &str, options_file: Option<&str>) -> String {
@@ -246,25 +210,6 @@ pub fn bundle_id(repo_name: &str, id_path: &str, options_file: Option<&str>) -> 
         id = go_join(&id, stem);
     }
     fleet_core::names::helm_release_name(&id)
-}
-
-fn gzip_base64(data: &[u8]) -> Result<String, std::io::Error> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(data)?;
-    let gz = enc.finish()?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(gz))
-}
-
-/// wrangler `data.MergeMaps`: maps merge recursively, anything else from `overlay` wins.
-pub fn merge_maps(base: &mut Map<String, Value>, overlay: Map<String, Value>) {
-    for (k, v) in overlay {
-        match (base.get_mut(&k), v) {
-            (Some(Value::Object(b)), Value::Object(o)) => merge_maps(b, o),
-            (_, v) => {
-                base.insert(k, v);
-            }
-        }
-    }
 }
 
 /// Reads one bundle directory. `Ok(None)` when it holds no resources (Fleet skips it).
@@ -390,7 +335,7 @@ fn read_values_files(
         })?;
         match doc {
             Value::Null => {}
-            Value::Object(m) => merge_maps(&mut values, m),
+            Value::Object(m) => values = fleet_core::merge::merge_maps(&values, &m),
             other => {
                 return Err(Error::Values {
                     file: shown,
@@ -599,16 +544,9 @@ fn read_once(
     }
     let mut resources = Vec::with_capacity(files.len());
     for (name, data) in files {
-        let entry = match (compress, std::str::from_utf8(&data)) {
-            // `content` is omitempty in Go: an empty file is a resource with a name only.
-            (false, Ok("")) => json!({"name": name}),
-            (false, Ok(text)) => json!({"name": name, "content": text}),
-            _ => {
-                let content = gzip_base64(&data)
-                    .map_err(|e| Error::Encode(bundle_name.clone(), e.to_string()))?;
-                json!({"name": name, "content": content, "encoding": "base64+gz"})
-            }
-        };
+        let resource = BundleResource::encode(&name, &data, compress)
+            .map_err(|e| Error::Encode(bundle_name.clone(), e.to_string()))?;
+        let entry = serde_json::to_value(&resource).map_err(|e| encode(&fy_file, e))?;
         resources.push(entry);
     }
 
@@ -718,23 +656,6 @@ mod tests {
                 Some("test/fleet.yaml")
             ),
             "assets-driven-fleet-yaml-subfolder-helm-test-fl-b676f"
-        );
-    }
-
-    #[test]
-    fn merge_maps_deep() {
-        let mut a = json!({"a": {"b": 1, "c": 2}, "d": 1})
-            .as_object()
-            .cloned()
-            .unwrap();
-        let b = json!({"a": {"b": 3}, "d": {"x": 1}})
-            .as_object()
-            .cloned()
-            .unwrap();
-        merge_maps(&mut a, b);
-        assert_eq!(
-            Value::Object(a),
-            json!({"a": {"b": 3, "c": 2}, "d": {"x": 1}})
         );
     }
 }

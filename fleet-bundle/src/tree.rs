@@ -79,22 +79,7 @@ pub fn join(base: &str, rel: &str) -> Result<String, Error> {
     if rel.starts_with('/') {
         return Err(Error::PathEscape(rel.to_string()));
     }
-    let mut parts: Vec<&str> = base
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    for part in rel.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err(Error::PathEscape(format!("{base}/{rel}")));
-                }
-            }
-            p => parts.push(p),
-        }
-    }
-    Ok(parts.join("/"))
+    fleet_core::path::join_within(base, rel).map_err(|e| Error::PathEscape(e.path))
 }
 
 /// Cleans a path the way Go's `path.Clean` does for a relative path, returning `None` if the

@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod merge;
 pub mod meta;
 pub mod names;
+pub mod path;
 pub mod rollout;
 pub mod selector;
 pub mod state;

@@ -242,3 +242,14 @@ pub fn is_zero_i32(value: &i32) -> bool {
 pub fn none_or_empty_map<K, V>(value: &Option<BTreeMap<K, V>>) -> bool {
     value.as_ref().is_none_or(BTreeMap::is_empty)
 }
+
+/// Splits an `apiVersion` into group and version: `apps/v1` → (`apps`, `v1`), `v1` →
+/// (`""`, `v1`) for the core group.
+///
+/// ```
+/// assert_eq!(fleet_core::meta::split_api_version("apps/v1"), ("apps", "v1"));
+/// assert_eq!(fleet_core::meta::split_api_version("v1"), ("", "v1"));
+/// ```
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.split_once('/').unwrap_or(("", api_version))
+}

@@ -151,3 +151,21 @@ pub fn to_string_multi<T: Serialize>(values: &[T]) -> Result<String, Error> {
     }
     Ok(out)
 }
+
+/// The items of a Kubernetes list object: any object whose `kind` ends in `List` with an
+/// `items` array (`kind: List`, `ConfigMapList`, …), as kubectl and kustomize expand them.
+/// `None` for every other value. (Fleet's own raw-YAML reader uses a looser rule, any object
+/// with `items`; see `fleet_render::raw_yaml`.)
+///
+/// ```
+/// let list = serde_json::json!({"kind": "List", "items": [{"kind": "ConfigMap"}]});
+/// assert_eq!(fleet_core::yaml::list_items(&list).map(|i| i.len()), Some(1));
+/// assert!(fleet_core::yaml::list_items(&serde_json::json!({"kind": "List"})).is_none());
+/// ```
+pub fn list_items(value: &Value) -> Option<&Vec<Value>> {
+    let kind = value.get("kind")?.as_str()?;
+    if !kind.ends_with("List") {
+        return None;
+    }
+    value.get("items")?.as_array()
+}

@@ -239,18 +239,9 @@ impl std::fmt::Debug for Renderer {
 /// `filepath.Join(a, b)` then trimming a leading `/`, as Fleet builds chart and kustomize
 /// paths.
 fn join_clean(dir: &str, file: &str) -> String {
-    let joined = format!("{dir}/{file}");
-    let mut parts: Vec<&str> = Vec::new();
-    for segment in joined.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    parts.join("/")
+    fleet_core::path::join(dir, file)
+        .trim_start_matches('/')
+        .to_string()
 }
 
 /// Fleet's bundle style for these files and options.

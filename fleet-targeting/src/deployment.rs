@@ -218,10 +218,7 @@ pub fn labels(
     let bundle_labels = &bundle.metadata.labels;
     let mut out: BTreeMap<String, String> = bundle_labels
         .iter()
-        .filter(|(k, _)| {
-            !(k.starts_with("kubectl.kubernetes.io/") || k.contains("cattle.io/"))
-                || k.starts_with("fleet.cattle.io/")
-        })
+        .filter(|(k, _)| values::exportable(k) || k.starts_with("fleet.cattle.io/"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let own = [

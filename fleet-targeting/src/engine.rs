@@ -77,6 +77,11 @@ impl Matcher {
     fn uses_groups(&self) -> bool {
         self.group_name.is_some() || self.group_sel.is_some()
     }
+
+    /// Whether only group criteria are set (the outcome depends on the groups alone).
+    fn is_group_only(&self) -> bool {
+        self.uses_groups() && self.name.is_none() && self.cluster_sel.is_none()
+    }
 }
 
 /// The group a matcher is evaluated with: a real group, or the empty group of a cluster that
@@ -97,6 +102,104 @@ pub(crate) struct Entry {
     pub matcher: Matcher,
     pub do_not_deploy: bool,
     pub name: String,
+}
+
+/// A deploy target filed in the anchor index (or in a group's list).
+#[derive(Clone, Copy, Debug)]
+struct Filed {
+    bundle: BundleId,
+    target: u32,
+    /// The label keys its outcome reads, one bit per key id modulo 64. For a bundle with
+    /// restrictions, customizations or doNotDeploy: every key the bundle reads, since any of
+    /// them can change its decision.
+    reads: u64,
+    /// Whether its outcome depends on the cluster's groups (bundle-wide, as `reads`).
+    groups: bool,
+    /// The bundle is plain (no restrictions, customizations or doNotDeploy).
+    simple: bool,
+    /// What is left to check once its list fired (for a plain bundle).
+    residual: Residual,
+}
+
+/// What is left of a target's matcher once the list it is filed in fired: the anchor (or the
+/// group) already holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Residual {
+    /// Nothing: firing is matching (a group-only target in a group's list, or a selector
+    /// with the anchor's requirement alone).
+    Nothing,
+    /// Up to two single-value requirements `(key, value, equal)`: the label has the value
+    /// (`In`), or does not (`NotIn`; an absent label passes). Kept inline so that a fired
+    /// entry is checked without reading the bundle.
+    Pairs(u8, [(KeyId, Sym, bool); 2]),
+    /// The whole matcher.
+    Full,
+}
+
+impl Filed {
+    /// Whether a change of the keys in `changed_keys` (bits as in `reads`) or of the
+    /// cluster's groups can change its outcome.
+    #[inline(always)]
+    fn affected(&self, changed_keys: u64, groups_changed: bool) -> bool {
+        self.reads & changed_keys != 0 || (self.groups && groups_changed)
+    }
+}
+
+/// `BundleBrief::home` of a bundle whose scope has several namespaces (read the scope).
+const MANY_NAMESPACES: u32 = u32::MAX - 1;
+
+/// Targets per bundle a [`BundleBrief`] describes; bundles with more are read in full.
+const BRIEF_TARGETS: usize = 4;
+
+/// What a relabel reads of a bundle on every fired entry and every changed bundle, kept in one
+/// small contiguous table: loading the bundle records themselves for hundreds of bundles per
+/// change costs more than the checks.
+#[derive(Clone, Copy, Debug)]
+struct BundleBrief {
+    /// The one namespace in its scope, `MANY_NAMESPACES`, or `NONE` (no bundle).
+    home: Sym,
+    /// Number of targets, or `u8::MAX` when more than `BRIEF_TARGETS`.
+    n_targets: u8,
+    /// Per target: as [`BundleRec::target_reads`].
+    reads: [u64; BRIEF_TARGETS],
+    /// Per target, one bit: whether it depends on groups.
+    groups: u8,
+}
+
+const NO_BRIEF: BundleBrief = BundleBrief {
+    home: NONE,
+    n_targets: 0,
+    reads: [0; BRIEF_TARGETS],
+    groups: 0,
+};
+
+fn key_bit(k: KeyId) -> u64 {
+    1 << (k % 64)
+}
+
+/// Which label set(s) a fired list is checked against during a relabel.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Old,
+    New,
+    Both,
+}
+
+/// Labels as a table indexed by key id (`NONE` = absent): one load per requirement.
+struct DenseLabels<'a>(&'a [Sym]);
+
+impl LabelLookup for DenseLabels<'_> {
+    fn get(&self, key: KeyId) -> Option<Sym> {
+        self.0.get(key as usize).copied().filter(|&v| v != NONE)
+    }
+}
+
+fn fill_dense(dense: &mut Vec<Sym>, n_keys: usize, labels: &[(KeyId, Sym)]) {
+    dense.clear();
+    dense.resize(n_keys, NONE);
+    for &(k, v) in labels {
+        dense[k as usize] = v;
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -120,6 +223,18 @@ pub(crate) struct BundleRec {
     simple: bool,
     uses_groups: bool,
     anchors: Vec<(Anchor, u32)>,
+    /// Deploy targets with only group criteria: filed in the lists of the groups they match
+    /// (and of the empty group) instead of under an anchor.
+    group_only: Vec<u32>,
+    /// Per target: the label keys its outcome reads (bits as in [`Filed::reads`]) and whether
+    /// it depends on groups.
+    target_reads: Vec<(u64, bool)>,
+    /// Every label key the bundle reads (targets, customizations, restrictions), sorted.
+    read_keys: Vec<KeyId>,
+    /// `read_keys` as bits.
+    reads_all: u64,
+    /// Per target: what is left to check once its anchor fired.
+    target_residual: Vec<Residual>,
 }
 
 pub(crate) struct GroupRec {
@@ -138,7 +253,28 @@ struct MappingRec {
 
 #[derive(Default)]
 struct Anchors {
-    lists: FxHashMap<Anchor, Vec<(BundleId, u32)>>,
+    lists: FxHashMap<Anchor, Vec<Filed>>,
+    /// Per group id: the group-only deploy targets that match that group.
+    group_lists: Vec<Vec<Filed>>,
+    /// The group-only deploy targets that match the empty group (a cluster in no group).
+    no_group_list: Vec<Filed>,
+    /// Per key id: how many bundles read the key. A label change of keys nobody reads
+    /// cannot change any decision.
+    key_readers: Vec<u32>,
+    /// How many bundles depend on groups.
+    group_readers: u32,
+}
+
+/// Reusable buffers of [`Engine::upsert_cluster`].
+#[derive(Default)]
+struct RelabelScratch {
+    old: Vec<Sym>,
+    new: Vec<Sym>,
+    /// Per bundle: the lowest target that matched, with the old and with the new labels,
+    /// among those the change can affect (`NONE`, or `COMPLEX` for a full re-decision).
+    slots: Vec<[u32; 2]>,
+    /// Bundles with a slot set, one bit each (read back in bundle order).
+    touched: Vec<u64>,
 }
 
 /// Which bundles go to which clusters, kept current under incremental updates.
@@ -153,18 +289,43 @@ pub struct Engine {
     /// Clusters in no group of their namespace.
     pub(crate) no_group: RoaringBitmap,
     pub(crate) bundles: Vec<Option<BundleRec>>,
+    /// Per bundle: what a relabel reads (see [`BundleBrief`]).
+    briefs: Vec<BundleBrief>,
     bundle_ids: FxHashMap<(Sym, Sym), BundleId>,
     free_bundles: Vec<BundleId>,
     mappings: FxHashMap<(Sym, Sym), MappingRec>,
     namespaces: FxHashMap<Sym, Vec<(KeyId, Sym)>>,
     anchors: Anchors,
     scratch: Vec<u32>,
+    relabel: RelabelScratch,
+    /// Checks done by the last [`Engine::upsert_cluster`] of an existing cluster: fired
+    /// entries examined (per label set), unaffected targets evaluated, full decisions made.
+    pub(crate) last_rechecks: usize,
 }
 
 impl Default for Engine {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// What a relabel compares: the cluster, the changed keys, both label sets and group lists.
+struct RelabelCtx<'a> {
+    cname: Sym,
+    ns: Sym,
+    changed_keys: u64,
+    groups_changed: bool,
+    old: DenseLabels<'a>,
+    new: DenseLabels<'a>,
+    old_groups: &'a [GroupId],
+    new_groups: &'a [GroupId],
+}
+
+/// The per-bundle results of firing lists during a relabel.
+struct RelabelState<'a> {
+    slots: &'a mut [[u32; 2]],
+    touched: &'a mut [u64],
+    checks: usize,
 }
 
 /// A matcher's group criteria over the groups in scope.
@@ -217,12 +378,15 @@ impl Engine {
             free_groups: Vec::new(),
             no_group: RoaringBitmap::new(),
             bundles: Vec::new(),
+            briefs: Vec::new(),
             bundle_ids: FxHashMap::default(),
             free_bundles: Vec::new(),
             mappings: FxHashMap::default(),
             namespaces: FxHashMap::default(),
             anchors: Anchors::default(),
             scratch: Vec::new(),
+            relabel: RelabelScratch::default(),
+            last_rechecks: 0,
         }
     }
 
@@ -832,7 +996,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn fire<L: LabelLookup + ?Sized>(
         &self,
-        list: &[(BundleId, u32)],
+        list: &[Filed],
         cname: Sym,
         ns: Sym,
         labels: &L,
@@ -840,20 +1004,18 @@ impl Engine {
         best: &mut [u32],
         touched: &mut Vec<BundleId>,
     ) {
-        for &(b, e) in list {
+        for f in list {
+            let (b, e) = (f.bundle, f.target);
             let bi = b as usize;
             let cur = best[bi];
             if cur == COMPLEX || (cur != NONE && cur <= e) {
                 continue;
             }
-            let Some(rec) = self.bundles[bi].as_ref() else {
-                continue;
-            };
-            if !rec.scope.contains(&ns) {
+            if !self.in_scope(f, ns) {
                 continue;
             }
-            if rec.simple {
-                if self.matches_any_group(&rec.targets[e as usize].matcher, cname, labels, groups) {
+            if f.simple {
+                if self.fired_matches(f, cname, labels, groups) {
                     if cur == NONE {
                         touched.push(b);
                     }
@@ -903,6 +1065,22 @@ impl Engine {
             }
         }
         go(Anchor::Always);
+        if groups.is_empty() {
+            self.fire(
+                &self.anchors.no_group_list,
+                cname,
+                ns,
+                labels,
+                groups,
+                best,
+                &mut touched,
+            );
+        }
+        for &g in groups {
+            if let Some(l) = self.anchors.group_lists.get(g as usize) {
+                self.fire(l, cname, ns, labels, groups, best, &mut touched);
+            }
+        }
         touched.sort_unstable();
         for b in touched {
             let e = best[b as usize];
@@ -1000,6 +1178,25 @@ impl Engine {
         }
     }
 
+    /// Moves a cluster from the groups it left to those it joined.
+    fn move_membership(&mut self, c: ClusterId, old: &[GroupId], new: &[GroupId]) {
+        for &g in old.iter().filter(|g| !new.contains(g)) {
+            if let Some(r) = self.groups[g as usize].as_mut() {
+                r.members.remove(c);
+            }
+        }
+        for &g in new.iter().filter(|g| !old.contains(g)) {
+            if let Some(r) = self.groups[g as usize].as_mut() {
+                r.members.insert(c);
+            }
+        }
+        if new.is_empty() {
+            self.no_group.insert(c);
+        } else if old.is_empty() {
+            self.no_group.remove(c);
+        }
+    }
+
     fn diff_decisions(
         old: &[(BundleId, Decision)],
         new: &[(BundleId, Decision)],
@@ -1026,6 +1223,333 @@ impl Engine {
         out
     }
 
+    /// Which bundles' decisions for one cluster change when its labels and groups go from
+    /// `old` to `new` (the index still holds the old state; it is not read).
+    ///
+    /// Only filed targets whose outcome can change are looked at: those reading a changed
+    /// key, and those depending on groups when the groups changed. Lists under anchors that
+    /// did not change are checked with both label sets; lists under an old anchor only with
+    /// the old labels and under a new anchor only with the new ones; group-only targets come
+    /// from the lists of the groups left and joined. For a plain bundle (first match, nothing
+    /// else) that gives the lowest affected matching target on each side; the targets it
+    /// skipped have the same outcome on both sides, so only those below the two need a look.
+    /// Other bundles are decided in full, old and new, when an affected target fires.
+    fn relabel_changes(
+        &mut self,
+        cname: Sym,
+        ns: Sym,
+        old_labels: &[(KeyId, Sym)],
+        new_labels: &[(KeyId, Sym)],
+        old_groups: &[GroupId],
+        new_groups: &[GroupId],
+    ) -> Vec<(BundleId, Change)> {
+        // Changed keys (value changed, added or removed), as bits and as a readers check.
+        let mut changed_keys = 0u64;
+        let mut read = false;
+        let readers = &self.anchors.key_readers;
+        let mut mark = |k: KeyId| {
+            changed_keys |= key_bit(k);
+            read |= readers.get(k as usize).is_some_and(|&n| n > 0);
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < old_labels.len() || j < new_labels.len() {
+            let ko = old_labels.get(i).map_or(KeyId::MAX, |x| x.0);
+            let kn = new_labels.get(j).map_or(KeyId::MAX, |x| x.0);
+            if ko == kn {
+                if old_labels[i].1 != new_labels[j].1 {
+                    mark(ko);
+                }
+                i += 1;
+                j += 1;
+            } else if ko < kn {
+                mark(ko);
+                i += 1;
+            } else {
+                mark(kn);
+                j += 1;
+            }
+        }
+        let groups_changed = old_groups != new_groups;
+        self.last_rechecks = 0;
+        let relevant = read || (groups_changed && self.anchors.group_readers > 0);
+        if !relevant {
+            return Vec::new();
+        }
+
+        let mut scratch = std::mem::take(&mut self.relabel);
+        let n_keys = self.clusters.keys.len();
+        fill_dense(&mut scratch.old, n_keys, old_labels);
+        fill_dense(&mut scratch.new, n_keys, new_labels);
+        if scratch.slots.len() < self.bundles.len() {
+            scratch.slots.resize(self.bundles.len(), [NONE, NONE]);
+        }
+        let words = self.bundles.len().div_ceil(64);
+        if scratch.touched.len() < words {
+            scratch.touched.resize(words, 0);
+        }
+        let ctx = RelabelCtx {
+            cname,
+            ns,
+            changed_keys,
+            groups_changed,
+            old: DenseLabels(&scratch.old),
+            new: DenseLabels(&scratch.new),
+            old_groups,
+            new_groups,
+        };
+        let mut st = RelabelState {
+            slots: &mut scratch.slots,
+            touched: &mut scratch.touched,
+            checks: 0,
+        };
+        let lists = &self.anchors.lists;
+        let go = |a: Anchor, side: Side, st: &mut RelabelState<'_>| {
+            if let Some(l) = lists.get(&a) {
+                self.fire_relabel(l, side, &ctx, st);
+            }
+        };
+        let display = self.display_key;
+        let (mut i, mut j) = (0, 0);
+        while i < old_labels.len() || j < new_labels.len() {
+            let ko = old_labels.get(i).map_or(KeyId::MAX, |x| x.0);
+            let kn = new_labels.get(j).map_or(KeyId::MAX, |x| x.0);
+            if ko == kn {
+                let (vo, vn) = (old_labels[i].1, new_labels[j].1);
+                if vo == vn {
+                    go(Anchor::Kv(ko, vo), Side::Both, &mut st);
+                    if ko == display {
+                        go(Anchor::Name(vo), Side::Both, &mut st);
+                    }
+                } else {
+                    go(Anchor::Kv(ko, vo), Side::Old, &mut st);
+                    go(Anchor::Kv(kn, vn), Side::New, &mut st);
+                    if ko == display {
+                        go(Anchor::Name(vo), Side::Old, &mut st);
+                        go(Anchor::Name(vn), Side::New, &mut st);
+                    }
+                }
+                go(Anchor::Key(ko), Side::Both, &mut st);
+                i += 1;
+                j += 1;
+            } else if ko < kn {
+                let vo = old_labels[i].1;
+                go(Anchor::Kv(ko, vo), Side::Old, &mut st);
+                go(Anchor::Key(ko), Side::Old, &mut st);
+                if ko == display {
+                    go(Anchor::Name(vo), Side::Old, &mut st);
+                }
+                i += 1;
+            } else {
+                let vn = new_labels[j].1;
+                go(Anchor::Kv(kn, vn), Side::New, &mut st);
+                go(Anchor::Key(kn), Side::New, &mut st);
+                if kn == display {
+                    go(Anchor::Name(vn), Side::New, &mut st);
+                }
+                j += 1;
+            }
+        }
+        go(Anchor::Name(cname), Side::Both, &mut st);
+        go(Anchor::Always, Side::Both, &mut st);
+        let group_sides: [(&[GroupId], Side); 2] = if groups_changed {
+            [(old_groups, Side::Old), (new_groups, Side::New)]
+        } else {
+            [(new_groups, Side::Both), (&[], Side::Both)]
+        };
+        for (k, (groups, side)) in group_sides.into_iter().enumerate() {
+            if k == 1 && !groups_changed {
+                break;
+            }
+            for &g in groups {
+                if let Some(r) = &self.groups[g as usize] {
+                    go(Anchor::Group(r.name), side, &mut st);
+                }
+                if let Some(l) = self.anchors.group_lists.get(g as usize) {
+                    self.fire_relabel(l, side, &ctx, &mut st);
+                }
+            }
+            if groups.is_empty() {
+                self.fire_relabel(&self.anchors.no_group_list, side, &ctx, &mut st);
+            }
+        }
+
+        let touched: u32 = st.touched[..words].iter().map(|w| w.count_ones()).sum();
+        let mut out = Vec::with_capacity(touched as usize);
+        let mut checks = st.checks;
+        for w in 0..words {
+            let mut bits = std::mem::take(&mut st.touched[w]);
+            while bits != 0 {
+                let b = (w * 64) as u32 + bits.trailing_zeros();
+                bits &= bits - 1;
+                let [mo, mn] = std::mem::replace(&mut st.slots[b as usize], [NONE, NONE]);
+                if mo == COMPLEX {
+                    let Some(rec) = self.bundles[b as usize].as_ref() else {
+                        continue;
+                    };
+                    checks += 2;
+                    let od = self.decide(rec, cname, ns, &ctx.old, old_groups);
+                    let nd = self.decide(rec, cname, ns, &ctx.new, new_groups);
+                    match (od, nd) {
+                        (None, Some(d)) => out.push((b, Change::Appeared(d))),
+                        (Some(_), None) => out.push((b, Change::Disappeared)),
+                        (Some(o), Some(d)) if o != d => out.push((b, Change::Changed(d))),
+                        _ => {}
+                    }
+                    continue;
+                }
+                if mo == mn {
+                    continue;
+                }
+                let Some((od, nd)) = self.plain_outcomes(b, mo, mn, &ctx, &mut checks) else {
+                    continue;
+                };
+                let plain = |target| Decision {
+                    target,
+                    customizations: Vec::new(),
+                };
+                match (od != NONE, nd != NONE) {
+                    (false, true) => out.push((b, Change::Appeared(plain(nd)))),
+                    (true, false) => out.push((b, Change::Disappeared)),
+                    (true, true) if od != nd => out.push((b, Change::Changed(plain(nd)))),
+                    _ => {}
+                }
+            }
+        }
+        self.last_rechecks = checks;
+        self.relabel = scratch;
+        out
+    }
+
+    /// The old and new deploy target (`NONE`: none) of plain bundle `b`, given the lowest
+    /// affected matching target on each side (`mo != mn`); `None` when a target the change
+    /// cannot affect decides both sides alike.
+    fn plain_outcomes(
+        &self,
+        b: BundleId,
+        mo: u32,
+        mn: u32,
+        ctx: &RelabelCtx<'_>,
+        checks: &mut usize,
+    ) -> Option<(u32, u32)> {
+        let (lo, hi) = (mo.min(mn), mo.max(mn));
+        let brief = &self.briefs[b as usize];
+        let rec = || self.bundles[b as usize].as_ref();
+        let (n_targets, unaffected) = if brief.n_targets == u8::MAX {
+            let r = rec()?;
+            (r.targets.len() as u32, None)
+        } else {
+            // Which targets below `hi` the change cannot affect, one bit each.
+            let upto = hi.min(u32::from(brief.n_targets));
+            let mut affected = if ctx.groups_changed { brief.groups } else { 0 };
+            for (t, reads) in brief.reads.iter().enumerate() {
+                affected |= u8::from(reads & ctx.changed_keys != 0) << t;
+            }
+            let below_hi = ((1u32 << upto) - 1) as u8;
+            (u32::from(brief.n_targets), Some(!affected & below_hi))
+        };
+        let pair = |other: u32| if mo == lo { (lo, other) } else { (other, lo) };
+        if unaffected == Some(0) {
+            // Every target below `hi` is affected: the lists fired told the whole story.
+            return Some(pair(hi));
+        }
+        // Targets the change cannot affect match on both sides or on neither.
+        let mut unaffected_match = |t: u32| {
+            let (reads, groups) = match rec() {
+                Some(r) => r.target_reads[t as usize],
+                None => return false,
+            };
+            if reads & ctx.changed_keys != 0 || (groups && ctx.groups_changed) {
+                return false;
+            }
+            *checks += 1;
+            rec().is_some_and(|r| {
+                let m = &r.targets[t as usize].matcher;
+                self.matches_any_group(m, ctx.cname, &ctx.new, ctx.new_groups)
+            })
+        };
+        if (0..lo).any(&mut unaffected_match) {
+            return None;
+        }
+        let other = (lo + 1..hi.min(n_targets))
+            .find(|&t| unaffected_match(t))
+            .unwrap_or(hi);
+        Some(pair(other))
+    }
+
+    /// Fires one list during a relabel (see [`Engine::relabel_changes`]).
+    fn fire_relabel(
+        &self,
+        list: &[Filed],
+        side: Side,
+        ctx: &RelabelCtx<'_>,
+        st: &mut RelabelState<'_>,
+    ) {
+        let (old_side, new_side) = (side != Side::New, side != Side::Old);
+        // The last inline residual checked, and whether it held on each side.
+        let mut memo: (Option<Residual>, bool, bool) = (None, false, false);
+        for f in list {
+            if !f.affected(ctx.changed_keys, ctx.groups_changed) {
+                continue;
+            }
+            let (mut pass_old, mut pass_new) = (old_side, new_side);
+            if let Residual::Pairs(n, pairs) = &f.residual {
+                if memo.0 != Some(f.residual) {
+                    let holds = |labels: &DenseLabels<'_>| {
+                        pairs[..*n as usize]
+                            .iter()
+                            .all(|&(k, v, equal)| (labels.0.get(k as usize) == Some(&v)) == equal)
+                    };
+                    memo = (
+                        Some(f.residual),
+                        old_side && holds(&ctx.old),
+                        new_side && holds(&ctx.new),
+                    );
+                }
+                (pass_old, pass_new) = (memo.1, memo.2);
+                if !pass_old && !pass_new {
+                    continue;
+                }
+            }
+            let bi = f.bundle as usize;
+            let slot = st.slots[bi];
+            if slot[0] == COMPLEX {
+                continue;
+            }
+            let need_old = pass_old && slot[0] > f.target;
+            let need_new = pass_new && slot[1] > f.target;
+            if !need_old && !need_new {
+                continue;
+            }
+            if !self.in_scope(f, ctx.ns) {
+                continue;
+            }
+            if !f.simple {
+                st.slots[bi] = [COMPLEX, COMPLEX];
+                st.touched[bi / 64] |= 1 << (bi % 64);
+                continue;
+            }
+            st.checks += usize::from(need_old) + usize::from(need_new);
+            let mut hit = false;
+            // A pair residual was checked above (`pass_*`).
+            let paired = matches!(f.residual, Residual::Pairs(..));
+            if need_old
+                && (paired || self.fired_matches_dense(f, ctx.cname, &ctx.old, ctx.old_groups))
+            {
+                st.slots[bi][0] = f.target;
+                hit = true;
+            }
+            if need_new
+                && (paired || self.fired_matches_dense(f, ctx.cname, &ctx.new, ctx.new_groups))
+            {
+                st.slots[bi][1] = f.target;
+                hit = true;
+            }
+            if hit {
+                st.touched[bi / 64] |= 1 << (bi % 64);
+            }
+        }
+    }
+
     /// Adds a cluster or replaces its labels; returns the bundles whose targeting of it changed.
     pub fn upsert_cluster<'a>(
         &mut self,
@@ -1038,11 +1562,13 @@ impl Engine {
         let new_labels = self.intern_labels(labels);
         let new_groups = self.groups_for_labels(ns, &new_labels);
         let mut best = std::mem::take(&mut self.scratch);
-        let mut old = Vec::new();
+        let old = Vec::new();
         let c = match self.clusters.find(ns, n) {
             Some(c) => {
                 let old_labels = self.clusters.label_list(c);
-                let old_groups = self.groups_of(c);
+                // Membership follows the group selectors, so the old groups are those the
+                // old labels select (cheaper than asking every group's bitmap).
+                let old_groups = self.groups_for_labels(ns, &old_labels);
                 if old_labels == new_labels && old_groups == new_groups {
                     self.scratch = best;
                     return ClusterDelta {
@@ -1050,17 +1576,17 @@ impl Engine {
                         changes: Vec::new(),
                     };
                 }
-                self.decisions_with(
-                    n,
-                    ns,
-                    old_labels.as_slice(),
-                    &old_labels,
-                    &old_groups,
-                    &mut best,
-                    &mut old,
-                );
+                self.scratch = best;
+                let changes =
+                    self.relabel_changes(n, ns, &old_labels, &new_labels, &old_groups, &new_groups);
                 self.clusters.relabel(c, &old_labels, &new_labels);
-                c
+                if old_groups != new_groups {
+                    self.move_membership(c, &old_groups, &new_groups);
+                }
+                return ClusterDelta {
+                    cluster: Some(c),
+                    changes,
+                };
             }
             None => self.clusters.insert(ns, n, &new_labels),
         };
@@ -1308,7 +1834,7 @@ impl Engine {
                     gid
                 }
             };
-            let _ = gid;
+            e.refile_group(gid);
             e.refresh_no_group(ns, &affected);
         })
     }
@@ -1343,6 +1869,7 @@ impl Engine {
         self.bulk_change(&bundles, &affected, move |e| {
             let affected = affected2;
             e.groups[gid as usize] = None;
+            e.refile_group(gid);
             e.free_groups.push(gid);
             e.group_ids.remove(&(ns, n));
             if let Some(v) = e.groups_by_ns.get_mut(&ns) {
@@ -1362,13 +1889,14 @@ impl Engine {
 
     // ----- bundles -----
 
-    fn choose_anchor(&self, m: &Matcher) -> Vec<Anchor> {
+    /// The anchors a matcher is filed under, and the selector requirement they stand for.
+    fn choose_anchor(&self, m: &Matcher) -> (Vec<Anchor>, Option<usize>) {
         if let Some(n) = m.name {
-            return vec![Anchor::Name(n)];
+            return (vec![Anchor::Name(n)], None);
         }
         if let Some(s) = &m.cluster_sel {
-            let mut best: Option<(u64, Vec<Anchor>)> = None;
-            for r in s.reqs.iter() {
+            let mut best: Option<(u64, Vec<Anchor>, usize)> = None;
+            for (ri, r) in s.reqs.iter().enumerate() {
                 let cand = match &r.op {
                     Op::In(vals) => Some(vals.iter().map(|&v| Anchor::Kv(r.key, v)).collect()),
                     Op::Exists => Some(vec![Anchor::Key(r.key)]),
@@ -1376,19 +1904,52 @@ impl Engine {
                 };
                 if let Some(c) = cand {
                     let est = self.posting_estimate(r);
-                    if best.as_ref().is_none_or(|(b, _)| est < *b) {
-                        best = Some((est, c));
+                    if best.as_ref().is_none_or(|(b, _, _)| est < *b) {
+                        best = Some((est, c, ri));
                     }
                 }
             }
-            if let Some((_, a)) = best {
-                return a;
+            if let Some((_, a, ri)) = best {
+                return (a, Some(ri));
             }
         }
         if let Some(g) = m.group_name {
-            return vec![Anchor::Group(g)];
+            return (vec![Anchor::Group(g)], None);
         }
-        vec![Anchor::Always]
+        (vec![Anchor::Always], None)
+    }
+
+    /// What is left of a matcher once the requirement `anchored` (an index into its
+    /// selector) holds.
+    fn residual(m: &Matcher, anchored: Option<usize>) -> Residual {
+        if m.name.is_some() || m.uses_groups() {
+            return Residual::Full;
+        }
+        let (Some(s), Some(anchored)) = (&m.cluster_sel, anchored) else {
+            return Residual::Full;
+        };
+        let mut pairs = [(0, 0, false); 2];
+        let mut n = 0;
+        for (ri, r) in s.reqs.iter().enumerate() {
+            if ri == anchored {
+                continue;
+            }
+            let pair = match &r.op {
+                Op::In(vals) if vals.len() == 1 => (r.key, vals[0], true),
+                Op::NotIn(vals) if vals.len() == 1 => (r.key, vals[0], false),
+                _ => return Residual::Full,
+            };
+            if n == pairs.len() {
+                return Residual::Full;
+            }
+            pairs[n] = pair;
+            n += 1;
+        }
+        if n == 0 {
+            Residual::Nothing
+        } else {
+            Residual::Pairs(n as u8, pairs)
+        }
     }
 
     fn compile_bundle(&mut self, b: &BundleInput) -> Result<BundleRec, TargetingError> {
@@ -1430,14 +1991,39 @@ impl Engine {
         let uses_groups = targets.iter().any(|t| t.matcher.uses_groups())
             || restrictions.iter().any(Matcher::uses_groups);
         let mut anchors = Vec::new();
+        let mut group_only = Vec::new();
+        let mut target_residual = vec![Residual::Full; targets.len()];
         for (i, t) in targets.iter().enumerate().skip(n_custom) {
             if t.matcher.is_empty() {
                 continue;
             }
-            for a in self.choose_anchor(&t.matcher) {
+            if t.matcher.is_group_only() {
+                group_only.push(i as u32);
+                target_residual[i] = Residual::Nothing;
+                continue;
+            }
+            let (chosen, anchored) = self.choose_anchor(&t.matcher);
+            target_residual[i] = Self::residual(&t.matcher, anchored);
+            for a in chosen {
                 anchors.push((a, i as u32));
             }
         }
+        let mut read_keys = Vec::new();
+        let target_reads = targets
+            .iter()
+            .map(|t| {
+                let keys = self.matcher_reads(&t.matcher);
+                let bits = keys.iter().fold(0, |acc, &k| acc | key_bit(k));
+                read_keys.extend(keys);
+                (bits, t.matcher.uses_groups())
+            })
+            .collect();
+        for r in &restrictions {
+            read_keys.extend(self.matcher_reads(r));
+        }
+        read_keys.sort_unstable();
+        read_keys.dedup();
+        let reads_all = read_keys.iter().fold(0, |acc, &k| acc | key_bit(k));
         let mut rec = BundleRec {
             ns,
             name,
@@ -1450,6 +2036,11 @@ impl Engine {
             simple,
             uses_groups,
             anchors,
+            group_only,
+            target_reads,
+            read_keys,
+            reads_all,
+            target_residual,
         };
         rec.scope = self.scope_for(&rec);
         Ok(rec)
@@ -1477,25 +2068,204 @@ impl Engine {
         scope
     }
 
-    fn register_anchors(&mut self, b: BundleId) {
-        if let Some(r) = &self.bundles[b as usize] {
-            for &(a, e) in &r.anchors {
-                self.anchors.lists.entry(a).or_default().push((b, e));
+    /// The label keys a matcher's outcome reads (`clusterName` reads the display-name label).
+    fn matcher_reads(&self, m: &Matcher) -> Vec<KeyId> {
+        let mut keys: Vec<KeyId> = m.cluster_sel.iter().flat_map(|s| s.keys()).collect();
+        if m.name.is_some() {
+            keys.push(self.display_key);
+        }
+        keys
+    }
+
+    /// How target `t` of bundle `b` is filed.
+    fn filed(b: BundleId, r: &BundleRec, t: u32) -> Filed {
+        let (reads, groups) = if r.simple {
+            r.target_reads[t as usize]
+        } else {
+            (r.reads_all, r.uses_groups)
+        };
+        Filed {
+            bundle: b,
+            target: t,
+            reads,
+            groups,
+            simple: r.simple,
+            residual: if r.simple {
+                r.target_residual[t as usize]
+            } else {
+                Residual::Full
+            },
+        }
+    }
+
+    /// Whether a fired entry's bundle sees namespace `ns`.
+    #[inline(always)]
+    fn in_scope(&self, f: &Filed, ns: Sym) -> bool {
+        let home = self.briefs[f.bundle as usize].home;
+        home == ns
+            || (home == MANY_NAMESPACES
+                && self.bundles[f.bundle as usize]
+                    .as_ref()
+                    .is_some_and(|r| r.scope.contains(&ns)))
+    }
+
+    /// Whether a fired entry of a plain bundle matches (its list's anchor holds).
+    fn fired_matches<L: LabelLookup + ?Sized>(
+        &self,
+        f: &Filed,
+        cname: Sym,
+        labels: &L,
+        groups: &[GroupId],
+    ) -> bool {
+        match f.residual {
+            Residual::Nothing => true,
+            Residual::Pairs(n, pairs) => pairs[..n as usize]
+                .iter()
+                .all(|&(k, v, equal)| (labels.get(k) == Some(v)) == equal),
+            Residual::Full => self.bundles[f.bundle as usize].as_ref().is_some_and(|r| {
+                self.matches_any_group(&r.targets[f.target as usize].matcher, cname, labels, groups)
+            }),
+        }
+    }
+
+    /// [`Engine::fired_matches`] on a label table, with the inline residual read directly.
+    #[inline(always)]
+    fn fired_matches_dense(
+        &self,
+        f: &Filed,
+        cname: Sym,
+        labels: &DenseLabels<'_>,
+        groups: &[GroupId],
+    ) -> bool {
+        match &f.residual {
+            Residual::Nothing => true,
+            Residual::Pairs(n, pairs) => pairs[..*n as usize]
+                .iter()
+                .all(|&(k, v, equal)| (labels.0.get(k as usize) == Some(&v)) == equal),
+            Residual::Full => self.fired_matches(f, cname, labels, groups),
+        }
+    }
+
+    fn set_home(&mut self, b: BundleId) {
+        let brief = match self.bundles[b as usize].as_ref() {
+            None => NO_BRIEF,
+            Some(r) => {
+                let mut brief = BundleBrief {
+                    home: match r.scope.as_slice() {
+                        [one] => *one,
+                        _ => MANY_NAMESPACES,
+                    },
+                    n_targets: u8::MAX,
+                    ..NO_BRIEF
+                };
+                if r.target_reads.len() <= BRIEF_TARGETS {
+                    brief.n_targets = r.target_reads.len() as u8;
+                    for (t, &(reads, groups)) in r.target_reads.iter().enumerate() {
+                        brief.reads[t] = reads;
+                        brief.groups |= u8::from(groups) << t;
+                    }
+                }
+                brief
             }
+        };
+        if self.briefs.len() <= b as usize {
+            self.briefs.resize(b as usize + 1, NO_BRIEF);
+        }
+        self.briefs[b as usize] = brief;
+    }
+
+    /// Whether a group-only matcher matches group `g` (`None`: the empty group).
+    fn group_only_matches(&self, m: &Matcher, g: Option<GroupId>) -> bool {
+        let ctx = match g {
+            Some(g) => self.group_ctx(g),
+            None => EMPTY_GROUP,
+        };
+        let no_labels: &[(KeyId, Sym)] = &[];
+        self.matcher_matches(m, NONE, no_labels, ctx)
+    }
+
+    fn register_anchors(&mut self, b: BundleId) {
+        let Some(r) = &self.bundles[b as usize] else {
+            return;
+        };
+        for &(a, e) in &r.anchors {
+            let f = Self::filed(b, r, e);
+            // Entries with the same residual are kept together: a relabel checks it once for
+            // the whole run (many bundles often share one, e.g. `tier NotIn (edge)`).
+            let list = self.anchors.lists.entry(a).or_default();
+            let at = list.partition_point(|x| x.residual <= f.residual);
+            list.insert(at, f);
+        }
+        for &t in &r.group_only {
+            let m = &r.targets[t as usize].matcher;
+            let f = Self::filed(b, r, t);
+            if self.group_only_matches(m, None) {
+                self.anchors.no_group_list.push(f);
+            }
+            for g in 0..self.groups.len() as GroupId {
+                if self.groups[g as usize].is_some() && self.group_only_matches(m, Some(g)) {
+                    if self.anchors.group_lists.len() <= g as usize {
+                        self.anchors.group_lists.resize(g as usize + 1, Vec::new());
+                    }
+                    self.anchors.group_lists[g as usize].push(f);
+                }
+            }
+        }
+        for &k in &r.read_keys {
+            let readers = &mut self.anchors.key_readers;
+            if readers.len() <= k as usize {
+                readers.resize(k as usize + 1, 0);
+            }
+            readers[k as usize] += 1;
+        }
+        if r.uses_groups {
+            self.anchors.group_readers += 1;
         }
     }
 
     fn unregister_anchors(&mut self, b: BundleId) {
-        if let Some(r) = &self.bundles[b as usize] {
-            for &(a, _) in &r.anchors {
-                if let Some(l) = self.anchors.lists.get_mut(&a) {
-                    l.retain(|x| x.0 != b);
-                    if l.is_empty() {
-                        self.anchors.lists.remove(&a);
+        let Some(r) = &self.bundles[b as usize] else {
+            return;
+        };
+        for &(a, _) in &r.anchors {
+            if let Some(l) = self.anchors.lists.get_mut(&a) {
+                l.retain(|x| x.bundle != b);
+                if l.is_empty() {
+                    self.anchors.lists.remove(&a);
+                }
+            }
+        }
+        if !r.group_only.is_empty() {
+            self.anchors.no_group_list.retain(|x| x.bundle != b);
+            for l in &mut self.anchors.group_lists {
+                l.retain(|x| x.bundle != b);
+            }
+        }
+        for &k in &r.read_keys {
+            self.anchors.key_readers[k as usize] -= 1;
+        }
+        if r.uses_groups {
+            self.anchors.group_readers -= 1;
+        }
+    }
+
+    /// Refills group `g`'s list of group-only targets (after the group changed or went).
+    fn refile_group(&mut self, g: GroupId) {
+        let mut list = Vec::new();
+        if self.groups.get(g as usize).is_some_and(Option::is_some) {
+            for (b, r) in self.bundles.iter().enumerate() {
+                let Some(r) = r else { continue };
+                for &t in &r.group_only {
+                    if self.group_only_matches(&r.targets[t as usize].matcher, Some(g)) {
+                        list.push(Self::filed(b as BundleId, r, t));
                     }
                 }
             }
         }
+        if self.anchors.group_lists.len() <= g as usize {
+            self.anchors.group_lists.resize(g as usize + 1, Vec::new());
+        }
+        self.anchors.group_lists[g as usize] = list;
     }
 
     /// Adds or replaces a bundle. An invalid selector fails the bundle and leaves the engine
@@ -1533,6 +2303,7 @@ impl Engine {
             }
         };
         self.register_anchors(id);
+        self.set_home(id);
         Ok((id, diff_targets(id, &before, &after)))
     }
 
@@ -1543,6 +2314,7 @@ impl Engine {
         self.unregister_anchors(id);
         let key = self.bundles[id as usize].as_ref().map(|r| (r.ns, r.name))?;
         self.bundles[id as usize] = None;
+        self.set_home(id);
         self.bundle_ids.remove(&key);
         self.free_bundles.push(id);
         Some(diff_targets(id, &before, &BundleTargets::default()))
@@ -1576,6 +2348,7 @@ impl Engine {
             if let Some(r) = self.bundles[b as usize].as_mut() {
                 r.scope = new_scope;
             }
+            self.set_home(b);
             let d = diff_targets(b, &before, &after);
             if !d.is_empty() {
                 out.bundles.push(d);
@@ -1660,5 +2433,164 @@ impl Engine {
 
     pub(crate) fn display_key(&self) -> KeyId {
         self.display_key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TargetInput;
+    use fleet_core::selector::LabelSelector;
+
+    const NS: &str = "fleet-default";
+
+    fn ml(pairs: &[(&str, &str)]) -> LabelSelector {
+        LabelSelector {
+            match_labels: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            match_expressions: None,
+        }
+    }
+
+    fn bundle(name: &str, matchers: Vec<MatcherInput>) -> BundleInput {
+        BundleInput {
+            namespace: NS.into(),
+            name: name.into(),
+            targets: matchers
+                .into_iter()
+                .map(|matcher| TargetInput {
+                    matcher,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn selector(pairs: &[(&str, &str)]) -> MatcherInput {
+        MatcherInput {
+            cluster_selector: Some(ml(pairs)),
+            ..Default::default()
+        }
+    }
+
+    fn group(name: &str, labels: &[(&str, &str)], sel: &[(&str, &str)]) -> GroupInput {
+        GroupInput {
+            namespace: NS.into(),
+            name: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            selector: Some(ml(sel)),
+        }
+    }
+
+    #[test]
+    fn change_of_a_key_no_target_reads_rechecks_nothing() {
+        let mut e = Engine::new();
+        for i in 0..20 {
+            let env = ["dev", "prod"][i % 2];
+            e.upsert_cluster(
+                NS,
+                &format!("c{i}"),
+                [("env", env), ("beat", "0"), ("tier", "a")],
+            );
+        }
+        let (b, _) = e
+            .upsert_bundle(&bundle(
+                "app",
+                vec![selector(&[("env", "prod"), ("tier", "a")])],
+            ))
+            .expect("bundle");
+        // `beat` is read by no target: nothing is evaluated and nothing changes.
+        let d = e.upsert_cluster(NS, "c1", [("env", "prod"), ("beat", "1"), ("tier", "a")]);
+        assert!(d.changes.is_empty());
+        assert_eq!(e.last_rechecks, 0);
+        // `tier` is read by the target (not its anchor, `env`): it is re-checked.
+        let d = e.upsert_cluster(NS, "c1", [("env", "prod"), ("beat", "2"), ("tier", "b")]);
+        assert_eq!(d.changes, vec![(b, Change::Disappeared)]);
+        assert!(e.last_rechecks > 0);
+        // A cluster the bundle does not match, changing a read key to another non-match:
+        // the anchor (`env=dev`) fires nothing on either side.
+        let d = e.upsert_cluster(NS, "c0", [("env", "dev"), ("beat", "0"), ("tier", "b")]);
+        assert!(d.changes.is_empty());
+        assert_eq!(e.last_rechecks, 0);
+        let d = e.upsert_cluster(NS, "c0", [("env", "prod"), ("beat", "0"), ("tier", "a")]);
+        assert!(matches!(&d.changes[..], [(x, Change::Appeared(dd))] if *x == b && dd.target == 0));
+        assert_eq!(e.targets(b).len(), 10);
+    }
+
+    #[test]
+    fn group_only_targets_follow_the_membership_delta() {
+        let mut e = Engine::new();
+        for i in 0..10 {
+            e.upsert_cluster(NS, &format!("c{i}"), [("env", "dev"), ("tier", "a")]);
+        }
+        e.upsert_group(&group("prod", &[("team", "x")], &[("env", "prod")]));
+        let by_name = MatcherInput {
+            cluster_group: "prod".into(),
+            ..Default::default()
+        };
+        let by_labels = MatcherInput {
+            cluster_group_selector: Some(ml(&[("team", "x")])),
+            ..Default::default()
+        };
+        let (named, _) = e
+            .upsert_bundle(&bundle("named", vec![by_name]))
+            .expect("bundle");
+        let (labelled, _) = e
+            .upsert_bundle(&bundle("labelled", vec![by_labels]))
+            .expect("bundle");
+        // A bundle reading `tier`, so that changing it is worth looking at.
+        let (tiered, _) = e
+            .upsert_bundle(&bundle("tiered", vec![selector(&[("tier", "b")])]))
+            .expect("bundle");
+
+        // Joining the group: both group-only bundles appear, found through the group's list
+        // (two entries examined with the new groups; `tiered` reads no changed key).
+        let d = e.upsert_cluster(NS, "c0", [("env", "prod"), ("tier", "a")]);
+        let got: Vec<u32> = d.changes.iter().map(|c| c.0).collect();
+        assert_eq!(got, vec![named, labelled]);
+        assert!(d.changes.iter().all(|c| matches!(c.1, Change::Appeared(_))));
+        assert_eq!(e.last_rechecks, 2);
+
+        // Groups unchanged: the group-only targets are not looked at, only `tiered` is.
+        let d = e.upsert_cluster(NS, "c0", [("env", "prod"), ("tier", "b")]);
+        assert_eq!(d.changes.len(), 1);
+        assert_eq!(d.changes[0].0, tiered);
+        assert_eq!(e.last_rechecks, 1);
+
+        // Leaving the group: both disappear.
+        let d = e.upsert_cluster(NS, "c0", [("env", "dev"), ("tier", "b")]);
+        let got: Vec<(u32, Change)> = d.changes;
+        assert_eq!(
+            got,
+            vec![
+                (named, Change::Disappeared),
+                (labelled, Change::Disappeared)
+            ]
+        );
+
+        // The group's labels change: `labelled` no longer selects it, so joining the group
+        // now brings only `named` (the group's list was refilled).
+        e.upsert_group(&group("prod", &[("team", "y")], &[("env", "prod")]));
+        let d = e.upsert_cluster(NS, "c1", [("env", "prod"), ("tier", "a")]);
+        let got: Vec<u32> = d.changes.iter().map(|c| c.0).collect();
+        assert_eq!(got, vec![named]);
+        assert_eq!(
+            e.bundles_for_cluster(e.cluster_id(NS, "c1").unwrap()).len(),
+            1
+        );
+
+        // The group goes: `named` loses c1 with it; a later change of c1 finds nothing.
+        let d = e.remove_group(NS, "prod");
+        assert_eq!(d.bundles.len(), 1);
+        let d = e.upsert_cluster(NS, "c1", [("env", "dev"), ("tier", "a")]);
+        assert!(d.changes.is_empty());
     }
 }

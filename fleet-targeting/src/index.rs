@@ -202,6 +202,11 @@ impl KeyIndex {
         } else {
             self.present.insert(c);
         }
+        self.add_value(c, v, staging);
+    }
+
+    /// Adds `c` to the column and to the postings of `v` (`present` already holds it).
+    fn add_value(&mut self, c: ClusterId, v: Sym, staging: bool) {
         match &mut self.column {
             Column::Sparse(m) => {
                 m.insert(c, v);
@@ -258,6 +263,17 @@ impl KeyIndex {
 
     fn remove(&mut self, c: ClusterId, v: Sym) {
         self.present.remove(c);
+        self.remove_value(c, v);
+    }
+
+    /// Replaces the value of a cluster that keeps the key: `present` stays as it is.
+    fn change_value(&mut self, c: ClusterId, old: Sym, new: Sym) {
+        self.remove_value(c, old);
+        self.add_value(c, new, false);
+    }
+
+    /// Removes `c` from the column and from the postings of `v` (not from `present`).
+    fn remove_value(&mut self, c: ClusterId, v: Sym) {
         match &mut self.column {
             Column::Sparse(m) => {
                 m.remove(&c);
@@ -513,8 +529,7 @@ impl ClusterIndex {
             let kn = new.get(j).map(|x| x.0).unwrap_or(KeyId::MAX);
             if ko == kn {
                 if old[i].1 != new[j].1 {
-                    self.keys[ko as usize].remove(c, old[i].1);
-                    self.keys[ko as usize].add(c, new[j].1, false);
+                    self.keys[ko as usize].change_value(c, old[i].1, new[j].1);
                 }
                 i += 1;
                 j += 1;

@@ -2,7 +2,8 @@
 //! `../shared/spec/perf-anchor.md` §3.
 //!
 //! `cargo run --release -p benches --bin targeting-scale -- --clusters N [--bundles 1000]
-//! [--threads T] [--gitrepo]` prints one JSON object per line: measures `a`, `b1`, `bT`, `d`,
+//! [--threads T] [--gitrepo]` prints one JSON object per line: measures `a` (one bundle's
+//! clusters as a materialised list of ids), `a_bitmap` (the same as a bitmap), `b1`, `bT`, `d`,
 //! `e` (timings), `c` (memory, as RSS growth) and `check` (results against the arithmetic
 //! oracle).
 
@@ -174,6 +175,7 @@ fn run() -> Result<()> {
         (100, 10)
     };
     let mut a_samples = Vec::new();
+    let mut a_bitmap_samples = Vec::new();
     let mut sink = 0usize;
     // The CPU clock ticks coarsely: with it, each sample times a batch of repetitions that
     // runs for at least ~20 ms and reports the time per repetition.
@@ -189,13 +191,21 @@ fn run() -> Result<()> {
         for _ in 0..reps {
             let t = now();
             for _ in 0..per_sample {
-                let list: Vec<u32> = engine.targets(b).clusters().iter().collect();
+                let list: Vec<u32> = engine.targets(b).cluster_list();
                 sink += list.len();
             }
             a_samples.push((now() - t) / per_sample as u64);
+            // The same answer as a bitmap the caller iterates (no list built).
+            let t = now();
+            for _ in 0..per_sample {
+                let set = engine.targets(b).clusters();
+                sink += set.len() as usize;
+            }
+            a_bitmap_samples.push((now() - t) / per_sample as u64);
         }
     }
     emit(&a, "a", a_samples);
+    emit(&a, "a_bitmap", a_bitmap_samples);
 
     // (b1) all bundles vs all clusters, one thread.
     let b_runs = if big {

@@ -94,24 +94,6 @@ pub struct LoadedBundle {
     pub files: Files,
 }
 
-/// Decodes a Bundle resource's content (`""` text, or `base64+gz`).
-fn decode_resource(name: &str, content: &str, encoding: &str) -> anyhow::Result<Vec<u8>> {
-    match encoding {
-        "" => Ok(content.as_bytes().to_vec()),
-        "base64+gz" => {
-            use base64::Engine as _;
-            let zipped = base64::engine::general_purpose::STANDARD
-                .decode(content.trim())
-                .with_context(|| format!("resource {name}: invalid base64"))?;
-            let mut out = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut out)
-                .with_context(|| format!("resource {name}: invalid gzip"))?;
-            Ok(out)
-        }
-        other => bail!("resource {name}: unknown encoding {other:?}"),
-    }
-}
-
 /// Reads a bundle directory as Fleet's `fleet test` does (through `fleet-bundle`: fleet.yaml,
 /// `.fleetignore`, hidden files, values files, targets assembly with `targets_file`), named
 /// `test` unless fleet.yaml names it.
@@ -156,8 +138,7 @@ pub fn load_bundle(
     let spec = read.bundle.spec;
     let mut files = Files::new();
     for resource in &spec.resources {
-        let content = decode_resource(&resource.name, &resource.content, &resource.encoding)?;
-        files.insert(&resource.name, content)?;
+        files.insert(&resource.name, resource.decode()?)?;
     }
     Ok(Some(LoadedBundle {
         name,

@@ -180,6 +180,71 @@ pub struct BundleResource {
     pub extra: Unknown,
 }
 
+/// Why a Bundle resource's content cannot be decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("resource {name}: {reason}")]
+pub struct ResourceError {
+    /// The resource's name.
+    pub name: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl BundleResource {
+    /// The resource for a file: its text as it is, or (when `compress` is set or the bytes are
+    /// not UTF-8) base64 of gzip with encoding `base64+gz`, as Fleet's bundle reader writes it.
+    pub fn encode(
+        name: &str,
+        data: &[u8],
+        compress: bool,
+    ) -> Result<BundleResource, ResourceError> {
+        use base64::Engine as _;
+        let (content, encoding) = match (compress, std::str::from_utf8(data)) {
+            (false, Ok(text)) => (text.to_string(), String::new()),
+            _ => {
+                let gz = crate::manifest::gzip(data).map_err(|e| ResourceError {
+                    name: name.to_string(),
+                    reason: e.to_string(),
+                })?;
+                (
+                    base64::engine::general_purpose::STANDARD.encode(gz),
+                    "base64+gz".to_string(),
+                )
+            }
+        };
+        Ok(BundleResource {
+            name: name.to_string(),
+            content,
+            encoding,
+            extra: Unknown::default(),
+        })
+    }
+
+    /// The file's bytes: the content as it is (encoding `""`), base64-decoded (`base64`), or
+    /// base64-decoded and gunzipped (`base64+gz`, at most
+    /// [`crate::manifest::MAX_MANIFEST_BYTES`]).
+    pub fn decode(&self) -> Result<Vec<u8>, ResourceError> {
+        use base64::Engine as _;
+        let bad = |reason: String| ResourceError {
+            name: self.name.clone(),
+            reason,
+        };
+        let base64 = || {
+            base64::engine::general_purpose::STANDARD
+                .decode(self.content.trim())
+                .map_err(|e| bad(format!("invalid base64: {e}")))
+        };
+        match self.encoding.as_str() {
+            "" => Ok(self.content.clone().into_bytes()),
+            "base64" => base64(),
+            "base64+gz" => {
+                crate::manifest::gunzip(&base64()?).map_err(|e| bad(format!("invalid gzip: {e}")))
+            }
+            other => Err(bad(format!("unknown encoding {other:?}"))),
+        }
+    }
+}
+
 /// A target or customization (Go `BundleTarget`): deployment options inline plus the
 /// cluster criteria.
 ///

@@ -270,3 +270,42 @@ fn helm_value_numbers_hash_as_float64() {
         "s-x:773546085f21a9779671acff248d653f3741732b65cbe956f4542f30e7308a0f"
     );
 }
+
+#[test]
+fn bundle_resources_encode_and_decode() {
+    use fleet_core::crd::BundleResource;
+    let text = BundleResource::encode("a.yaml", b"kind: ConfigMap\n", false).unwrap();
+    assert_eq!(
+        (text.content.as_str(), text.encoding.as_str()),
+        ("kind: ConfigMap\n", "")
+    );
+    assert_eq!(text.decode().unwrap(), b"kind: ConfigMap\n");
+    let binary = BundleResource::encode("logo.png", &[0xff, 0x00, 0x80], false).unwrap();
+    assert_eq!(binary.encoding, "base64+gz");
+    assert_eq!(binary.decode().unwrap(), [0xff, 0x00, 0x80]);
+    let compressed = BundleResource::encode("a.yaml", b"x: 1\n", true).unwrap();
+    assert_eq!(compressed.encoding, "base64+gz");
+    assert_eq!(compressed.decode().unwrap(), b"x: 1\n");
+    let plain_base64 = BundleResource {
+        name: "b".into(),
+        content: "eDogMQo=".into(),
+        encoding: "base64".into(),
+        ..Default::default()
+    };
+    assert_eq!(plain_base64.decode().unwrap(), b"x: 1\n");
+    for (content, encoding, reason) in [
+        ("%%%", "base64+gz", "invalid base64"),
+        ("eDogMQo=", "base64+gz", "invalid gzip"),
+        ("x", "zstd", "unknown encoding \"zstd\""),
+    ] {
+        let bad = BundleResource {
+            name: "bad.yaml".into(),
+            content: content.into(),
+            encoding: encoding.into(),
+            ..Default::default()
+        };
+        let err = bad.decode().unwrap_err().to_string();
+        assert!(err.starts_with("resource bad.yaml: "), "{err}");
+        assert!(err.contains(reason), "{err}");
+    }
+}

@@ -37,15 +37,12 @@ pub fn read_docs(path: &Path) -> Result<Vec<Doc>> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        if kind == "List" || kind.ends_with("List") && obj.contains_key("items") {
-            let items = obj
-                .get("items")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for item in items.into_iter().rev() {
-                stack.push(item);
-            }
+        if let Some(items) = fleet_core::yaml::list_items(&v) {
+            stack.extend(items.iter().rev().cloned());
+            continue;
+        }
+        if kind == "List" {
+            // kubectl reads a `kind: List` without items as an empty list.
             continue;
         }
         if kind.is_empty() {

@@ -129,9 +129,7 @@ pub fn status(obj: &Value) -> Status {
         return Status::progressing("Resource scheduled for deletion");
     }
     let kind = str_at(obj, "/kind").unwrap_or("");
-    let group = str_at(obj, "/apiVersion")
-        .and_then(|v| v.split_once('/').map(|(g, _)| g))
-        .unwrap_or("");
+    let group = fleet_core::meta::split_api_version(str_at(obj, "/apiVersion").unwrap_or("")).0;
     if let (Some(generation), Some(observed)) = (
         int_at(obj, "/metadata/generation"),
         int_at(obj, "/status/observedGeneration"),

@@ -48,21 +48,9 @@ pub fn normalize(path: &str) -> Result<String, PathError> {
             path: path.to_string(),
         });
     }
-    let mut parts: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err(PathError::Escapes {
-                        path: path.to_string(),
-                    });
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    Ok(parts.join("/"))
+    fleet_core::path::join_within("", path).map_err(|_| PathError::Escapes {
+        path: path.to_string(),
+    })
 }
 
 /// Joins `rel` onto the directory `dir` (both relative to the root) and normalises the result.

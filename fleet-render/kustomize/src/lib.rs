@@ -706,6 +706,12 @@ impl<'a> Builder<'a> {
 }
 
 fn push_object(out: &mut Vec<Res>, doc: Value, path: &str) -> Result<(), Error> {
+    if let Some(items) = fleet_core::yaml::list_items(&doc) {
+        for item in items.clone() {
+            push_object(out, item, path)?;
+        }
+        return Ok(());
+    }
     match doc {
         Value::Null => Ok(()),
         Value::Object(ref m) if m.is_empty() => Ok(()),
@@ -719,14 +725,6 @@ fn push_object(out: &mut Vec<Res>, doc: Value, path: &str) -> Result<(), Error> 
                         Value::Object(m.clone())
                     ),
                 });
-            }
-            if kind.ends_with("List")
-                && let Some(Value::Array(items)) = m.get("items")
-            {
-                for item in items.clone() {
-                    push_object(out, item, path)?;
-                }
-                return Ok(());
             }
             let has_name = m
                 .get("metadata")

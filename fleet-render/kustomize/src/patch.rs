@@ -159,7 +159,7 @@ fn find_by_id(resources: &[Res], patch: &Value, origin: &str) -> Result<usize, E
     let api = str_at(patch, &["apiVersion"]).unwrap_or("");
     let name = str_at(patch, &["metadata", "name"]).unwrap_or("");
     let ns = str_at(patch, &["metadata", "namespace"]);
-    let (group, version) = api.split_once('/').unwrap_or(("", api));
+    let (group, version) = fleet_core::meta::split_api_version(api);
     let candidates: Vec<usize> = resources
         .iter()
         .enumerate()

@@ -94,12 +94,11 @@ impl Res {
     }
 
     pub fn group(&self) -> &str {
-        self.api_version().split_once('/').map_or("", |(g, _)| g)
+        fleet_core::meta::split_api_version(self.api_version()).0
     }
 
     pub fn version(&self) -> &str {
-        let av = self.api_version();
-        av.split_once('/').map_or(av, |(_, v)| v)
+        fleet_core::meta::split_api_version(self.api_version()).1
     }
 
     pub fn name(&self) -> &str {

@@ -1,6 +1,7 @@
 //! Patch targets: anchored regexes on group/version/kind/name/namespace and label or
 //! annotation selectors.
 
+use fleet_core::selector::{Labels, Selector as LabelSelector};
 use regex::Regex;
 use serde_json::Value;
 
@@ -28,18 +29,8 @@ pub(crate) struct Selector {
     kind: Option<Pattern>,
     name: Option<Pattern>,
     namespace: Option<Pattern>,
-    labels: Option<Vec<Requirement>>,
-    annotations: Option<Vec<Requirement>>,
-}
-
-#[derive(Debug)]
-enum Requirement {
-    Eq(String, String),
-    NotEq(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    NotExists(String),
+    labels: Option<LabelSelector>,
+    annotations: Option<LabelSelector>,
 }
 
 fn anchored(pattern: &str) -> Result<Option<Pattern>, String> {
@@ -58,75 +49,19 @@ fn anchored(pattern: &str) -> Result<Option<Pattern>, String> {
         .map_err(|e| format!("invalid regular expression {pattern:?}: {e}"))
 }
 
-/// Parses a Kubernetes label selector string (`a=b,c!=d,e in (x,y),!f,g`).
-fn parse_requirements(text: &str) -> Result<Vec<Requirement>, String> {
-    let mut out = Vec::new();
-    // Split on commas outside parentheses.
-    let mut parts = Vec::new();
-    let mut depth = 0;
-    let mut cur = String::new();
-    for c in text.chars() {
-        match c {
-            '(' => {
-                depth += 1;
-                cur.push(c);
-            }
-            ')' => {
-                depth -= 1;
-                cur.push(c);
-            }
-            ',' if depth == 0 => parts.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    for part in parts {
-        let p = part.trim();
-        if p.is_empty() {
-            continue;
-        }
-        let set = |rest: &str| -> Result<Vec<String>, String> {
-            let rest = rest.trim();
-            let inner = rest
-                .strip_prefix('(')
-                .and_then(|r| r.strip_suffix(')'))
-                .ok_or_else(|| format!("invalid selector requirement {p:?}"))?;
-            Ok(inner.split(',').map(|s| s.trim().to_string()).collect())
-        };
-        if let Some(key) = p.strip_prefix('!') {
-            out.push(Requirement::NotExists(key.trim().to_string()));
-        } else if let Some((k, v)) = p.split_once("!=") {
-            out.push(Requirement::NotEq(k.trim().into(), v.trim().into()));
-        } else if let Some((k, v)) = p.split_once("==") {
-            out.push(Requirement::Eq(k.trim().into(), v.trim().into()));
-        } else if let Some((k, v)) = p.split_once('=') {
-            out.push(Requirement::Eq(k.trim().into(), v.trim().into()));
-        } else if let Some((k, v)) = p.split_once(" notin ") {
-            out.push(Requirement::NotIn(k.trim().into(), set(v)?));
-        } else if let Some((k, v)) = p.split_once(" in ") {
-            out.push(Requirement::In(k.trim().into(), set(v)?));
-        } else if p
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-        {
-            out.push(Requirement::Exists(p.to_string()));
-        } else {
-            return Err(format!("invalid selector requirement {p:?}"));
-        }
-    }
-    Ok(out)
+/// Parses a label or annotation selector as kustomize does, with apimachinery's
+/// `labels.Parse` (`fleet_core::selector`).
+fn parse_selector(text: &str) -> Result<LabelSelector, String> {
+    LabelSelector::parse(text).map_err(|e| e.to_string())
 }
 
-fn matches_requirements(reqs: &[Requirement], map: Option<&Value>) -> bool {
-    let get = |k: &str| map.and_then(|m| m.get(k)).and_then(Value::as_str);
-    reqs.iter().all(|r| match r {
-        Requirement::Eq(k, v) => get(k) == Some(v.as_str()),
-        Requirement::NotEq(k, v) => get(k) != Some(v.as_str()),
-        Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-        Requirement::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
-        Requirement::Exists(k) => get(k).is_some(),
-        Requirement::NotExists(k) => get(k).is_none(),
-    })
+/// A `metadata.labels` or `metadata.annotations` JSON map as a label set.
+struct JsonLabels<'v>(Option<&'v Value>);
+
+impl Labels for JsonLabels<'_> {
+    fn get_label(&self, key: &str) -> Option<&str> {
+        self.0?.get(key)?.as_str()
+    }
 }
 
 impl Selector {
@@ -159,11 +94,11 @@ impl Selector {
             namespace: anchored(s("namespace"))?,
             labels: match s("labelSelector") {
                 "" => None,
-                t => Some(parse_requirements(t)?),
+                t => Some(parse_selector(t)?),
             },
             annotations: match s("annotationSelector") {
                 "" => None,
-                t => Some(parse_requirements(t)?),
+                t => Some(parse_selector(t)?),
             },
         })
     }
@@ -187,13 +122,13 @@ impl Selector {
         {
             return false;
         }
-        if let Some(reqs) = &self.labels
-            && !matches_requirements(reqs, r.obj.pointer("/metadata/labels"))
+        if let Some(selector) = &self.labels
+            && !selector.matches(&JsonLabels(r.obj.pointer("/metadata/labels")))
         {
             return false;
         }
-        if let Some(reqs) = &self.annotations
-            && !matches_requirements(reqs, r.obj.pointer("/metadata/annotations"))
+        if let Some(selector) = &self.annotations
+            && !selector.matches(&JsonLabels(r.obj.pointer("/metadata/annotations")))
         {
             return false;
         }

@@ -64,10 +64,10 @@ pub(super) fn declared(
 
 fn candidates<'a>(var: &Var, resources: &'a [Res]) -> Vec<&'a Res> {
     let (group, version) = match &var.api_version {
-        Some(av) => match av.split_once('/') {
-            Some((g, v)) => (Some(g.to_string()), Some(v.to_string())),
-            None => (Some(String::new()), Some(av.clone())),
-        },
+        Some(av) => {
+            let (g, v) = fleet_core::meta::split_api_version(av);
+            (Some(g.to_string()), Some(v.to_string()))
+        }
         None => (None, None),
     };
     resources

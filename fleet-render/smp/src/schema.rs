@@ -47,10 +47,7 @@ pub struct Gvk {
 impl Gvk {
     /// Splits an `apiVersion` (`apps/v1` or `v1`) and pairs it with `kind`.
     pub fn from_api_version(api_version: &str, kind: &str) -> Self {
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version),
-        };
+        let (group, version) = fleet_core::meta::split_api_version(api_version);
         Gvk {
             group: group.to_string(),
             version: version.to_string(),

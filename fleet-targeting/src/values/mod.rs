@@ -100,7 +100,10 @@ pub struct ClusterContext {
     pub data: Value,
 }
 
-fn exportable(key: &str) -> bool {
+/// Whether a label or annotation key is not one of Kubernetes' or Rancher's own (keys starting
+/// `kubectl.kubernetes.io/` or containing `cattle.io/`), the filter Fleet applies both to the
+/// cluster labels values see and to the bundle labels a BundleDeployment inherits.
+pub(crate) fn exportable(key: &str) -> bool {
     !(key.starts_with("kubectl.kubernetes.io/") || key.contains("cattle.io/"))
 }
 

@@ -237,17 +237,9 @@ pub fn objects_from_documents(docs: Vec<Value>) -> Vec<Value> {
         if doc.is_null() {
             continue;
         }
-        let is_list = doc
-            .get("kind")
-            .and_then(Value::as_str)
-            .is_some_and(|k| k.ends_with("List"))
-            && doc.get("items").is_some_and(Value::is_array);
-        if is_list {
-            if let Some(Value::Array(items)) = doc.get("items").cloned() {
-                out.extend(objects_from_documents(items));
-            }
-        } else {
-            out.push(doc);
+        match fleet_core::yaml::list_items(&doc) {
+            Some(items) => out.extend(objects_from_documents(items.clone())),
+            None => out.push(doc),
         }
     }
     out

@@ -285,10 +285,7 @@ impl Rules {
 
 impl CompiledIgnore {
     fn matches(&self, obj: &ObjectRef<'_>) -> bool {
-        let (group, version) = match obj.api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", obj.api_version),
-        };
+        let (group, version) = fleet_core::meta::split_api_version(obj.api_version);
         self.group.as_deref().is_none_or(|g| g == group)
             && self.version.as_deref().is_none_or(|v| v == version)
             && self.kind.as_deref().is_none_or(|k| k == obj.kind)

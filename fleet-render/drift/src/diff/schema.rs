@@ -26,10 +26,7 @@ pub trait MergeSchema: Send + Sync {
 
 /// The group of an `apiVersion` (`""` for the core group).
 pub fn group_of(api_version: &str) -> &str {
-    match api_version.split_once('/') {
-        Some((group, _)) => group,
-        None => "",
-    }
+    fleet_core::meta::split_api_version(api_version).0
 }
 
 /// API groups whose kinds are compiled into client-go's scheme, so Fleet diffs them with
