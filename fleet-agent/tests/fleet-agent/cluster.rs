@@ -707,3 +707,26 @@ async fn an_unknown_kind_is_reported_and_nothing_is_applied() -> Result<()> {
     assert!(executor.read_inventory("unknown").await?.is_none());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_paused_deployment_is_monitored_but_not_applied() -> Result<()> {
+    let server = KubeServer::start()?;
+    let client = client_for(&server.url())?;
+    let mut executor = Executor::connect(client.clone(), AGENT_NS).await?;
+    let files = inline_files(&[("a.yaml", &config_map_yaml("a", ""))])?;
+    let mut bd = bundle_deployment("paused", "s-1:x", json!({"defaultNamespace": "default"}));
+    bd.spec.paused = true;
+    let status = deploy(&mut executor, &bd, &files).await?;
+    assert!(
+        get(&client, &object_ref("v1", "ConfigMap", "default", "a"))
+            .await?
+            .is_none()
+    );
+    assert_eq!(status.applied_deployment_id, "");
+    assert_eq!(condition(&status, "Monitored"), "True");
+    let counts = status.resource_counts.context("no resourceCounts")?;
+    assert_eq!(counts.missing, 1);
+    assert!(!status.non_modified);
+    assert!(executor.read_inventory("paused").await?.is_none());
+    Ok(())
+}
