@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use fleet_core::crd::{BundleDeployment, BundleDeploymentStatus};
 
 use super::{Error, Executor};
+use crate::deploy::backoff;
 use crate::monitor::{Aggregator, DriftAction, drift_action};
 use crate::status;
 
@@ -27,7 +28,8 @@ const WATCH_RETRY: Duration = Duration::from_secs(1);
 
 /// Watches the objects of `bd` (desired objects `desired`, last status `status`) and calls
 /// `report` with every status that differs from the one before, until `report` returns
-/// `false`. Drift is corrected with a server-side apply that takes the drifted fields back
+/// `false`. A failed recompute sets `Monitored=False` with the error and is retried after
+/// the aggregation delay plus [`backoff`] of the consecutive failures. Drift is corrected with a server-side apply that takes the drifted fields back
 /// from whoever changed them (`force`): Fleet reverts them with a Helm rollback, which
 /// overwrites regardless of field ownership.
 pub async fn monitor(
@@ -71,6 +73,7 @@ pub async fn monitor(
     drop(events);
 
     let mut aggregator = Aggregator::new();
+    let mut failures = 0u32;
     let result = loop {
         let due = aggregator.next_due();
         tokio::select! {
@@ -83,13 +86,32 @@ pub async fn monitor(
                 if aggregator.take_due(Instant::now()).is_empty() {
                     continue;
                 }
-                match recompute(executor, bd, desired, &mut status, &now).await {
+                let changed = match recompute(executor, bd, desired, &mut status, &now).await {
                     Ok(changed) => {
-                        if changed && !report(&status) {
-                            break Ok(());
-                        }
+                        failures = 0;
+                        changed
                     }
-                    Err(error) => break Err(error),
+                    Err(error) => {
+                        // Fleet records a failed monitoring pass on the Monitored condition
+                        // and requeues; the cause (a server error, a conflict) may pass.
+                        failures += 1;
+                        let before = comparable(&status);
+                        status::set_condition(
+                            &mut status,
+                            "Monitored",
+                            false,
+                            &error.to_string(),
+                            &now(),
+                        );
+                        let mut reported = bd.clone();
+                        reported.status = Some(status.clone());
+                        status.display = status::display(&reported);
+                        aggregator.event(bd_name, Instant::now() + backoff(failures));
+                        comparable(&status) != before
+                    }
+                };
+                if changed && !report(&status) {
+                    break Ok(());
                 }
             }
         }

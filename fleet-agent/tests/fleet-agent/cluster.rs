@@ -730,3 +730,77 @@ async fn a_paused_deployment_is_monitored_but_not_applied() -> Result<()> {
     assert!(executor.read_inventory("paused").await?.is_none());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_failed_drift_correction_is_reported_on_monitored_and_retried() -> Result<()> {
+    use fleet_test_tools::kube_server::{Fault, FaultKind};
+    let server = KubeServer::start()?;
+    let client = client_for(&server.url())?;
+    let mut executor = Executor::connect(client.clone(), AGENT_NS).await?;
+    let files = inline_files(&[("x.yaml", &config_map_yaml("x", ""))])?;
+    let mut bd = bundle_deployment("drifty", "s-1:x", json!({"defaultNamespace": "default"}));
+    bd.spec.correct_drift = serde_json::from_value(json!({"enabled": true}))?;
+    let outcome = cluster::deploy_bundle(
+        &mut executor,
+        &Renderer::default(),
+        &bd,
+        &files,
+        &ClusterFacts::default(),
+        "2026-01-01T00:00:00Z",
+    )
+    .await;
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let (statuses, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let objects = outcome.objects.clone();
+    let watched = bd.clone();
+    let monitor = tokio::spawn(async move {
+        cluster::watch::monitor(
+            &mut executor,
+            &watched,
+            &objects,
+            outcome.status,
+            cluster::now_rfc3339,
+            |status| statuses.send(status.clone()).is_ok(),
+        )
+        .await
+    });
+
+    // Drift by a replace (PUT), then make the next apply of that object fail once.
+    let api = Api::<ConfigMap>::namespaced(client.clone(), "default");
+    let mut live = api.get("x").await?;
+    live.data = Some([("key".to_string(), "drifted".to_string())].into());
+    api.replace("x", &Default::default(), &live).await?;
+    server.inject(Fault {
+        method: Some("PATCH".into()),
+        path_contains: "/configmaps/x".into(),
+        count: 1,
+        kind: FaultKind::InternalError,
+    });
+
+    let monitored = |s: &fleet_core::crd::BundleDeploymentStatus| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == "Monitored")
+            .map(|c| (c.status.clone(), c.message.clone()))
+            .unwrap_or_default()
+    };
+    let wait = std::time::Duration::from_secs(30);
+    let failed = tokio::time::timeout(wait, received.recv())
+        .await?
+        .context("monitor ended")?;
+    let (state, message) = monitored(&failed);
+    assert_eq!(state, "False", "{message}");
+    assert!(
+        message.starts_with("apply configmap.v1 default/x: "),
+        "{message}"
+    );
+    let recovered = tokio::time::timeout(wait, received.recv())
+        .await?
+        .context("monitor ended")?;
+    assert_eq!(monitored(&recovered).0, "True");
+    assert!(recovered.non_modified, "{:?}", recovered.modified_status);
+    let live = api.get("x").await?;
+    assert_eq!(live.data.unwrap_or_default()["key"], "x");
+    monitor.abort();
+    Ok(())
+}
