@@ -6,4 +6,5 @@ mod deploy_plan;
 mod diff_cmd;
 mod pipeline;
 mod proxy;
+mod real_cluster;
 mod test_cmd;
