@@ -93,6 +93,20 @@ pub enum Error {
     /// Two rendered objects share one identity.
     #[error("duplicate object {0}")]
     Duplicate(String),
+    /// A kind the server serves cluster-scoped, in a deployment with a target namespace
+    /// (`namespace`). The renderer rejects the built-in kinds and CRDs of the bundle; this
+    /// catches kinds only discovery knows, as Fleet's REST mapper does (same message).
+    #[error(
+        "invalid cluster scoped object [name={name} kind={kind} apiVersion={api_version}] found. Your config uses targetNamespace or namespace and thus forbids cluster-scoped resources. If you do not intend to disallow cluster scoped resources, you could switch to defaultNamespace"
+    )]
+    ClusterScoped {
+        /// Object name.
+        name: String,
+        /// Kind.
+        kind: String,
+        /// apiVersion.
+        api_version: String,
+    },
 }
 
 /// The identity of an object in the cluster.
@@ -369,6 +383,14 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<Action>, Error> {
                 api_version: r.api_version,
                 kind: r.kind,
                 name: r.name,
+            });
+        }
+        if !input.spec.options.target_namespace.is_empty() && served.or(defined_here) == Some(false)
+        {
+            return Err(Error::ClusterScoped {
+                name: r.name,
+                kind: r.kind,
+                api_version: r.api_version,
             });
         }
         if !seen.insert(r.group_kind_key()) {
@@ -811,6 +833,21 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "rendered object #0 has no apiVersion");
+    }
+
+    #[test]
+    fn a_target_namespace_rejects_kinds_discovery_serves_cluster_scoped() {
+        let s = spec(json!({"deploymentID": "d1", "options": {"namespace": "app"}}));
+        let err = run(&s, &[obj("v1", "ClusterRole", "", "r")], None, &[]).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "invalid cluster scoped object [name=r kind=ClusterRole apiVersion=v1] found."
+            ),
+            "{err}"
+        );
+        assert!(run(&s, &[obj("v1", "ConfigMap", "app", "c")], None, &[]).is_ok());
+        let without = spec(json!({"deploymentID": "d1"}));
+        assert!(run(&without, &[obj("v1", "ClusterRole", "", "r")], None, &[]).is_ok());
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //! against an inventory, dependsOn), [`status`] builds Fleet's status from the outcome and a
 //! monitoring pass, [`monitor`] aggregates watch events and decides drift correction, and
 //! [`cache`] keeps the last deployments in a state directory for offline restarts.
+//!
+//! `cluster` (feature `kube`, on by default) is the kube-rs shell that executes those plans
+//! against an API server; the `deploy` and `uninstall` subcommands drive it.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,6 +23,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod cache;
+#[cfg(feature = "kube")]
+pub mod cluster;
 pub mod cmd;
 pub mod deploy;
 pub mod monitor;
@@ -43,16 +48,27 @@ pub enum Command {
     /// missing, extra and modified objects, optionally the readiness summary. Exit status 0 in
     /// sync, 1 drift, 2 error.
     Diff(cmd::diff::Args),
+    /// Deploy one BundleDeployment into a cluster and print its status in Fleet's shape.
+    #[cfg(feature = "kube")]
+    Deploy(cmd::deploy::DeployArgs),
+    /// Remove what a BundleDeployment deployed into a cluster.
+    #[cfg(feature = "kube")]
+    Uninstall(cmd::deploy::UninstallArgs),
 }
 
 /// Runs a parsed command line; normal output goes to `out`, notes and errors to `err`.
 ///
 /// Nothing is written to `out` when a command fails. A failing `test` exits with status 1
-/// (Fleet's `fleet test` convention); `diff` reports its own 0/1/2 status.
+/// (Fleet's `fleet test` convention); `diff` reports its own 0/1/2 status; a `deploy` the
+/// cluster refused still prints the status that records why, and exits with status 1.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => cmd::test::run(&args, out, err),
         Command::Diff(args) => Ok(cmd::diff::run(&args, out, err)),
+        #[cfg(feature = "kube")]
+        Command::Deploy(args) => cmd::deploy::run_deploy(&args, out, err),
+        #[cfg(feature = "kube")]
+        Command::Uninstall(args) => cmd::deploy::run_uninstall(&args, out, err),
     };
     match result {
         Ok(code) => code,

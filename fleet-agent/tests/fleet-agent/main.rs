@@ -1,6 +1,10 @@
 //! Integration tests of the fleet-agent command line.
 
+mod cli_deploy;
+mod cluster;
 mod deploy_plan;
 mod diff_cmd;
 mod pipeline;
+mod proxy;
+mod real_cluster;
 mod test_cmd;
