@@ -1485,40 +1485,33 @@ impl Engine {
         st: &mut RelabelState<'_>,
     ) {
         let (old_side, new_side) = (side != Side::New, side != Side::Old);
-        // The last inline residual checked, and whether it held on each side.
-        let mut memo: (Option<Residual>, bool, bool) = (None, false, false);
         for f in list {
             if !f.affected(ctx.changed_keys, ctx.groups_changed) {
                 continue;
             }
-            let (mut pass_old, mut pass_new) = (old_side, new_side);
-            if let Residual::Pairs(n, pairs) = &f.residual {
-                if memo.0 != Some(f.residual) {
-                    let holds = |labels: &DenseLabels<'_>| {
-                        pairs[..*n as usize]
-                            .iter()
-                            .all(|&(k, v, equal)| (labels.0.get(k as usize) == Some(&v)) == equal)
-                    };
-                    memo = (
-                        Some(f.residual),
-                        old_side && holds(&ctx.old),
-                        new_side && holds(&ctx.new),
-                    );
-                }
-                (pass_old, pass_new) = (memo.1, memo.2);
-                if !pass_old && !pass_new {
-                    continue;
-                }
-            }
+            // The slot first: an entry below which the bundle already matched on a side
+            // needs no residual check on that side.
             let bi = f.bundle as usize;
             let slot = st.slots[bi];
             if slot[0] == COMPLEX {
                 continue;
             }
-            let need_old = pass_old && slot[0] > f.target;
-            let need_new = pass_new && slot[1] > f.target;
+            let mut need_old = old_side && slot[0] > f.target;
+            let mut need_new = new_side && slot[1] > f.target;
             if !need_old && !need_new {
                 continue;
+            }
+            if let Residual::Pairs(n, pairs) = &f.residual {
+                let holds = |labels: &DenseLabels<'_>| {
+                    pairs[..*n as usize]
+                        .iter()
+                        .all(|&(k, v, equal)| (labels.0.get(k as usize) == Some(&v)) == equal)
+                };
+                need_old = need_old && holds(&ctx.old);
+                need_new = need_new && holds(&ctx.new);
+                if !need_old && !need_new {
+                    continue;
+                }
             }
             if !self.in_scope(f, ctx.ns) {
                 continue;
@@ -1530,7 +1523,7 @@ impl Engine {
             }
             st.checks += usize::from(need_old) + usize::from(need_new);
             let mut hit = false;
-            // A pair residual was checked above (`pass_*`).
+            // A pair residual was checked above (`need_*`).
             let paired = matches!(f.residual, Residual::Pairs(..));
             if need_old
                 && (paired || self.fired_matches_dense(f, ctx.cname, &ctx.old, ctx.old_groups))

@@ -94,6 +94,10 @@ pub struct KeyIndex {
     column: Column,
     heads: Heads,
     multi: Vec<RoaringBitmap>,
+    /// Number of clusters in each `multi[i]`: a removal learns whether one cluster is left
+    /// without `RoaringBitmap::len`, which walks every container of the bitmap (sixteen
+    /// container headers per value at a million clusters, on every relabel).
+    multi_len: Vec<u32>,
     free_multi: Vec<u32>,
     /// Additions to `present` held back during a bulk load.
     staged_present: Vec<ClusterId>,
@@ -108,6 +112,7 @@ impl Default for KeyIndex {
             column: Column::Sparse(FxHashMap::default()),
             heads: Heads::Empty,
             multi: Vec::new(),
+            multi_len: Vec::new(),
             free_multi: Vec::new(),
             staged_present: Vec::new(),
             staged_multi: Vec::new(),
@@ -190,7 +195,9 @@ impl KeyIndex {
         let mut staged = std::mem::take(&mut self.staged_multi);
         for chunk in staged.chunk_by(|a, b| a.0 == b.0) {
             run.extend(chunk.iter().map(|&(_, c)| c));
-            add_run(&mut self.multi[chunk[0].0 as usize], &mut run);
+            let i = chunk[0].0 as usize;
+            add_run(&mut self.multi[i], &mut run);
+            self.multi_len[i] = self.multi[i].len() as u32;
         }
         staged.clear();
         self.staged_multi = staged;
@@ -241,7 +248,8 @@ impl KeyIndex {
             if staging {
                 self.staged_multi.push((i, c));
             } else {
-                self.multi[i as usize].insert(c);
+                let i = i as usize;
+                self.multi_len[i] += u32::from(self.multi[i].insert(c));
             }
         } else {
             let mut b = RoaringBitmap::new();
@@ -250,10 +258,12 @@ impl KeyIndex {
             let idx = match self.free_multi.pop() {
                 Some(i) => {
                     self.multi[i as usize] = b;
+                    self.multi_len[i as usize] = 2;
                     i
                 }
                 None => {
                     self.multi.push(b);
+                    self.multi_len.push(2);
                     (self.multi.len() - 1) as u32
                 }
             };
@@ -291,10 +301,11 @@ impl KeyIndex {
         if h & MULTI != 0 {
             let idx = (h & !MULTI) as usize;
             let b = &mut self.multi[idx];
-            b.remove(c);
-            if b.len() == 1 {
+            self.multi_len[idx] -= u32::from(b.remove(c));
+            if self.multi_len[idx] == 1 {
                 let only = b.min().unwrap_or(NONE);
                 self.multi[idx] = RoaringBitmap::new();
+                self.multi_len[idx] = 0;
                 self.free_multi.push(idx as u32);
                 self.set_head(v, only);
             }
@@ -330,6 +341,7 @@ impl KeyIndex {
             Heads::Wide(w) => w.capacity() * 4,
         };
         col + heads
+            + self.multi_len.capacity() * 4
             + self.present.serialized_size()
             + self
                 .multi
@@ -449,7 +461,7 @@ impl ClusterIndex {
 
     /// The labels of a cluster as `(key, value)` sorted by key id.
     pub fn label_list(&self, c: ClusterId) -> Vec<(KeyId, Sym)> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.keys.len());
         for (k, ki) in self.keys.iter().enumerate() {
             if let Some(v) = ki.value(c) {
                 out.push((k as KeyId, v));
