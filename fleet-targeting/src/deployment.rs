@@ -57,6 +57,7 @@ use fleet_core::manifest::{Manifest, options_deployment_id};
 use fleet_core::merge::merge;
 use fleet_core::substitute::{self, SubstituteOptions};
 
+use crate::rollout::{ClusterView, RolloutTarget};
 use crate::values::{self, ClusterContext};
 use crate::{
     BundleId, BundleInput, ClusterId, Decision, Engine, GroupInput, MappingInput, TargetingError,
@@ -474,6 +475,47 @@ impl<'a> Snapshot<'a> {
             an.cmp(bn).then(ans.cmp(bns))
         });
         out
+    }
+
+    /// The rollout view of the `index`-th bundle's targets, in [`Snapshot::sorted_targets`]
+    /// order: each cluster with its labels, its groups and their labels, and `spec.paused`.
+    /// Deployment IDs and existing BundleDeployments are left empty for the caller (the
+    /// manager fills them from its store).
+    pub fn rollout_targets(&self, index: usize) -> Vec<RolloutTarget> {
+        self.sorted_targets(index)
+            .into_iter()
+            .map(|(id, _)| {
+                let cluster = self.cluster(id);
+                let groups = self
+                    .engine
+                    .group_names_of(id)
+                    .into_iter()
+                    .map(|name| {
+                        let labels = self
+                            .objects
+                            .groups
+                            .iter()
+                            .find(|g| {
+                                g.metadata.namespace == cluster.metadata.namespace
+                                    && g.metadata.name == name
+                            })
+                            .map(|g| g.metadata.labels.clone())
+                            .unwrap_or_default();
+                        (name, labels)
+                    })
+                    .collect();
+                RolloutTarget {
+                    cluster: ClusterView {
+                        name: cluster.metadata.name.clone(),
+                        labels: cluster.metadata.labels.clone(),
+                        groups,
+                        paused: cluster.spec.paused,
+                    },
+                    deployment_id: String::new(),
+                    bd: None,
+                }
+            })
+            .collect()
     }
 
     /// Every BundleDeployment Fleet writes for the objects, bundle by bundle in input order,

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use fleet_core::crd::{Bundle, BundleNamespaceMapping, Cluster, ClusterGroup};
 use fleet_targeting::deployment::{self, Objects, Snapshot};
-use fleet_targeting::rollout::{self, ClusterView, RolloutStrategy, RolloutTarget};
+use fleet_targeting::rollout::{self, RolloutStrategy};
 use serde_json::Value;
 
 use super::input::{Doc, read_docs};
@@ -128,15 +128,6 @@ fn objects(inputs: &Inputs) -> Objects<'_> {
     }
 }
 
-fn group_labels(w: &Snapshot<'_>, ns: &str, name: &str) -> BTreeMap<String, String> {
-    w.objects()
-        .groups
-        .iter()
-        .find(|g| g.metadata.namespace == ns && g.metadata.name == name)
-        .map(|g| g.metadata.labels.clone())
-        .unwrap_or_default()
-}
-
 fn explain(w: &Snapshot<'_>, name: &str) -> Result<String> {
     let clusters: Vec<u32> = w
         .engine
@@ -164,30 +155,7 @@ fn explain(w: &Snapshot<'_>, name: &str) -> Result<String> {
                         "bundle deployment namespace: not assigned yet (status.namespace is empty): Fleet counts the target but writes no BundleDeployment\n",
                     ),
                 }
-                let rts: Vec<RolloutTarget> = targets
-                    .iter()
-                    .map(|(x, _)| {
-                        let (ns, n) = w.engine.cluster_name(*x);
-                        RolloutTarget {
-                            cluster: ClusterView {
-                                name: n.to_owned(),
-                                labels: w.engine.cluster_labels(*x),
-                                groups: w
-                                    .engine
-                                    .group_names_of(*x)
-                                    .into_iter()
-                                    .map(|g| {
-                                        let l = group_labels(w, ns, &g);
-                                        (g, l)
-                                    })
-                                    .collect(),
-                                paused: false,
-                            },
-                            deployment_id: String::new(),
-                            bd: None,
-                        }
-                    })
-                    .collect();
+                let rts = w.rollout_targets(bi);
                 let strategy = b
                     .spec
                     .rollout_strategy

@@ -284,3 +284,42 @@ fn a_snapshot_writes_deployments_in_cluster_name_order() {
     .to_string();
     assert_eq!(err, "duplicate Cluster fleet-default/zeta");
 }
+
+#[test]
+fn a_snapshot_gives_the_rollout_view_in_target_order() {
+    use fleet_core::crd::ClusterGroup;
+    use fleet_targeting::deployment::{Objects, Snapshot};
+    let b = bundle(json!({"targets": [{"clusterGroup": "edge"}]}));
+    let c = |name: &str, paused: bool| -> Cluster {
+        serde_json::from_value(json!({
+            "apiVersion": "fleet.cattle.io/v1alpha1",
+            "kind": "Cluster",
+            "metadata": {"name": name, "namespace": "fleet-default", "labels": {"site": name}},
+            "spec": {"paused": paused},
+        }))
+        .unwrap()
+    };
+    let group: ClusterGroup = serde_json::from_value(json!({
+        "apiVersion": "fleet.cattle.io/v1alpha1",
+        "kind": "ClusterGroup",
+        "metadata": {"name": "edge", "namespace": "fleet-default", "labels": {"tier": "edge"}},
+        "spec": {"selector": {}},
+    }))
+    .unwrap();
+    let (bundles, clusters, groups) = (vec![b], vec![c("b", true), c("a", false)], vec![group]);
+    let snapshot = Snapshot::build(Objects {
+        bundles: &bundles,
+        clusters: &clusters,
+        groups: &groups,
+        ..Objects::default()
+    })
+    .unwrap();
+    let view = snapshot.rollout_targets(0);
+    let names: Vec<&str> = view.iter().map(|t| t.cluster.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert!(view[1].cluster.paused && !view[0].cluster.paused);
+    assert_eq!(view[0].cluster.labels["site"], "a");
+    assert_eq!(view[0].cluster.groups.len(), 1);
+    assert_eq!(view[0].cluster.groups[0].0, "edge");
+    assert_eq!(view[0].cluster.groups[0].1["tier"], "edge");
+}
