@@ -7,6 +7,8 @@
 //! directory whose base name is `name`. A `.fleetignore` applies to its own directory and every
 //! directory below it, not to siblings.
 
+use std::collections::HashSet;
+
 /// A bad glob pattern (Go's `filepath.ErrBadPattern`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("syntax error in pattern {0:?}")]
@@ -73,7 +75,7 @@ pub fn go_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     let bad = || BadPattern(pattern.to_string());
     // Validate the whole pattern first, as Go reports bad patterns even after a mismatch.
     validate(&p).map_err(|_| bad())?;
-    Ok(match_from(&p, 0, &n, 0))
+    Ok(match_from(&p, 0, &n, 0, &mut HashSet::new()))
 }
 
 fn validate(p: &[char]) -> Result<(), ()> {
@@ -158,7 +160,17 @@ fn match_class(p: &[char], start: usize, c: char) -> (bool, usize) {
     (matched != negated, i)
 }
 
-fn match_from(p: &[char], mut pi: usize, n: &[char], mut ni: usize) -> bool {
+/// Matches `p[pi..]` against `n[ni..]`. `failed` holds the (pattern, name) positions after a
+/// star already known not to match: without it, a pattern of many stars against a long name
+/// backtracks exponentially (a `.fleetignore` line could stall the bundle read); with it every
+/// pair is tried at most once.
+fn match_from(
+    p: &[char],
+    mut pi: usize,
+    n: &[char],
+    mut ni: usize,
+    failed: &mut HashSet<(usize, usize)>,
+) -> bool {
     while pi < p.len() {
         match p[pi] {
             '*' => {
@@ -170,8 +182,11 @@ fn match_from(p: &[char], mut pi: usize, n: &[char], mut ni: usize) -> bool {
                 }
                 let mut k = ni;
                 loop {
-                    if match_from(p, pi, n, k) {
-                        return true;
+                    if !failed.contains(&(pi, k)) {
+                        if match_from(p, pi, n, k, failed) {
+                            return true;
+                        }
+                        failed.insert((pi, k));
                     }
                     if k >= n.len() || n[k] == '/' {
                         return false;
@@ -222,6 +237,20 @@ fn match_from(p: &[char], mut pi: usize, n: &[char], mut ni: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `fleetignore` fuzz target: many stars against a long name took seconds per
+    /// line (exponential backtracking) before failed positions were remembered.
+    #[test]
+    fn many_stars_match_in_polynomial_time() {
+        let name = "a".repeat(60);
+        let stars = "*a".repeat(30);
+        assert!(!go_match(&format!("{stars}b"), &name).unwrap());
+        assert!(go_match(&stars, &name).unwrap());
+        assert!(!go_match(&format!("{stars}*[^a]*"), &name).unwrap());
+        let classes = "*[^X]*[^[]".repeat(12);
+        assert!(!go_match(&format!("{classes}*i"), &"x".repeat(80)).unwrap());
+        assert!(go_match(&format!("{classes}*"), &"x".repeat(80)).unwrap());
+    }
 
     #[test]
     fn go_match_basics() {

@@ -8,6 +8,17 @@ use serde_json::{Map, Value};
 use super::Node;
 use super::compare::{Compare, ListKind, contains_list, keyed, scalar_at};
 
+/// Whether the items of a keyed list can be patched one by one: each has its key, and no two
+/// share it.
+fn item_wise(items: &[Value], merge_key: &str) -> bool {
+    keyed(items, merge_key)
+        && items.iter().enumerate().all(|(i, item)| {
+            items[..i]
+                .iter()
+                .all(|earlier| earlier[merge_key] != item[merge_key])
+        })
+}
+
 /// Whether a patch removes what the target object lacks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deletions {
@@ -73,7 +84,8 @@ impl Creator<'_, '_> {
             match fv {
                 None => {
                     if !self.cmp.absent_ok(tv) {
-                        out.insert(key.clone(), self.new_value(path, tv));
+                        let sub = self.cmp.child(node, key);
+                        out.insert(key.clone(), self.new_field(path, sub, tv));
                     }
                 }
                 Some(fv) => {
@@ -120,8 +132,11 @@ impl Creator<'_, '_> {
     ) {
         let unchanged = match self.deletions {
             Deletions::Ignore => contains_list(self.cmp, path, node, to, from),
+            // Both ways: a field only an item of `from` has must be removed too.
             Deletions::Include => {
-                from.len() == to.len() && contains_list(self.cmp, path, node, to, from)
+                from.len() == to.len()
+                    && contains_list(self.cmp, path, node, to, from)
+                    && contains_list(self.cmp, path, node, from, to)
             }
         };
         if unchanged {
@@ -130,7 +145,9 @@ impl Creator<'_, '_> {
         let parent = path.last().copied().unwrap_or("");
         let elem = node.items();
         match self.cmp.list_kind(node) {
-            ListKind::Keyed(merge_key) if keyed(to, merge_key) && keyed(from, merge_key) => {
+            ListKind::Keyed(merge_key)
+                if item_wise(to, merge_key) && item_wise(from, merge_key) =>
+            {
                 let mut items = Vec::new();
                 let mut matched = vec![false; from.len()];
                 for item in to {
@@ -209,6 +226,48 @@ impl Creator<'_, '_> {
                     self.new_value(path, &Value::Array(to.to_vec())),
                 );
             }
+        }
+    }
+
+    /// A field new to the target, at `node` of the schema: [`Self::new_value`], except that a
+    /// keyed list that cannot merge item by item (an item lacks its key, or two share one) is
+    /// sent as `$patch: replace`, below new maps and list items too. Merged plainly, such items
+    /// would fold into one another (the API server refuses them), and the patch would not give
+    /// the target.
+    fn new_field(&self, path: &[&str], node: Node<'_>, value: &Value) -> Value {
+        match value {
+            Value::Array(items) => match self.cmp.list_kind(node) {
+                ListKind::Keyed(merge_key) => {
+                    let fresh = items.iter().map(|item| self.new_item(path, item));
+                    if item_wise(items, merge_key) {
+                        let elem = node.items();
+                        Value::Array(
+                            fresh
+                                .map(|item| self.new_field(path, elem, &item))
+                                .collect(),
+                        )
+                    } else {
+                        // Replaced items are taken as they are, so nothing below them is marked.
+                        let mut out = vec![serde_json::json!({"$patch": "replace"})];
+                        out.extend(fresh);
+                        Value::Array(out)
+                    }
+                }
+                _ => self.new_value(path, value),
+            },
+            Value::Object(map) => {
+                let mut out = Map::new();
+                for (key, v) in map.iter().filter(|(_, v)| !v.is_null()) {
+                    let mut inner = path.to_vec();
+                    inner.push(key);
+                    out.insert(
+                        key.clone(),
+                        self.new_field(&inner, self.cmp.child(node, key), v),
+                    );
+                }
+                Value::Object(out)
+            }
+            _ => self.new_value(path, value),
         }
     }
 

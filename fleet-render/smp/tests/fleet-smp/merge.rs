@@ -161,3 +161,45 @@ proptest! {
         prop_assert_eq!(merged, Some(b));
     }
 }
+
+/// Found by the `smp_patch` fuzz target: a keyed list new to the original whose items lack
+/// their key (or share one) was sent item by item, and merging folded the items into one.
+#[test]
+fn two_way_patch_replaces_new_keyed_lists_that_cannot_merge_by_key() {
+    let opts = MergeOptions {
+        server_directives: true,
+        ..MergeOptions::default()
+    };
+    let original =
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}});
+    let modifieds = [
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+            "spec": {"template": {"spec": {"containers": [{"image": "a"}, {"image": "b", "tty": true}]}}}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "a"}, {"name": "c", "image": "b"}]}}}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "ports": [{"name": "p"}, {"name": "q"}]}]}}}}),
+    ];
+    for modified in modifieds {
+        let patch = smp::two_way(&original, &modified, Schema::builtin());
+        let merged = smp::merge(&original, &patch, Schema::builtin(), &opts).unwrap();
+        assert_eq!(merged, Some(modified), "patch {patch}");
+    }
+}
+
+/// Found by the `smp_patch` fuzz target: a field removed from an item of a keyed list was
+/// left out of the two-way patch, since the modified list was contained in the original.
+#[test]
+fn two_way_patch_removes_fields_of_list_items() {
+    let opts = MergeOptions {
+        server_directives: true,
+        ..MergeOptions::default()
+    };
+    let original = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}}}});
+    let modified = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "spec": {"template": {"spec": {"containers": [{"name": "web"}]}}}});
+    let patch = smp::two_way(&original, &modified, Schema::builtin());
+    let merged = smp::merge(&original, &patch, Schema::builtin(), &opts).unwrap();
+    assert_eq!(merged, Some(modified), "patch {patch}");
+}
