@@ -165,6 +165,25 @@ fn meta(object: &Value, key: &str) -> String {
     object["metadata"][key].as_str().unwrap_or("").to_string()
 }
 
+/// Optimistic concurrency: a write naming a resourceVersion other than the live object's is a
+/// Conflict, with the real API server's message; a write naming none always goes through.
+fn check_resource_version(
+    rt: &ResourceType,
+    name: &str,
+    resource_version: &str,
+    live: &Value,
+) -> Result<(), Error> {
+    if resource_version.is_empty() || resource_version == meta(live, "resourceVersion") {
+        return Ok(());
+    }
+    Err(Error::Conflict {
+        group: rt.group.clone(),
+        resource: rt.plural.clone(),
+        name: name.to_string(),
+        reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
+    })
+}
+
 fn is_dns_subdomain(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
@@ -697,14 +716,7 @@ impl Store {
                 "Invalid value: 0x0: must be specified for an update",
             ));
         }
-        if !rv.is_empty() && rv != meta(&live, "resourceVersion") {
-            return Err(Error::Conflict {
-                group: rt.group.clone(),
-                resource: rt.plural.clone(),
-                name: name.to_string(),
-                reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
-            });
-        }
+        check_resource_version(rt, name, &rv, &live)?;
         let manager = Self::manager(opts);
         self.write(rt, key, live, body, opts, Some(&manager))
     }
@@ -898,15 +910,7 @@ impl Store {
             }
             PatchType::Apply => return self.apply(rt, key, Some(live), body, opts),
         };
-        let rv = meta(&patched, "resourceVersion");
-        if !rv.is_empty() && rv != meta(&live, "resourceVersion") {
-            return Err(Error::Conflict {
-                group: rt.group.clone(),
-                resource: rt.plural.clone(),
-                name: name.to_string(),
-                reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
-            });
-        }
+        check_resource_version(rt, name, &meta(&patched, "resourceVersion"), &live)?;
         let manager = Self::manager(opts);
         self.write(rt, key, live, patched, opts, Some(&manager))
     }
@@ -1214,15 +1218,7 @@ impl Store {
             .get(&key)
             .cloned()
             .ok_or_else(|| Self::not_found(rt, name))?;
-        let rv = meta(scale, "resourceVersion");
-        if !rv.is_empty() && rv != meta(&live, "resourceVersion") {
-            return Err(Error::Conflict {
-                group: rt.group.clone(),
-                resource: rt.plural.clone(),
-                name: name.to_string(),
-                reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
-            });
-        }
+        check_resource_version(rt, name, &meta(scale, "resourceVersion"), &live)?;
         let replicas = match &scale["spec"]["replicas"] {
             Value::Null => 0,
             v => v.as_i64().filter(|r| *r >= 0).ok_or_else(|| {
