@@ -380,8 +380,9 @@ pub struct Snapshot<'a> {
     objects: Objects<'a>,
     /// Engine id of each bundle, in `objects.bundles` order.
     bundle_ids: Vec<BundleId>,
-    /// (namespace, name) → index in `objects.clusters`.
-    cluster_index: BTreeMap<(String, String), usize>,
+    /// Engine cluster id → index in `objects.clusters` (the snapshot never changes, so ids are
+    /// not reused under it).
+    cluster_index: rustc_hash::FxHashMap<ClusterId, usize>,
     /// ClusterGroups whose selector is invalid (they contain no cluster), with the reason.
     pub invalid_groups: Vec<(String, String, String)>,
 }
@@ -390,13 +391,13 @@ impl<'a> Snapshot<'a> {
     /// Loads the objects into a new engine.
     pub fn build(objects: Objects<'a>) -> Result<Snapshot<'a>, Error> {
         let mut engine = Engine::new();
-        let mut cluster_index = BTreeMap::new();
+        let mut cluster_index = rustc_hash::FxHashMap::default();
         for (i, c) in objects.clusters.iter().enumerate() {
-            let key = (c.metadata.namespace.clone(), c.metadata.name.clone());
-            if cluster_index.insert(key, i).is_some() {
+            let (namespace, name) = (&c.metadata.namespace, &c.metadata.name);
+            if engine.cluster_id(namespace, name).is_some() {
                 return Err(Error::DuplicateCluster {
-                    namespace: c.metadata.namespace.clone(),
-                    name: c.metadata.name.clone(),
+                    namespace: namespace.clone(),
+                    name: name.clone(),
                 });
             }
             let labels = c
@@ -404,7 +405,10 @@ impl<'a> Snapshot<'a> {
                 .labels
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()));
-            engine.upsert_cluster(&c.metadata.namespace, &c.metadata.name, labels);
+            engine.upsert_cluster(namespace, name, labels);
+            if let Some(id) = engine.cluster_id(namespace, name) {
+                cluster_index.insert(id, i);
+            }
         }
         let mut invalid_groups = Vec::new();
         for g in objects.groups {
@@ -455,9 +459,8 @@ impl<'a> Snapshot<'a> {
 
     /// The Cluster object behind an engine cluster id.
     pub fn cluster(&self, id: ClusterId) -> &'a Cluster {
-        let (ns, name) = self.engine.cluster_name(id);
         let objects = self.objects;
-        &objects.clusters[self.cluster_index[&(ns.to_string(), name.to_string())]]
+        &objects.clusters[self.cluster_index[&id]]
     }
 
     /// The `index`-th bundle's targets in Fleet's order: by cluster name only (stable, so
