@@ -15,9 +15,13 @@ pub struct CtlArgs {
     /// File holding the admin token (default: `DIR/admin-token` of `--data`).
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// The manager's data directory (to find the admin token).
+    /// The manager's data directory (to find the admin token and, for `https://`, the CA).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// PEM CA certificate to trust for an `https://` server (default: `DIR/ca.crt` of
+    /// `--data` when it exists, else the built-in web roots).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: CtlCommand,
@@ -221,6 +225,38 @@ fn table(kind: &str, items: &[Value]) -> String {
     out
 }
 
+/// The HTTP client: trusts `--ca-file`, else the data directory's CA, else the web roots.
+fn http_agent(args: &CtlArgs) -> Result<ureq::Agent> {
+    let ca_file = args.ca_file.clone().or_else(|| {
+        args.data
+            .as_ref()
+            .map(|d| d.join("ca.crt"))
+            .filter(|p| p.exists())
+    });
+    let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+    if let Some(path) = ca_file {
+        let pem =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{}: invalid PEM", path.display()))?;
+        if certs.is_empty() {
+            bail!("{}: no certificate in the file", path.display());
+        }
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs)))
+                .build(),
+        );
+    }
+    Ok(config.build().new_agent())
+}
+
 /// Runs a `ctl` command and returns its output.
 pub fn run(args: &CtlArgs) -> Result<String> {
     let token_file = match (&args.token_file, &args.data) {
@@ -233,10 +269,7 @@ pub fn run(args: &CtlArgs) -> Result<String> {
         .trim()
         .to_owned();
     let client = Client {
-        agent: ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent(),
+        agent: http_agent(args)?,
         base: args.server.clone(),
         token,
     };

@@ -40,6 +40,7 @@ pub struct App {
     reconcile_lock: tokio::sync::Mutex<()>,
     heartbeats: Mutex<HashMap<String, Instant>>,
     metrics: Mutex<BTreeMap<String, (u64, f64)>>,
+    sources: super::sources::Sources,
 }
 
 /// A secret's stored form.
@@ -63,6 +64,18 @@ fn now_unix() -> u64 {
 /// An API error: status and message, answered as `{"error": message}`.
 #[derive(Debug)]
 pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    /// An error with this status and message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError(status, message.into())
+    }
+
+    /// A 500 with this message.
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, message.into())
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -97,8 +110,13 @@ fn bearer(headers: &HeaderMap) -> ApiResult<&str> {
 }
 
 impl App {
-    /// A server over this store, accepting this admin token.
-    pub fn new(store: Box<dyn Store>, admin_token: &str) -> Arc<Self> {
+    /// A server over this store, accepting this admin token; webhooks are verified with
+    /// `webhook_secret` (refused without one).
+    pub fn new(
+        store: Box<dyn Store>,
+        admin_token: &str,
+        webhook_secret: Option<String>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
             admin_hash: hash(admin_token),
@@ -108,7 +126,18 @@ impl App {
             reconcile_lock: tokio::sync::Mutex::new(()),
             heartbeats: Mutex::new(HashMap::new()),
             metrics: Mutex::new(BTreeMap::new()),
+            sources: super::sources::Sources::new(webhook_secret),
         })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The GitRepo poll schedule and webhook triggers.
+    pub fn sources(&self) -> &super::sources::Sources {
+        &self.sources
     }
 
     fn admin(&self, headers: &HeaderMap) -> ApiResult<()> {
@@ -149,7 +178,8 @@ impl App {
         format!("\"{}-{}\"", self.epoch, self.generation(ns))
     }
 
-    fn observe(&self, route: &str, started: Instant) {
+    /// Records one timed operation for `/metrics`.
+    pub fn observe(&self, route: &str, started: Instant) {
         if let Ok(mut m) = self.metrics.lock() {
             let e = m.entry(route.to_owned()).or_default();
             e.0 += 1;
@@ -196,6 +226,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/v1/register", post(register))
+        .route("/v1/webhook", post(super::sources::webhook))
         .route("/v1/agent/bundledeployments", get(agent_bds))
         .route("/v1/agent/contents/{id}", get(agent_content))
         .route("/v1/agent/statuses", post(agent_statuses))
@@ -477,6 +508,7 @@ async fn admin_apply(
         fleet_core::yaml::documents(text).map_err(|e| bad(format!("apply: invalid YAML: {e}")))?;
     let mut writes = Vec::new();
     let mut applied = Vec::new();
+    let mut changed_repos = Vec::new();
     for (i, mut d) in docs.into_iter().enumerate() {
         if d.is_null() {
             continue;
@@ -512,8 +544,16 @@ async fn admin_apply(
             _ => "fleet-local".to_owned(),
         };
         d["metadata"]["namespace"] = json!(ns);
+        let stored = app.store.get(kind, &ns, &name)?;
+        if kind == GIT_REPO
+            && stored
+                .as_ref()
+                .is_none_or(|o| o.get("spec") != d.get("spec"))
+        {
+            changed_repos.push(format!("{ns}/{name}"));
+        }
         // Status belongs to the manager: keep what it computed.
-        if let Some(old) = app.store.get(kind, &ns, &name)? {
+        if let Some(old) = stored {
             match old.get("status") {
                 Some(s) => d["status"] = s.clone(),
                 None => {
@@ -535,6 +575,10 @@ async fn admin_apply(
         });
     }
     app.store.write(&writes)?;
+    // A new or changed GitRepo is read now, whatever its commit, not at its next poll.
+    for key in &changed_repos {
+        app.sources.trigger(key);
+    }
     app.reconcile().await?;
     Ok(axum::Json(json!({"applied": applied})).into_response())
 }
@@ -543,16 +587,7 @@ async fn admin_apply(
 fn store_content(bundle: &Value, writes: &mut Vec<Write>) -> ApiResult<()> {
     let b: fleet_core::crd::Bundle = serde_json::from_value(bundle.clone())
         .map_err(|e| bad(format!("apply: invalid Bundle: {e}")))?;
-    let m = fleet_core::manifest::Manifest::from_resources(&b.spec.resources)
-        .map_err(|e| bad(format!("apply: Bundle {}: {e}", b.metadata.name)))?;
-    let id = m.id();
-    writes.push(Write::Put {
-        kind: "content".into(),
-        namespace: String::new(),
-        name: id.clone(),
-        object: json!({"apiVersion": FLEET_API, "kind": "Content",
-            "metadata": {"name": id}, "resources": b.spec.resources}),
-    });
+    writes.push(super::gitops::content_write(&b).map_err(|e| bad(format!("apply: {e}")))?);
     Ok(())
 }
 
