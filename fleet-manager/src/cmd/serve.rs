@@ -26,6 +26,13 @@ pub struct ServeArgs {
     /// only when the certificate is first generated).
     #[arg(long = "tls-san", value_name = "NAME")]
     pub tls_san: Vec<String>,
+    /// A cluster whose agent has been silent this long is offline (Go duration, e.g. `90s`).
+    #[arg(long, value_name = "DURATION", default_value = "90s", value_parser = parse_duration)]
+    pub offline_after: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::manager::gitops::parse_go_duration(s)
 }
 
 /// A secret kept in `DIR/NAME`, generated (mode 0600) on first start: the admin token, the
@@ -79,7 +86,14 @@ pub fn run(args: &ServeArgs) -> Result<String> {
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
-        let app = App::new(Box::new(store), &token, Some(webhook_secret));
+        let app = App::new(
+            Box::new(store),
+            &token,
+            server::Options {
+                webhook_secret: Some(webhook_secret),
+                offline_after: args.offline_after,
+            },
+        );
         app.reconcile()
             .await
             .map_err(|e| anyhow::anyhow!("initial reconcile: {e:?}"))?;
@@ -92,6 +106,7 @@ pub fn run(args: &ServeArgs) -> Result<String> {
         std::io::stdout().flush().ok();
         tracing::info!(%addr, scheme, "serving");
         tokio::spawn(sources::run_poller(app.clone()));
+        tokio::spawn(app.clone().run_offline_monitor());
         let shutdown = async {
             tokio::signal::ctrl_c().await.ok();
         };

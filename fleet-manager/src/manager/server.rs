@@ -2,7 +2,7 @@
 //! BundleDeployments with ETags and long-polling, Contents, statuses, heartbeats) and the admin
 //! API (apply/get/list/delete Fleet objects, registration tokens, credential revocation).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -41,7 +41,35 @@ pub struct App {
     heartbeats: Mutex<HashMap<String, Instant>>,
     metrics: Mutex<BTreeMap<String, (u64, f64)>>,
     sources: super::sources::Sources,
+    /// A cluster whose agent is silent for longer than this is offline.
+    offline_after: Duration,
+    /// Clusters are given `offline_after` from the manager's start before they count as offline.
+    started: Instant,
+    /// The clusters found offline by the last check (`namespace/name`).
+    offline: Mutex<BTreeSet<String>>,
 }
+
+/// Settings of a server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The webhook secret; webhooks are refused without one.
+    pub webhook_secret: Option<String>,
+    /// How long an agent may stay silent before its cluster is offline (default 90 s: three
+    /// times the agent's 30 s heartbeat).
+    pub offline_after: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            webhook_secret: None,
+            offline_after: DEFAULT_OFFLINE_AFTER,
+        }
+    }
+}
+
+/// Three times the agent's default heartbeat interval.
+pub const DEFAULT_OFFLINE_AFTER: Duration = Duration::from_secs(90);
 
 /// A secret's stored form.
 pub fn hash(secret: &str) -> String {
@@ -110,13 +138,8 @@ fn bearer(headers: &HeaderMap) -> ApiResult<&str> {
 }
 
 impl App {
-    /// A server over this store, accepting this admin token; webhooks are verified with
-    /// `webhook_secret` (refused without one).
-    pub fn new(
-        store: Box<dyn Store>,
-        admin_token: &str,
-        webhook_secret: Option<String>,
-    ) -> Arc<Self> {
+    /// A server over this store, accepting this admin token.
+    pub fn new(store: Box<dyn Store>, admin_token: &str, options: Options) -> Arc<Self> {
         Arc::new(Self {
             store,
             admin_hash: hash(admin_token),
@@ -126,7 +149,10 @@ impl App {
             reconcile_lock: tokio::sync::Mutex::new(()),
             heartbeats: Mutex::new(HashMap::new()),
             metrics: Mutex::new(BTreeMap::new()),
-            sources: super::sources::Sources::new(webhook_secret),
+            sources: super::sources::Sources::new(options.webhook_secret),
+            offline_after: options.offline_after,
+            started: Instant::now(),
+            offline: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -160,6 +186,10 @@ impl App {
                 "unknown or revoked credential".into(),
             ));
         };
+        // Every authenticated call shows the agent is alive, not only heartbeats.
+        if let Ok(mut h) = self.heartbeats.lock() {
+            h.insert(cluster.clone(), Instant::now());
+        }
         let (ns, name) = cluster.split_once('/').unwrap_or(("", &cluster));
         Ok((
             ns.to_owned(),
@@ -187,6 +217,61 @@ impl App {
         }
     }
 
+    /// Finds the clusters whose agent has been silent longer than the threshold; when the set
+    /// changed, reconciles (their BundleDeployments turn `Ready=Unknown`, or back). Returns
+    /// the clusters offline now.
+    pub async fn check_offline(&self) -> ApiResult<BTreeSet<String>> {
+        let now = Instant::now();
+        let seen = self
+            .heartbeats
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default();
+        let mut offline = BTreeSet::new();
+        for c in self.store.list(CLUSTER)? {
+            let key = format!(
+                "{}/{}",
+                c["metadata"]["namespace"].as_str().unwrap_or_default(),
+                c["metadata"]["name"].as_str().unwrap_or_default()
+            );
+            // Only clusters with an agent (registered ones) can go offline.
+            if c["spec"]["clientID"].as_str().is_none_or(str::is_empty) {
+                continue;
+            }
+            let last = seen
+                .get(&key)
+                .copied()
+                .unwrap_or(self.started)
+                .max(self.started);
+            if now.duration_since(last) > self.offline_after {
+                offline.insert(key);
+            }
+        }
+        let changed = match self.offline.lock() {
+            Ok(mut current) if *current != offline => {
+                *current = offline.clone();
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            tracing::info!(offline = offline.len(), "offline clusters changed");
+            self.reconcile().await?;
+        }
+        Ok(offline)
+    }
+
+    /// Runs [`App::check_offline`] every sixth of the threshold (at least every second).
+    pub async fn run_offline_monitor(self: Arc<Self>) {
+        let period = (self.offline_after / 6).max(Duration::from_millis(200));
+        loop {
+            tokio::time::sleep(period).await;
+            if let Err(e) = self.check_offline().await {
+                tracing::error!("offline check: {e:?}");
+            }
+        }
+    }
+
     /// Recomputes BundleDeployments and roll-ups and commits the changes in one transaction.
     pub async fn reconcile(&self) -> ApiResult<()> {
         let _guard = self.reconcile_lock.lock().await;
@@ -195,11 +280,15 @@ impl App {
         let clusters = self.store.list(CLUSTER)?;
         let groups = self.store.list(CLUSTER_GROUP)?;
         let deployments = self.store.list(BUNDLE_DEPLOYMENT)?;
+        let gitrepos = self.store.list(GIT_REPO)?;
+        let offline = self.offline.lock().map(|o| o.clone()).unwrap_or_default();
         let plan = reconcile::reconcile(&reconcile::State {
             bundles: &bundles,
             clusters: &clusters,
             groups: &groups,
             deployments: &deployments,
+            gitrepos: &gitrepos,
+            offline: &offline,
         })
         .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
         if !plan.writes.is_empty() {
@@ -273,9 +362,10 @@ async fn metrics(State(app): State<Arc<App>>) -> ApiResult<String> {
     for (s, n) in states {
         out.push_str(&format!("fleet_bundledeployments{{state=\"{s}\"}} {n}\n"));
     }
-    let online = app.heartbeats.lock().map_or(0, |h| h.len());
+    let seen = app.heartbeats.lock().map_or(0, |h| h.len());
+    let offline = app.offline.lock().map_or(0, |o| o.len());
     out.push_str(&format!(
-        "# TYPE fleet_agents_seen gauge\nfleet_agents_seen {online}\n"
+        "# TYPE fleet_agents_seen gauge\nfleet_agents_seen {seen}\n# TYPE fleet_clusters_offline gauge\nfleet_clusters_offline {offline}\n"
     ));
     Ok(out)
 }
