@@ -657,11 +657,11 @@ mod tests {
         let mut gitrepos = gitrepos;
         let mut groups = groups;
         let run = |bds: &mut Vec<Value>,
-                       bundles: &mut Vec<Value>,
-                       clusters: &mut Vec<Value>,
-                       gitrepos: &mut Vec<Value>,
-                       groups: &mut Vec<Value>,
-                       offline: &BTreeSet<String>| {
+                   bundles: &mut Vec<Value>,
+                   clusters: &mut Vec<Value>,
+                   gitrepos: &mut Vec<Value>,
+                   groups: &mut Vec<Value>,
+                   offline: &BTreeSet<String>| {
             let plan = reconcile(&State {
                 bundles,
                 clusters,

@@ -507,11 +507,67 @@ async fn agent_content(
             format!("content {id} not found"),
         ));
     };
+    let etag = format!("\"{id}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let body = serde_json::to_vec(&content).map_err(|e| ApiError::internal(e.to_string()))?;
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(accepts_gzip);
+    let cache = (
+        header::CACHE_CONTROL,
+        "public, max-age=31536000, immutable".to_owned(),
+    );
+    let json_type = (header::CONTENT_TYPE, "application/json".to_owned());
+    if gzip {
+        use std::io::Write as _;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let zipped = enc
+            .write_all(&body)
+            .and_then(|()| enc.finish())
+            .map_err(|e| ApiError::internal(format!("gzip: {e}")))?;
+        return Ok((
+            [
+                cache,
+                json_type,
+                (header::ETAG, etag),
+                (header::CONTENT_ENCODING, "gzip".to_owned()),
+                (header::VARY, "Accept-Encoding".to_owned()),
+            ],
+            zipped,
+        )
+            .into_response());
+    }
     Ok((
-        [(header::CACHE_CONTROL, "public, max-age=31536000, immutable")],
-        axum::Json(content),
+        [
+            cache,
+            json_type,
+            (header::ETAG, etag),
+            (header::VARY, "Accept-Encoding".to_owned()),
+        ],
+        body,
     )
         .into_response())
+}
+
+/// Whether an `Accept-Encoding` value allows gzip (`gzip` or `*` without `q=0`).
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|part| {
+        let mut it = part.split(';');
+        let coding = it.next().unwrap_or_default().trim();
+        let refused = it.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .is_some_and(|q| q.trim().parse::<f64>().is_ok_and(|q| q == 0.0))
+        });
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+    })
 }
 
 #[derive(Deserialize)]

@@ -255,6 +255,31 @@ fn register_poll_status_roll_up_isolation_relabel_and_restart() {
     assert_eq!(s, 200);
     assert_eq!(c["resources"][0]["name"], "cm.yaml");
     assert_eq!(call("GET", &content_url, Some(&cred_b), &[], None).0, 403);
+    // Served gzip when asked, and immutable: its ETag answers 304.
+    let mut zipped = agent()
+        .get(&content_url)
+        .header("Authorization", format!("Bearer {cred_a}"))
+        .header("Accept-Encoding", "gzip")
+        .call()
+        .expect("gzip content");
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let content_etag = zipped.headers()["etag"].to_str().unwrap().to_owned();
+    let bytes = zipped.body_mut().read_to_vec().unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .expect("gunzip");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), c);
+    assert_eq!(
+        call(
+            "GET",
+            &content_url,
+            Some(&cred_a),
+            &[("If-None-Match", &content_etag)],
+            None
+        )
+        .0,
+        304
+    );
 
     // Statuses: B cannot write A's BundleDeployment; A can write its own.
     let status = json!([{"name": "app", "status": {"ready": true, "nonModified": true, "appliedDeploymentID": did}}]);
