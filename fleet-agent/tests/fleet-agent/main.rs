@@ -9,3 +9,4 @@ mod proxy;
 mod real_cluster;
 mod run_cmd;
 mod test_cmd;
+mod upstream_tls;
