@@ -244,7 +244,11 @@ fn wait_for<T>(
     let mut last_error = None;
     loop {
         match check() {
-            Ok(Some(v)) => return Ok(v),
+            Ok(Some(v)) => {
+                // Shown with --nocapture: how long each step took.
+                eprintln!("{what}: {:?}", start.elapsed());
+                return Ok(v);
+            }
             Ok(None) => {}
             Err(e) => last_error = Some(e),
         }
