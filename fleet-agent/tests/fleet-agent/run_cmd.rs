@@ -183,6 +183,14 @@ fn value_of(kube: &KubeServer, name: &str) -> Result<Option<String>> {
 /// A Bundle of one ConfigMap `name` with `data.v = value`, in namespace `app`, for clusters
 /// with label `env` (any value when `env` is `None`).
 fn bundle(name: &str, value: &str, env: Option<&str>) -> String {
+    bundle_after(name, value, env, None)
+}
+
+/// [`bundle`], deployed only once the Bundle `after` is Ready in the same cluster.
+fn bundle_after(name: &str, value: &str, env: Option<&str>, after: Option<&str>) -> String {
+    let depends_on = after
+        .map(|a| format!("  dependsOn:\n  - name: {a}\n"))
+        .unwrap_or_default();
     let selector = match env {
         Some(env) => format!("matchLabels: {{env: {env}}}"),
         None => "matchExpressions: [{key: env, operator: Exists}]".to_string(),
@@ -195,7 +203,7 @@ metadata:
   namespace: fleet-default
 spec:
   defaultNamespace: app
-  resources:
+{depends_on}  resources:
   - name: cm.yaml
     content: |
       apiVersion: v1
@@ -303,6 +311,7 @@ fn two_agents_pull_deploy_report_update_uninstall_and_survive_restarts() -> Resu
         bundle("common", "one", None),
         bundle("dev-only", "d1", Some("dev")),
         bundle("prod-only", "p1", Some("prod")),
+        bundle_after("after-common", "a1", Some("dev"), Some("common")),
     ]
     .join("---\n");
     admin(&base, "POST", "/v1/admin/apply", Some(bundles))?;
@@ -355,7 +364,12 @@ fn two_agents_pull_deploy_report_update_uninstall_and_survive_restarts() -> Resu
             .map(|b| deployments_of(&base, b))
             .collect::<Result<Vec<_>>>()?
             .concat();
-        Ok((all.len() == 4 && all.iter().all(applied)).then_some(()))
+        let waiting = deployments_of(&base, "after-common")?;
+        Ok((all.len() == 4
+            && all.iter().all(applied)
+            && waiting.len() == 1
+            && waiting[0]["status"]["conditions"].is_array())
+        .then_some(()))
     })?;
     assert_eq!(
         value_of(&dev_kube, "prod-only")?,
@@ -506,6 +520,17 @@ fn two_agents_pull_deploy_report_update_uninstall_and_survive_restarts() -> Resu
         !prod_state.join("deployments/prod-only").exists(),
         "the uninstalled deployment is still cached"
     );
+    // The dependent was deployed once common was Ready (after its requeue, or at the
+    // restarted agent's first look).
+    wait_for("the dependent deployed", limit, &logs, || {
+        let bds = deployments_of(&base, "after-common")?;
+        Ok(
+            (value_of(&dev_kube, "after-common")?.as_deref() == Some("a1")
+                && bds.len() == 1
+                && applied(&bds[0]))
+            .then_some(()),
+        )
+    })?;
     dev_agent.kill();
     let dev_text = std::fs::read_to_string(&dev_log)?;
     assert_eq!(
