@@ -8,7 +8,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = fleet_agent::Cli::parse();
-    // The streams are not locked for the whole run: `serve` and `run` log to stderr from other
-    // threads, which would wait forever on a lock held here.
+    // Not locked for the whole run: `run` logs from other threads too, and a lock held here
+    // would block them forever.
     fleet_agent::run(cli, &mut std::io::stdout(), &mut std::io::stderr())
 }

@@ -4,4 +4,6 @@
 #[cfg(feature = "kube")]
 pub mod deploy;
 pub mod diff;
+#[cfg(feature = "kube")]
+pub mod run;
 pub mod test;

@@ -7,4 +7,6 @@ mod diff_cmd;
 mod pipeline;
 mod proxy;
 mod real_cluster;
+mod run_cmd;
 mod test_cmd;
+mod upstream_tls;

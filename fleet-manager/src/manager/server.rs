@@ -33,8 +33,10 @@ pub struct App {
     /// Per BundleDeployment namespace: a generation that moves whenever its BDs change, so an
     /// unchanged poll is answered from memory.
     generations: Mutex<HashMap<String, u64>>,
-    /// Distinguishes this process's generations from an earlier one's.
-    epoch: u64,
+    /// Distinguishes this process's generations from an earlier one's: the start time in
+    /// nanoseconds, so that a restart within the same second does not hand out an ETag an
+    /// agent holds from the previous process for different contents.
+    epoch: u128,
     changed: Notify,
     /// Serialises reconciles so two never interleave their read and write.
     reconcile_lock: tokio::sync::Mutex<()>,
@@ -144,7 +146,9 @@ impl App {
             store,
             admin_hash: hash(admin_token),
             generations: Mutex::new(HashMap::new()),
-            epoch: now_unix(),
+            epoch: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
             changed: Notify::new(),
             reconcile_lock: tokio::sync::Mutex::new(()),
             heartbeats: Mutex::new(HashMap::new()),
@@ -847,4 +851,22 @@ async fn admin_revoke(
     app.admin(&headers)?;
     let n = app.store.revoke(&format!("{ns}/{name}"))?;
     Ok(axum::Json(json!({"revoked": n})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manager::store::RedbStore;
+
+    #[test]
+    fn two_processes_never_share_an_etag() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let open = |name: &str| {
+            let store = RedbStore::open(&dir.path().join(name)).expect("store");
+            App::new(Box::new(store), "admin", Options::default())
+        };
+        // Both start with generation 0 of every namespace, within the same second.
+        let (first, second) = (open("a.redb"), open("b.redb"));
+        assert_ne!(first.etag("cluster-ns"), second.etag("cluster-ns"));
+    }
 }

@@ -33,8 +33,7 @@ fn main() -> anyhow::Result<()> {
             other => bail!("unknown argument {other:?} (see --help)"),
         }
     }
-    let server = KubeServer::bind(listen, options)
-        .with_context(|| format!("binding {listen}"))?;
+    let server = KubeServer::bind(listen, options).with_context(|| format!("binding {listen}"))?;
     if let Some(path) = &kubeconfig {
         server
             .write_kubeconfig(path)
