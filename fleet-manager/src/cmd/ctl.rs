@@ -173,8 +173,9 @@ fn cell(v: &Value) -> String {
 /// One table column: its value for an object.
 type Column = fn(&Value) -> String;
 
-/// kubectl-like table with Fleet's state columns per kind.
-fn table(kind: &str, items: &[Value]) -> String {
+/// kubectl-like table with Fleet's state columns per kind (`kind` as stored: `bundle`,
+/// `gitrepo`, ...).
+pub fn table(kind: &str, items: &[Value]) -> String {
     let cols: Vec<(&str, Column)> = match kind {
         "bundle" => vec![
             ("BUNDLEDEPLOYMENTS-READY", |o| {
@@ -188,10 +189,31 @@ fn table(kind: &str, items: &[Value]) -> String {
                 crate::manager::reconcile::deployment_state(o).to_owned()
             }),
         ],
-        "cluster" => vec![("CLIENT-ID", |o| cell(&o["spec"]["clientID"]))],
+        "cluster" => vec![
+            ("BUNDLES-READY", |o| {
+                cell(&o["status"]["display"]["readyBundles"])
+            }),
+            ("STATE", |o| cell(&o["status"]["display"]["state"])),
+            ("CLIENT-ID", |o| cell(&o["spec"]["clientID"])),
+        ],
+        "clustergroup" => vec![
+            ("CLUSTERS-READY", |o| {
+                cell(&o["status"]["display"]["readyClusters"])
+            }),
+            ("BUNDLES-READY", |o| {
+                cell(&o["status"]["display"]["readyBundles"])
+            }),
+            ("STATE", |o| cell(&o["status"]["display"]["state"])),
+        ],
         "gitrepo" => vec![
             ("REPO", |o| cell(&o["spec"]["repo"])),
-            ("COMMIT", |o| cell(&o["status"]["commit"])),
+            ("COMMIT", |o| {
+                cell(&o["status"]["commit"]).chars().take(12).collect()
+            }),
+            ("BUNDLEDEPLOYMENTS-READY", |o| {
+                cell(&o["status"]["display"]["readyBundleDeployments"])
+            }),
+            ("STATE", |o| cell(&o["status"]["display"]["state"])),
         ],
         _ => vec![],
     };

@@ -268,7 +268,9 @@ pub async fn run_poller(app: Arc<App>) {
                 let at = *next.entry(key.clone()).or_insert(now);
                 if at <= now {
                     due.push((key.clone(), false));
-                    next.insert(key, gitops::next_poll_ms(now, interval, unit_random()));
+                    let at = gitops::next_poll_ms(now, interval, unit_random());
+                    earliest = earliest.min(at);
+                    next.insert(key, at);
                 } else {
                     earliest = earliest.min(at);
                 }

@@ -506,3 +506,31 @@ fn state_of(bd: &Value) -> String {
         "NotReady".into()
     }
 }
+
+/// `fleet-manager demo` end to end: a git repository, the manager, two agents with in-memory
+/// clusters; every cluster Ready, then a commit rolled out.
+#[test]
+fn demo_runs_the_whole_loop() {
+    let r = crate::fleet_manager(&[
+        "demo",
+        "--clusters",
+        "2",
+        "--repo",
+        "../examples/repo",
+        "--path",
+        "manifests",
+        "--path",
+        "kustomize",
+        "--timeout-seconds",
+        "120",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("2/2 clusters Ready"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("commit -> every cluster Ready"),
+        "{}",
+        r.stdout
+    );
+    // The final table: the GitRepo at the new commit with every BundleDeployment Ready.
+    assert!(r.stdout.contains("4/4"), "{}", r.stdout);
+}
