@@ -151,7 +151,10 @@ fn ready_clusters(bds: &[Value], expected: usize) -> usize {
 
 fn progress(label: &str, done: usize, total: usize, started: Instant) {
     let width = 40;
-    let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
+    let filled = (done * width)
+        .checked_div(total)
+        .unwrap_or(width)
+        .min(width);
     let bar: String = "#".repeat(filled) + &".".repeat(width - filled);
     let mut out = std::io::stdout().lock();
     let _ = write!(

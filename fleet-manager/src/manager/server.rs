@@ -49,6 +49,9 @@ pub struct App {
     started: Instant,
     /// The clusters found offline by the last check (`namespace/name`).
     offline: Mutex<BTreeSet<String>>,
+    /// Credential hash → cluster, as read from the store: a conditional poll is answered
+    /// without touching the store. Revocation clears it.
+    credentials: Mutex<HashMap<String, String>>,
 }
 
 /// Settings of a server.
@@ -157,6 +160,7 @@ impl App {
             offline_after: options.offline_after,
             started: Instant::now(),
             offline: Mutex::new(BTreeSet::new()),
+            credentials: Mutex::new(HashMap::new()),
         })
     }
 
@@ -184,11 +188,26 @@ impl App {
     /// The cluster (namespace, name) and its BundleDeployment namespace for an agent credential.
     fn agent(&self, headers: &HeaderMap) -> ApiResult<(String, String, String)> {
         let token = bearer(headers)?;
-        let Some(cluster) = self.store.credential(&hash(token))? else {
-            return Err(ApiError(
-                StatusCode::FORBIDDEN,
-                "unknown or revoked credential".into(),
-            ));
+        let token_hash = hash(token);
+        let cached = self
+            .credentials
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&token_hash).cloned());
+        let cluster = match cached {
+            Some(c) => c,
+            None => {
+                let Some(cluster) = self.store.credential(&token_hash)? else {
+                    return Err(ApiError(
+                        StatusCode::FORBIDDEN,
+                        "unknown or revoked credential".into(),
+                    ));
+                };
+                if let Ok(mut c) = self.credentials.lock() {
+                    c.insert(token_hash, cluster.clone());
+                }
+                cluster
+            }
         };
         // Every authenticated call shows the agent is alive, not only heartbeats.
         if let Ok(mut h) = self.heartbeats.lock() {
@@ -210,6 +229,15 @@ impl App {
 
     fn etag(&self, ns: &str) -> String {
         format!("\"{}-{}\"", self.epoch, self.generation(ns))
+    }
+
+    /// Revokes every credential of a cluster (`namespace/name`), in the store and in memory.
+    fn revoke(&self, cluster: &str) -> ApiResult<usize> {
+        let n = self.store.revoke(cluster)?;
+        if let Ok(mut c) = self.credentials.lock() {
+            c.retain(|_, v| v != cluster);
+        }
+        Ok(n)
     }
 
     /// Records one timed operation for `/metrics`.
@@ -807,7 +835,7 @@ async fn admin_delete(
         name: name.clone(),
     }])?;
     if k == CLUSTER {
-        app.store.revoke(&format!("{ns}/{name}"))?;
+        app.revoke(&format!("{ns}/{name}"))?;
     }
     app.reconcile().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -849,7 +877,7 @@ async fn admin_revoke(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     app.admin(&headers)?;
-    let n = app.store.revoke(&format!("{ns}/{name}"))?;
+    let n = app.revoke(&format!("{ns}/{name}"))?;
     Ok(axum::Json(json!({"revoked": n})).into_response())
 }
 
