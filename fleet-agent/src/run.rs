@@ -522,6 +522,13 @@ impl Agent {
     }
 
     fn tick(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        // A pause that is over is forgotten, whether or not anything still waits for it:
+        // otherwise its time, now past, would stay the next wakeup and the shell would spin.
+        if self.report.at.is_some_and(|at| at <= now) {
+            self.report.at = None;
+        }
+        self.content_fetches
+            .retain(|_, r| r.in_flight || r.at.is_some_and(|at| at > now));
         for t in self.tracked.values_mut() {
             if matches!(t.phase, Phase::RetryAt(at) if at <= now) {
                 t.phase = Phase::Idle;
@@ -1183,6 +1190,39 @@ mod tests {
         assert!(actions.contains(&Action::Report {
             statuses: vec![("a".into(), modified)]
         }));
+    }
+
+    #[test]
+    fn a_pause_that_is_over_is_not_a_wakeup_any_more() {
+        let now = Instant::now();
+        let mut agent = Agent::new();
+        agent.step(
+            Event::Started {
+                cached: vec![],
+                contents: vec![],
+            },
+            now,
+            STAMP,
+        );
+        agent.step(list("\"1\"", vec![bd("a", "s-m1", json!({}))]), now, STAMP);
+        agent.step(
+            Event::ContentFailed {
+                manifest_id: "s-m1".into(),
+            },
+            now,
+            STAMP,
+        );
+        // The deployment goes away before the fetch is retried.
+        agent.step(list("\"2\"", vec![]), now, STAMP);
+        let later = now + MANAGER_RETRY_MIN;
+        assert_eq!(agent.next_wakeup(), Some(later));
+        assert!(
+            !agent
+                .step(Event::Tick, later, STAMP)
+                .iter()
+                .any(|a| matches!(a, Action::FetchContent { .. }))
+        );
+        assert_eq!(agent.next_wakeup(), None);
     }
 
     #[test]

@@ -204,13 +204,22 @@ async fn credential(
     }
 }
 
-/// The cached BundleDeployments and manifest IDs, for [`Event::Started`].
+/// The cached BundleDeployments and manifest IDs, for [`Event::Started`]. A deployment's own
+/// copy of its manifest fills a gap in the Contents.
 fn started(state: &StateDir) -> Result<Event> {
-    let cached = state
-        .load_all()?
-        .into_iter()
-        .map(|e| e.bundle_deployment)
-        .collect();
+    let mut cached = Vec::new();
+    let known: BTreeSet<String> = state.content_ids()?.into_iter().collect();
+    for entry in state.load_all()? {
+        let (id, _) =
+            fleet_core::manifest::split_deployment_id(&entry.bundle_deployment.spec.deployment_id);
+        if !id.is_empty() && !known.contains(id) {
+            let manifest = Manifest::from_json(entry.manifest_json.clone(), "")?;
+            if manifest.id() == id {
+                state.store_content(id, manifest.json())?;
+            }
+        }
+        cached.push(entry.bundle_deployment);
+    }
     Ok(Event::Started {
         cached,
         contents: state.content_ids()?,
