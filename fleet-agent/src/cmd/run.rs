@@ -237,7 +237,6 @@ async fn run_async(args: &RunArgs, state: StateDir, client: Client) -> Result<Ex
     tokio::spawn(cluster_task(
         kube,
         args.agent_namespace.clone(),
-        state.clone(),
         job_inbox,
         messages.clone(),
     ));
@@ -308,7 +307,19 @@ impl Shell {
         {
             log(format_args!("{e}"));
         }
+        // An uninstalled deployment leaves the cache, unless it came back meanwhile (its
+        // deploy, queued after the uninstall, has cached it again).
+        let forget = match &event {
+            Event::Uninstalled { name, ok: true } => Some(name.clone()),
+            _ => None,
+        };
         let actions = agent.step(event, Instant::now(), &cluster::now_rfc3339());
+        if let Some(name) = forget
+            && agent.status(&name).is_none()
+            && let Err(e) = self.state.remove(&name)
+        {
+            log(format_args!("{e}"));
+        }
         for action in actions {
             self.execute(action);
         }
@@ -447,7 +458,6 @@ impl Shell {
 async fn cluster_task(
     kube: kube::Client,
     agent_namespace: String,
-    state: StateDir,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     messages: mpsc::Sender<Message>,
 ) {
@@ -517,13 +527,7 @@ async fn cluster_task(
                             "uninstalled {name} ({} objects)",
                             deleted.len()
                         ));
-                        match state.remove(&name) {
-                            Ok(()) => true,
-                            Err(e) => {
-                                log(format_args!("{e}"));
-                                false
-                            }
-                        }
+                        true
                     }
                     Err(e) => {
                         log(format_args!("uninstall {name}: {e}"));
