@@ -535,6 +535,60 @@ fn two_agents_pull_deploy_report_update_uninstall_and_survive_restarts() -> Resu
             .then_some(()),
         )
     })?;
+
+    // A revoked credential: the prod agent (which holds its token) registers again, gets the
+    // same cluster back, and follows the next update.
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(prod_state.join("credential.json"))?)?;
+    let old_credential = stored["credential"]
+        .as_str()
+        .context("credential")?
+        .to_string();
+    let cluster = stored["clusterName"].as_str().context("clusterName")?;
+    admin(
+        &base,
+        "POST",
+        &format!("/v1/admin/clusters/fleet-default/{cluster}/revoke"),
+        None,
+    )?;
+    admin(
+        &base,
+        "POST",
+        "/v1/admin/apply",
+        Some(bundle("common", "three", None)),
+    )?;
+    // That change ends the poll the manager held from before; the next one is refused.
+    let renewed = wait_for("a new credential", limit, &logs, || {
+        let stored: Value =
+            serde_json::from_slice(&std::fs::read(prod_state.join("credential.json"))?)?;
+        Ok((stored["credential"] != old_credential.as_str()).then_some(stored))
+    })?;
+    assert_eq!(renewed["clusterName"], cluster);
+    admin(
+        &base,
+        "POST",
+        "/v1/admin/apply",
+        Some(bundle("common", "four", None)),
+    )?;
+    wait_for(
+        "the update and its status after the revocation",
+        limit,
+        &logs,
+        || {
+            let bds = deployments_of(&base, "common")?;
+            Ok((value_of(&prod_kube, "common")?.as_deref() == Some("four")
+                && bds.len() == 2
+                && bds.iter().all(applied))
+            .then_some(()))
+        },
+    )?;
+    let prod_text = std::fs::read_to_string(&prod_log)?;
+    assert_eq!(
+        prod_text.matches("registered as cluster").count(),
+        2,
+        "{prod_text}"
+    );
+
     dev_agent.kill();
     let dev_text = std::fs::read_to_string(&dev_log)?;
     assert_eq!(
