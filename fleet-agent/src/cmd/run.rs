@@ -137,8 +137,7 @@ async fn kube_client(kubeconfig: &Path) -> Result<kube::Client> {
 async fn credential(
     args: &RunArgs,
     state: &StateDir,
-    client: &Client,
-    kube: &kube::Client,
+    registration: Option<&Registration>,
 ) -> Result<Credential> {
     if let Some(path) = &args.credential_file {
         let text =
@@ -157,19 +156,11 @@ async fn credential(
     if let Some(stored) = state.load_credential()? {
         return Ok(stored);
     }
-    let Some(token) = &args.registration_token else {
+    let Some(registration) = registration else {
         bail!(
             "{} holds no credential: pass --registration-token or --credential-file",
             state.root().display()
         );
-    };
-    let registration = Registration {
-        client: client.clone(),
-        token: token.clone(),
-        client_id: args.client_id.clone(),
-        labels: args.labels.clone(),
-        kube: kube.clone(),
-        state: state.clone(),
     };
     let mut failures = 0;
     loop {
@@ -272,7 +263,6 @@ fn started(state: &StateDir) -> Result<Event> {
 async fn run_async(args: &RunArgs, state: StateDir, client: Client) -> Result<ExitCode> {
     let kube = kube_client(&args.kubeconfig).await?;
     let first = started(&state)?;
-    let credential = credential(args, &state, &client, &kube).await?;
     let registration = args.registration_token.as_ref().map(|token| Registration {
         client: client.clone(),
         token: token.clone(),
@@ -281,6 +271,7 @@ async fn run_async(args: &RunArgs, state: StateDir, client: Client) -> Result<Ex
         kube: kube.clone(),
         state: state.clone(),
     });
+    let credential = credential(args, &state, registration.as_ref()).await?;
     let client = client.with_credential(&credential.credential);
 
     let (messages, mut inbox) = mpsc::channel::<Message>(1024);
