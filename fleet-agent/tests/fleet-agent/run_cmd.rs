@@ -30,7 +30,7 @@ impl Manager {
             .enable_all()
             .build()?;
         let store = RedbStore::open(&data.join("fleet.redb"))?;
-        let app = App::new(Box::new(store), ADMIN);
+        let app = App::new(Box::new(store), ADMIN, Default::default());
         let listener = runtime.block_on(async {
             app.reconcile()
                 .await
