@@ -598,3 +598,99 @@ fn two_agents_pull_deploy_report_update_uninstall_and_survive_restarts() -> Resu
     );
     Ok(())
 }
+
+/// The agent against the manager's own TLS serving (`fleet_manager::manager::tls`: the CA and
+/// certificate it generates in its data directory), trusting that CA with `--ca-file`. The
+/// test itself administers the same server over a second, plain listener.
+#[test]
+fn an_agent_reaches_the_manager_over_https_with_its_ca() -> Result<()> {
+    use fleet_manager::manager::tls;
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("manager");
+    std::fs::create_dir_all(&data)?;
+    let files = tls::ensure(&data, &[])?;
+    let config = tls::server_config(&files)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let app = App::new(
+        Box::new(RedbStore::open(&data.join("fleet.redb"))?),
+        ADMIN,
+        Default::default(),
+    );
+    let (plain, secure) = runtime.block_on(async {
+        app.reconcile()
+            .await
+            .map_err(|e| anyhow!("initial reconcile: {e:?}"))?;
+        let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let secure = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        anyhow::Ok((plain, secure))
+    })?;
+    let base = format!("http://{}", plain.local_addr()?);
+    let secure_url = format!("https://{}", secure.local_addr()?);
+    runtime.spawn(std::future::IntoFuture::into_future(axum::serve(
+        plain,
+        router(app.clone()),
+    )));
+    runtime.spawn(tls::serve(
+        secure,
+        config,
+        router(app),
+        std::future::pending(),
+    ));
+
+    let kube = KubeServer::start()?;
+    let kubeconfig = tmp.path().join("kubeconfig");
+    kube.write_kubeconfig(&kubeconfig)?;
+    let token = admin(
+        &base,
+        "POST",
+        "/v1/admin/tokens",
+        Some(json!({"ttlSeconds": 600, "namespace": "fleet-default"}).to_string()),
+    )?["token"]
+        .as_str()
+        .context("no token")?
+        .to_string();
+    admin(
+        &base,
+        "POST",
+        "/v1/admin/apply",
+        Some(bundle("secure", "s1", None)),
+    )?;
+    let log = tmp.path().join("agent.log");
+    let args: Vec<String> = [
+        "--manager",
+        &secure_url,
+        "--ca-file",
+        &text(&files.ca),
+        "--registration-token",
+        &token,
+        "--kubeconfig",
+        &text(&kubeconfig),
+        "--state-dir",
+        &text(&tmp.path().join("state")),
+        "--client-id",
+        "secure-cluster",
+        "--label",
+        "env=any",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let _agent = AgentProcess::start(&args, &log)?;
+    wait_for(
+        "the deploy and its status over https",
+        Duration::from_secs(20),
+        &[log.as_path()],
+        || {
+            let bds = deployments_of(&base, "secure")?;
+            Ok((value_of(&kube, "secure")?.as_deref() == Some("s1")
+                && bds.len() == 1
+                && applied(&bds[0]))
+            .then_some(()))
+        },
+    )?;
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}
