@@ -1,8 +1,8 @@
 //! The fleet-rs agent.
 //!
 //! The binary and this library share one shape with `fleet-manager`: [`Cli`] is the parsed
-//! command line (one [`Command`] variant per subcommand), [`run`] executes it writing to the
-//! given output streams and returns the exit status, and `main` only parses and calls [`run`].
+//! command line (one [`Command`] variant per subcommand), [`run()`] executes it writing to the
+//! given output streams and returns the exit status, and `main` only parses and calls [`run()`].
 //! Subcommand modules live in [`cmd`] and do I/O only; the logic they drive lives in library
 //! modules beside it.
 //!
@@ -13,7 +13,7 @@
 //! against an inventory, dependsOn), [`status`] builds Fleet's status from the outcome and a
 //! monitoring pass, [`monitor`] aggregates watch events and decides drift correction, and
 //! [`cache`] keeps the last deployments in a state directory for offline restarts, and
-//! [`run`] decides the pull loop of `fleet-agent run` (what to poll, fetch, deploy, uninstall,
+//! [`mod@run`] decides the pull loop of `fleet-agent run` (what to poll, fetch, deploy, uninstall,
 //! recompute and report) from events, with the clock passed in.
 //!
 //! `cluster` (feature `kube`, on by default) is the kube-rs shell that executes those plans

@@ -81,8 +81,16 @@ pub enum Event {
     },
     /// The manager answered a poll.
     Polled(Poll),
-    /// A poll failed (unreachable, refused, malformed answer).
+    /// A poll failed (unreachable, a server error, a malformed answer).
     PollFailed,
+    /// A poll was refused for its credential (401/403: unknown or revoked).
+    CredentialRefused,
+    /// A registration ([`Action::Register`]) finished; with `ok` the shell uses the new
+    /// credential from then on.
+    Registered {
+        /// Whether the manager gave a credential.
+        ok: bool,
+    },
     /// A Content was fetched, checked and cached.
     ContentFetched {
         /// Its manifest ID.
@@ -174,6 +182,8 @@ pub enum Action {
         /// Returned in [`Event::Recomputed`].
         generation: u64,
     },
+    /// Register again (with the registration token) for a new credential.
+    Register,
     /// Post these statuses in one batch.
     Report {
         /// Name and status of each changed BundleDeployment.
@@ -278,7 +288,14 @@ pub struct Agent {
     report: Retry,
     report_in_flight: Vec<(String, Value)>,
     next_generation: u64,
+    /// The shell holds a registration token, so a refused credential is replaced.
+    can_register: bool,
+    register: Retry,
 }
+
+/// How long after a failed registration a refused credential starts another (Fleet's agent
+/// retries every minute, `internal/cmd/agent/register/register.go`).
+pub const REGISTER_RETRY: Duration = Duration::from_secs(60);
 
 /// A status without condition times, which move on every recompute that touches them.
 pub fn comparable(status: &BundleDeploymentStatus) -> Value {
@@ -302,6 +319,13 @@ impl Agent {
         Agent::default()
     }
 
+    /// The same agent, allowed to register again when its credential is refused (the shell
+    /// holds a registration token).
+    pub fn with_registration(mut self) -> Agent {
+        self.can_register = true;
+        self
+    }
+
     /// Names of the BundleDeployments it tracks.
     pub fn names(&self) -> Vec<String> {
         self.tracked.keys().cloned().collect()
@@ -320,7 +344,8 @@ impl Agent {
             _ => None,
         });
         [
-            waiting(&self.poll),
+            // While registering, the poll waits for the new credential, not for the clock.
+            waiting(&self.poll).filter(|_| !self.register.in_flight),
             waiting(&self.report),
             self.aggregator.next_due(),
         ]
@@ -354,6 +379,22 @@ impl Agent {
                 }
             }
             Event::PollFailed => self.poll.failed(now, manager_backoff),
+            Event::CredentialRefused => {
+                self.poll.failed(now, manager_backoff);
+                if self.can_register && self.register.due(now) {
+                    self.register.in_flight = true;
+                    actions.push(Action::Register);
+                }
+            }
+            Event::Registered { ok } => {
+                if ok {
+                    self.register.succeeded();
+                    // The new credential is tried at once.
+                    self.poll.at = None;
+                } else {
+                    self.register.failed(now, |_| REGISTER_RETRY);
+                }
+            }
             Event::ContentFetched { manifest_id } => {
                 self.content_fetches.remove(&manifest_id);
                 self.contents.insert(manifest_id);
@@ -421,7 +462,8 @@ impl Agent {
         }
         self.reconcile_all(now, stamp, &mut actions);
         self.flush_reports(now, &mut actions);
-        if self.poll.due(now) {
+        // No poll with a credential that is being replaced.
+        if self.poll.due(now) && !self.register.in_flight {
             self.poll.in_flight = true;
             actions.push(Action::Poll {
                 etag: self.etag.clone(),
@@ -522,6 +564,13 @@ impl Agent {
     }
 
     fn tick(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        // A pause that is over is forgotten, whether or not anything still waits for it:
+        // otherwise its time, now past, would stay the next wakeup and the shell would spin.
+        if self.report.at.is_some_and(|at| at <= now) {
+            self.report.at = None;
+        }
+        self.content_fetches
+            .retain(|_, r| r.in_flight || r.at.is_some_and(|at| at > now));
         for t in self.tracked.values_mut() {
             if matches!(t.phase, Phase::RetryAt(at) if at <= now) {
                 t.phase = Phase::Idle;
@@ -1183,6 +1232,89 @@ mod tests {
         assert!(actions.contains(&Action::Report {
             statuses: vec![("a".into(), modified)]
         }));
+    }
+
+    #[test]
+    fn a_pause_that_is_over_is_not_a_wakeup_any_more() {
+        let now = Instant::now();
+        let mut agent = Agent::new();
+        agent.step(
+            Event::Started {
+                cached: vec![],
+                contents: vec![],
+            },
+            now,
+            STAMP,
+        );
+        agent.step(list("\"1\"", vec![bd("a", "s-m1", json!({}))]), now, STAMP);
+        agent.step(
+            Event::ContentFailed {
+                manifest_id: "s-m1".into(),
+            },
+            now,
+            STAMP,
+        );
+        // The deployment goes away before the fetch is retried.
+        agent.step(list("\"2\"", vec![]), now, STAMP);
+        let later = now + MANAGER_RETRY_MIN;
+        assert_eq!(agent.next_wakeup(), Some(later));
+        assert!(
+            !agent
+                .step(Event::Tick, later, STAMP)
+                .iter()
+                .any(|a| matches!(a, Action::FetchContent { .. }))
+        );
+        assert_eq!(agent.next_wakeup(), None);
+    }
+
+    #[test]
+    fn a_refused_credential_is_replaced_by_registering_again() {
+        let now = Instant::now();
+        let started = Event::Started {
+            cached: vec![],
+            contents: vec![],
+        };
+        // Without a registration token: keep polling with backoff, nothing else.
+        let mut agent = Agent::new();
+        agent.step(started.clone(), now, STAMP);
+        assert!(agent.step(Event::CredentialRefused, now, STAMP).is_empty());
+        assert_eq!(agent.next_wakeup(), Some(now + MANAGER_RETRY_MIN));
+
+        let mut agent = Agent::new().with_registration();
+        agent.step(started, now, STAMP);
+        assert_eq!(
+            agent.step(Event::CredentialRefused, now, STAMP),
+            [Action::Register]
+        );
+        // No poll with the old credential while the new one is asked for.
+        assert!(
+            agent
+                .step(Event::Tick, now + MANAGER_RETRY_MAX, STAMP)
+                .is_empty()
+        );
+        assert_eq!(agent.next_wakeup(), None);
+        let failed_at = now + MANAGER_RETRY_MAX;
+        let actions = agent.step(Event::Registered { ok: false }, failed_at, STAMP);
+        assert!(
+            matches!(actions.as_slice(), [Action::Poll { .. }]),
+            "{actions:?}"
+        );
+        // Refused again within the minute: no new registration yet.
+        assert!(
+            agent
+                .step(Event::CredentialRefused, failed_at, STAMP)
+                .is_empty()
+        );
+        let later = failed_at + REGISTER_RETRY;
+        assert_eq!(
+            agent.step(Event::CredentialRefused, later, STAMP),
+            [Action::Register]
+        );
+        let actions = agent.step(Event::Registered { ok: true }, later, STAMP);
+        assert!(
+            matches!(actions.as_slice(), [Action::Poll { .. }]),
+            "{actions:?}"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ use fleet_render::render::Renderer;
 use crate::cache::{Credential, Entry, StateDir};
 use crate::cluster::{self, DEFAULT_AGENT_NAMESPACE, Executor};
 use crate::run::{Action, Agent, Event, manager_backoff};
-use crate::upstream::Client;
+use crate::upstream::{self, Client};
 use crate::{deploy, status};
 
 /// Arguments of `fleet-agent run`.
@@ -137,8 +137,7 @@ async fn kube_client(kubeconfig: &Path) -> Result<kube::Client> {
 async fn credential(
     args: &RunArgs,
     state: &StateDir,
-    client: &Client,
-    kube: &kube::Client,
+    registration: Option<&Registration>,
 ) -> Result<Credential> {
     if let Some(path) = &args.credential_file {
         let text =
@@ -157,45 +156,19 @@ async fn credential(
     if let Some(stored) = state.load_credential()? {
         return Ok(stored);
     }
-    let Some(token) = &args.registration_token else {
+    let Some(registration) = registration else {
         bail!(
             "{} holds no credential: pass --registration-token or --credential-file",
             state.root().display()
         );
     };
-    let client_id = match &args.client_id {
-        Some(id) => id.clone(),
-        None => {
-            let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(kube.clone());
-            namespaces
-                .get("kube-system")
-                .await
-                .ok()
-                .and_then(|n| n.metadata.uid)
-                .context("no --client-id, and the kube-system namespace has no UID to use")?
-        }
-    };
     let mut failures = 0;
     loop {
-        let (client, token, id, labels) = (
-            client.clone(),
-            token.clone(),
-            client_id.clone(),
-            args.labels.clone(),
-        );
-        let answer =
-            tokio::task::spawn_blocking(move || client.register(&token, &id, &labels)).await?;
-        match answer {
-            Ok(credential) => {
-                state.store_credential(&credential)?;
-                log(format_args!(
-                    "registered as cluster {}/{}",
-                    credential.cluster_namespace, credential.cluster_name
-                ));
-                return Ok(credential);
-            }
-            Err(e) if e.is_refusal() => return Err(e).context("registration refused"),
-            Err(e) => {
+        match registration.register().await {
+            Ok(credential) => return Ok(credential),
+            Err(RegisterError::Refused(e)) => return Err(e).context("registration refused"),
+            Err(RegisterError::Other(e)) => return Err(e),
+            Err(RegisterError::Unreachable(e)) => {
                 failures += 1;
                 log(format_args!("registration: {e}; retrying"));
                 tokio::time::sleep(manager_backoff(failures)).await;
@@ -204,13 +177,83 @@ async fn credential(
     }
 }
 
-/// The cached BundleDeployments and manifest IDs, for [`Event::Started`].
+/// What a registration sends, kept to register again when the credential is refused.
+#[derive(Clone)]
+struct Registration {
+    /// The manager client without a credential.
+    client: Client,
+    token: String,
+    client_id: Option<String>,
+    labels: Vec<(String, String)>,
+    kube: kube::Client,
+    state: StateDir,
+}
+
+enum RegisterError {
+    /// The manager refused (4xx): the token is unknown or expired.
+    Refused(upstream::Error),
+    /// The manager could not be reached or failed.
+    Unreachable(upstream::Error),
+    /// No client ID, or the credential could not be stored.
+    Other(anyhow::Error),
+}
+
+impl Registration {
+    /// `--client-id`, else the UID of the `kube-system` namespace.
+    async fn client_id(&self) -> Result<String> {
+        if let Some(id) = &self.client_id {
+            return Ok(id.clone());
+        }
+        let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.kube.clone());
+        namespaces
+            .get("kube-system")
+            .await
+            .ok()
+            .and_then(|n| n.metadata.uid)
+            .context("no --client-id, and the kube-system namespace has no UID to use")
+    }
+
+    /// One registration; the credential is stored in the state directory.
+    async fn register(&self) -> Result<Credential, RegisterError> {
+        let id = self.client_id().await.map_err(RegisterError::Other)?;
+        let (client, token, labels) =
+            (self.client.clone(), self.token.clone(), self.labels.clone());
+        let answer = tokio::task::spawn_blocking(move || client.register(&token, &id, &labels))
+            .await
+            .map_err(|e| RegisterError::Other(e.into()))?;
+        match answer {
+            Ok(credential) => {
+                self.state
+                    .store_credential(&credential)
+                    .map_err(|e| RegisterError::Other(e.into()))?;
+                log(format_args!(
+                    "registered as cluster {}/{}",
+                    credential.cluster_namespace, credential.cluster_name
+                ));
+                Ok(credential)
+            }
+            Err(e) if e.is_refusal() => Err(RegisterError::Refused(e)),
+            Err(e) => Err(RegisterError::Unreachable(e)),
+        }
+    }
+}
+
+/// The cached BundleDeployments and manifest IDs, for [`Event::Started`]. A deployment's own
+/// copy of its manifest fills a gap in the Contents.
 fn started(state: &StateDir) -> Result<Event> {
-    let cached = state
-        .load_all()?
-        .into_iter()
-        .map(|e| e.bundle_deployment)
-        .collect();
+    let mut cached = Vec::new();
+    let known: BTreeSet<String> = state.content_ids()?.into_iter().collect();
+    for entry in state.load_all()? {
+        let (id, _) =
+            fleet_core::manifest::split_deployment_id(&entry.bundle_deployment.spec.deployment_id);
+        if !id.is_empty() && !known.contains(id) {
+            let manifest = Manifest::from_json(entry.manifest_json.clone(), "")?;
+            if manifest.id() == id {
+                state.store_content(id, manifest.json())?;
+            }
+        }
+        cached.push(entry.bundle_deployment);
+    }
     Ok(Event::Started {
         cached,
         contents: state.content_ids()?,
@@ -220,7 +263,15 @@ fn started(state: &StateDir) -> Result<Event> {
 async fn run_async(args: &RunArgs, state: StateDir, client: Client) -> Result<ExitCode> {
     let kube = kube_client(&args.kubeconfig).await?;
     let first = started(&state)?;
-    let credential = credential(args, &state, &client, &kube).await?;
+    let registration = args.registration_token.as_ref().map(|token| Registration {
+        client: client.clone(),
+        token: token.clone(),
+        client_id: args.client_id.clone(),
+        labels: args.labels.clone(),
+        kube: kube.clone(),
+        state: state.clone(),
+    });
+    let credential = credential(args, &state, registration.as_ref()).await?;
     let client = client.with_credential(&credential.credential);
 
     let (messages, mut inbox) = mpsc::channel::<Message>(1024);
@@ -228,18 +279,22 @@ async fn run_async(args: &RunArgs, state: StateDir, client: Client) -> Result<Ex
     tokio::spawn(cluster_task(
         kube,
         args.agent_namespace.clone(),
-        state.clone(),
         job_inbox,
         messages.clone(),
     ));
     let mut shell = Shell {
-        client: client.clone(),
+        client,
+        registration: registration.clone(),
         state,
         messages,
         jobs,
         hashes: HashMap::new(),
     };
-    let mut agent = Agent::new();
+    let mut agent = if registration.is_some() {
+        Agent::new().with_registration()
+    } else {
+        Agent::new()
+    };
     shell.step(&mut agent, first);
 
     let mut heartbeat = tokio::time::interval(Duration::from_secs(args.heartbeat_seconds));
@@ -254,7 +309,7 @@ async fn run_async(args: &RunArgs, state: StateDir, client: Client) -> Result<Ex
             },
             _ = sleep_until(wakeup), if wakeup.is_some() => Message::Event(Box::new(Event::Tick)),
             _ = heartbeat.tick() => {
-                let client = client.clone();
+                let client = shell.client.clone();
                 tokio::task::spawn_blocking(move || {
                     if let Err(e) = client.heartbeat() {
                         log(format_args!("heartbeat: {e}"));
@@ -282,7 +337,10 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 struct Shell {
+    /// The manager client with the current credential.
     client: Client,
+    /// What to register with again, when a token was given.
+    registration: Option<Registration>,
     state: StateDir,
     messages: mpsc::Sender<Message>,
     jobs: mpsc::UnboundedSender<Job>,
@@ -292,6 +350,15 @@ struct Shell {
 
 impl Shell {
     fn step(&mut self, agent: &mut Agent, event: Event) {
+        if let Event::Registered { ok: true } = &event {
+            match self.state.load_credential() {
+                Ok(Some(credential)) => {
+                    self.client = self.client.clone().with_credential(&credential.credential);
+                }
+                Ok(None) => log(format_args!("registration: no credential stored")),
+                Err(e) => log(format_args!("{e}")),
+            }
+        }
         // The state directory keeps the status last computed, for an offline restart.
         if let Event::Deployed { name, status, .. } | Event::Recomputed { name, status, .. } =
             &event
@@ -299,7 +366,19 @@ impl Shell {
         {
             log(format_args!("{e}"));
         }
+        // An uninstalled deployment leaves the cache, unless it came back meanwhile (its
+        // deploy, queued after the uninstall, has cached it again).
+        let forget = match &event {
+            Event::Uninstalled { name, ok: true } => Some(name.clone()),
+            _ => None,
+        };
         let actions = agent.step(event, Instant::now(), &cluster::now_rfc3339());
+        if let Some(name) = forget
+            && agent.status(&name).is_none()
+            && let Err(e) = self.state.remove(&name)
+        {
+            log(format_args!("{e}"));
+        }
         for action in actions {
             self.execute(action);
         }
@@ -327,7 +406,17 @@ impl Shell {
                         Ok(poll) => Event::Polled(poll),
                         Err(e) => {
                             log(format_args!("poll: {e}"));
-                            Event::PollFailed
+                            if matches!(
+                                e,
+                                upstream::Error::Status {
+                                    status: 401 | 403,
+                                    ..
+                                }
+                            ) {
+                                Event::CredentialRefused
+                            } else {
+                                Event::PollFailed
+                            }
                         }
                     }
                 });
@@ -348,6 +437,27 @@ impl Shell {
                 });
             }
             Action::Deploy { bd, generation } => self.deploy(bd, generation),
+            Action::Register => {
+                let Some(registration) = self.registration.clone() else {
+                    return;
+                };
+                let messages = self.messages.clone();
+                tokio::spawn(async move {
+                    let ok = match registration.register().await {
+                        Ok(_) => true,
+                        Err(RegisterError::Refused(e) | RegisterError::Unreachable(e)) => {
+                            log(format_args!("registration: {e}"));
+                            false
+                        }
+                        Err(RegisterError::Other(e)) => {
+                            log(format_args!("registration: {e:#}"));
+                            false
+                        }
+                    };
+                    let event = Event::Registered { ok };
+                    let _ = messages.send(Message::Event(Box::new(event))).await;
+                });
+            }
             Action::Uninstall { name, spec } => {
                 self.hashes.retain(|_, n| *n != name);
                 let _ = self.jobs.send(Job::Uninstall {
@@ -438,7 +548,6 @@ impl Shell {
 async fn cluster_task(
     kube: kube::Client,
     agent_namespace: String,
-    state: StateDir,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     messages: mpsc::Sender<Message>,
 ) {
@@ -508,13 +617,7 @@ async fn cluster_task(
                             "uninstalled {name} ({} objects)",
                             deleted.len()
                         ));
-                        match state.remove(&name) {
-                            Ok(()) => true,
-                            Err(e) => {
-                                log(format_args!("{e}"));
-                                false
-                            }
-                        }
+                        true
                     }
                     Err(e) => {
                         log(format_args!("uninstall {name}: {e}"));

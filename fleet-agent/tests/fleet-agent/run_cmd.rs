@@ -516,13 +516,17 @@ fn two_agents_pull_deploy_report_update_uninstall_and_survive_restarts() -> Resu
             Ok((bds.len() == 2 && bds.iter().all(applied)).then_some(()))
         },
     )?;
-    assert!(
-        !prod_state.join("deployments/prod-only").exists(),
-        "the uninstalled deployment is still cached"
-    );
+    wait_for(
+        "the uninstalled deployment leaving the cache",
+        limit,
+        &logs,
+        || Ok((!prod_state.join("deployments/prod-only").exists()).then_some(())),
+    )?;
     // The dependent was deployed once common was Ready (after its requeue, or at the
     // restarted agent's first look).
-    wait_for("the dependent deployed", limit, &logs, || {
+    // Its requeue is 15 s after the restarted agent's first look, so more than `limit` may
+    // pass here on a loaded machine.
+    wait_for("the dependent deployed", 2 * limit, &logs, || {
         let bds = deployments_of(&base, "after-common")?;
         Ok(
             (value_of(&dev_kube, "after-common")?.as_deref() == Some("a1")
@@ -531,6 +535,60 @@ fn two_agents_pull_deploy_report_update_uninstall_and_survive_restarts() -> Resu
             .then_some(()),
         )
     })?;
+
+    // A revoked credential: the prod agent (which holds its token) registers again, gets the
+    // same cluster back, and follows the next update.
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(prod_state.join("credential.json"))?)?;
+    let old_credential = stored["credential"]
+        .as_str()
+        .context("credential")?
+        .to_string();
+    let cluster = stored["clusterName"].as_str().context("clusterName")?;
+    admin(
+        &base,
+        "POST",
+        &format!("/v1/admin/clusters/fleet-default/{cluster}/revoke"),
+        None,
+    )?;
+    admin(
+        &base,
+        "POST",
+        "/v1/admin/apply",
+        Some(bundle("common", "three", None)),
+    )?;
+    // That change ends the poll the manager held from before; the next one is refused.
+    let renewed = wait_for("a new credential", limit, &logs, || {
+        let stored: Value =
+            serde_json::from_slice(&std::fs::read(prod_state.join("credential.json"))?)?;
+        Ok((stored["credential"] != old_credential.as_str()).then_some(stored))
+    })?;
+    assert_eq!(renewed["clusterName"], cluster);
+    admin(
+        &base,
+        "POST",
+        "/v1/admin/apply",
+        Some(bundle("common", "four", None)),
+    )?;
+    wait_for(
+        "the update and its status after the revocation",
+        limit,
+        &logs,
+        || {
+            let bds = deployments_of(&base, "common")?;
+            Ok((value_of(&prod_kube, "common")?.as_deref() == Some("four")
+                && bds.len() == 2
+                && bds.iter().all(applied))
+            .then_some(()))
+        },
+    )?;
+    let prod_text = std::fs::read_to_string(&prod_log)?;
+    assert_eq!(
+        prod_text.matches("registered as cluster").count(),
+        2,
+        "{prod_text}"
+    );
+
     dev_agent.kill();
     let dev_text = std::fs::read_to_string(&dev_log)?;
     assert_eq!(
@@ -538,5 +596,101 @@ fn two_agents_pull_deploy_report_update_uninstall_and_survive_restarts() -> Resu
         1,
         "the restarted agent registered again:\n{dev_text}"
     );
+    Ok(())
+}
+
+/// The agent against the manager's own TLS serving (`fleet_manager::manager::tls`: the CA and
+/// certificate it generates in its data directory), trusting that CA with `--ca-file`. The
+/// test itself administers the same server over a second, plain listener.
+#[test]
+fn an_agent_reaches_the_manager_over_https_with_its_ca() -> Result<()> {
+    use fleet_manager::manager::tls;
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("manager");
+    std::fs::create_dir_all(&data)?;
+    let files = tls::ensure(&data, &[])?;
+    let config = tls::server_config(&files)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let app = App::new(
+        Box::new(RedbStore::open(&data.join("fleet.redb"))?),
+        ADMIN,
+        Default::default(),
+    );
+    let (plain, secure) = runtime.block_on(async {
+        app.reconcile()
+            .await
+            .map_err(|e| anyhow!("initial reconcile: {e:?}"))?;
+        let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let secure = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        anyhow::Ok((plain, secure))
+    })?;
+    let base = format!("http://{}", plain.local_addr()?);
+    let secure_url = format!("https://{}", secure.local_addr()?);
+    runtime.spawn(std::future::IntoFuture::into_future(axum::serve(
+        plain,
+        router(app.clone()),
+    )));
+    runtime.spawn(tls::serve(
+        secure,
+        config,
+        router(app),
+        std::future::pending(),
+    ));
+
+    let kube = KubeServer::start()?;
+    let kubeconfig = tmp.path().join("kubeconfig");
+    kube.write_kubeconfig(&kubeconfig)?;
+    let token = admin(
+        &base,
+        "POST",
+        "/v1/admin/tokens",
+        Some(json!({"ttlSeconds": 600, "namespace": "fleet-default"}).to_string()),
+    )?["token"]
+        .as_str()
+        .context("no token")?
+        .to_string();
+    admin(
+        &base,
+        "POST",
+        "/v1/admin/apply",
+        Some(bundle("secure", "s1", None)),
+    )?;
+    let log = tmp.path().join("agent.log");
+    let args: Vec<String> = [
+        "--manager",
+        &secure_url,
+        "--ca-file",
+        &text(&files.ca),
+        "--registration-token",
+        &token,
+        "--kubeconfig",
+        &text(&kubeconfig),
+        "--state-dir",
+        &text(&tmp.path().join("state")),
+        "--client-id",
+        "secure-cluster",
+        "--label",
+        "env=any",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let _agent = AgentProcess::start(&args, &log)?;
+    wait_for(
+        "the deploy and its status over https",
+        Duration::from_secs(20),
+        &[log.as_path()],
+        || {
+            let bds = deployments_of(&base, "secure")?;
+            Ok((value_of(&kube, "secure")?.as_deref() == Some("s1")
+                && bds.len() == 1
+                && applied(&bds[0]))
+            .then_some(()))
+        },
+    )?;
+    runtime.shutdown_timeout(Duration::from_secs(2));
     Ok(())
 }
