@@ -54,9 +54,13 @@ pub struct RunArgs {
     /// PEM certificates to trust for an `https://` manager (instead of the Mozilla roots).
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
-    /// Kubeconfig of the cluster to deploy into (its current context is used).
+    /// Kubeconfig of the cluster to deploy into (its current context is used); without it,
+    /// the in-cluster service account, else `$KUBECONFIG` or `~/.kube/config`.
     #[arg(long, value_name = "FILE")]
-    pub kubeconfig: PathBuf,
+    pub kubeconfig: Option<PathBuf>,
+    /// Write no progress lines (registrations, deploys, reports) to stderr.
+    #[arg(long)]
+    pub quiet: bool,
     /// A label of this cluster, sent at registration (repeatable).
     #[arg(long = "label", value_name = "K=V", value_parser = parse_label)]
     pub labels: Vec<(String, String)>,
@@ -106,13 +110,23 @@ enum Job {
     },
 }
 
+/// Set by `--quiet`: the agent's progress lines are not written (errors of the command itself
+/// still are).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn log(line: std::fmt::Arguments<'_>) {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "fleet-agent run: {line}");
 }
 
 /// Runs `fleet-agent run` until interrupted.
 pub fn run(args: &RunArgs, _out: &mut dyn Write, _err: &mut dyn Write) -> Result<ExitCode> {
+    if args.quiet {
+        QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let state = StateDir::new(&args.state_dir);
     state.create()?;
     let client = Client::new(&args.manager, args.ca_file.as_deref())?;
@@ -123,7 +137,12 @@ pub fn run(args: &RunArgs, _out: &mut dyn Write, _err: &mut dyn Write) -> Result
     runtime.block_on(run_async(args, state, client))
 }
 
-async fn kube_client(kubeconfig: &Path) -> Result<kube::Client> {
+async fn kube_client(kubeconfig: Option<&Path>) -> Result<kube::Client> {
+    let Some(kubeconfig) = kubeconfig else {
+        return kube::Client::try_default()
+            .await
+            .context("no --kubeconfig, and neither an in-cluster service account nor a kubeconfig was found");
+    };
     let file = kube::config::Kubeconfig::read_from(kubeconfig)
         .with_context(|| format!("reading kubeconfig {}", kubeconfig.display()))?;
     let config = kube::Config::from_custom_kubeconfig(file, &Default::default())
@@ -261,7 +280,7 @@ fn started(state: &StateDir) -> Result<Event> {
 }
 
 async fn run_async(args: &RunArgs, state: StateDir, client: Client) -> Result<ExitCode> {
-    let kube = kube_client(&args.kubeconfig).await?;
+    let kube = kube_client(args.kubeconfig.as_deref()).await?;
     let first = started(&state)?;
     let registration = args.registration_token.as_ref().map(|token| Registration {
         client: client.clone(),

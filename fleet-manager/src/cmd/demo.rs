@@ -299,7 +299,8 @@ fn run_in(args: &DemoArgs, source: &Path, tmp: &Path) -> Result<String> {
             registration_token: Some(reg_token.clone()),
             credential_file: None,
             ca_file: None,
-            kubeconfig,
+            kubeconfig: Some(kubeconfig),
+            quiet: true,
             labels: vec![
                 ("fleet-rs-demo".into(), "true".into()),
                 ("env".into(), env.into()),
