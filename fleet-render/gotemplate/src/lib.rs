@@ -8,16 +8,14 @@
 //! `include` and `tpl` are built.
 //!
 //! ```
-//! use fleet_gotemplate::{Funcs, ParseOptions, Template, TemplateSet, Value, execute};
+//! use fleet_gotemplate::{Funcs, GoValue, ParseOptions, Template, TemplateSet, execute};
 //!
 //! let mut funcs = Funcs::builtin();
 //! // `include`: run a named template and return its output as a string.
 //! funcs.insert("include", |ctx, args| {
-//!     let name = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
-//!     let data = args.get(1).cloned().unwrap_or(Value::Null);
-//!     ctx.execute_template(&name, &data)
-//!         .map(Value::String)
-//!         .map_err(|e| e.to_string())
+//!     let name = args.first().and_then(GoValue::as_str).unwrap_or_default().to_string();
+//!     let data = args.get(1).cloned().unwrap_or_default();
+//!     Ok(GoValue::from(ctx.execute_template(&name, &data)?))
 //! });
 //! let options = ParseOptions { funcs: funcs.clone(), ..ParseOptions::default() };
 //! let text = r#"{{ define "greet" }}hello {{ . }}{{ end }}{{ include "greet" .name | upper }}"#;
@@ -28,6 +26,7 @@
 //! ```
 
 mod exec;
+pub mod fmt;
 pub mod funcs;
 mod parse;
 pub mod value;
@@ -35,7 +34,7 @@ pub mod value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub use value::Value;
+pub use value::{GoValue, Numbers, Object, Value};
 
 /// A template error: parse errors and execution errors in Go's message shapes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,10 +99,39 @@ pub enum MissingKey {
     Error,
 }
 
+/// Why a function call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The function's own error; Go prints it as `error calling <name>: <reason>`.
+    Message(String),
+    /// A template the function ran failed (`include`, `tpl`); reported as it is.
+    Template(Error),
+}
+
+impl From<String> for CallError {
+    fn from(m: String) -> Self {
+        CallError::Message(m)
+    }
+}
+
+impl From<&str> for CallError {
+    fn from(m: &str) -> Self {
+        CallError::Message(m.to_string())
+    }
+}
+
+impl From<Error> for CallError {
+    fn from(e: Error) -> Self {
+        CallError::Template(e)
+    }
+}
+
+/// What a template function returns.
+pub type FuncResult = Result<GoValue, CallError>;
+
 /// A function callable from templates. It receives the execution context and the evaluated
-/// arguments and returns a value or the reason it failed (Go prints it as
-/// `error calling <name>: <reason>`).
-pub type Func = dyn Fn(&mut Context<'_>, &[Value]) -> Result<Value, String> + Send + Sync;
+/// arguments and returns a value or the reason it failed.
+pub type Func = dyn Fn(&mut Context<'_>, &[GoValue]) -> FuncResult + Send + Sync;
 
 /// A function set: names to functions, cheap to clone.
 #[derive(Clone)]
@@ -130,7 +158,7 @@ impl Funcs {
             map: Arc::new(BTreeMap::new()),
         };
         for name in ["and", "or"] {
-            f.insert(name, |_, _| Err("evaluated by the engine".to_string()));
+            f.insert(name, |_, _| Err("evaluated by the engine".into()));
         }
         f
     }
@@ -138,11 +166,8 @@ impl Funcs {
     /// Go's template built-ins and the sprig functions of [`funcs`].
     pub fn builtin() -> Funcs {
         let mut f = Funcs::empty();
-        for name in funcs::names().into_keys() {
-            if name == "and" || name == "or" {
-                continue;
-            }
-            f.insert(name, move |_, args| funcs::call(name, args.to_vec()));
+        for (name, func) in funcs::table() {
+            f.insert(name, move |_, args| func(args).map_err(CallError::Message));
         }
         f
     }
@@ -151,7 +176,7 @@ impl Funcs {
     pub fn insert(
         &mut self,
         name: &str,
-        func: impl Fn(&mut Context<'_>, &[Value]) -> Result<Value, String> + Send + Sync + 'static,
+        func: impl Fn(&mut Context<'_>, &[GoValue]) -> FuncResult + Send + Sync + 'static,
     ) {
         Arc::make_mut(&mut self.map).insert(name.to_string(), Arc::new(func));
     }
@@ -360,12 +385,28 @@ impl Context<'_> {
     }
 
     /// Executes the named template of the set with `data` as dot, one level deeper.
-    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<String, Error> {
+    pub fn execute_template(&mut self, name: &str, data: &GoValue) -> Result<String, Error> {
         exec::run(self.set, name, data, self.depth + 1)
+    }
+
+    /// Executes the named template of another set (a clone of this one extended by `tpl`),
+    /// one level deeper.
+    pub fn execute_in(
+        &mut self,
+        set: &TemplateSet,
+        name: &str,
+        data: &GoValue,
+    ) -> Result<String, Error> {
+        exec::run(set, name, data, self.depth + 1)
     }
 }
 
-/// Executes the template `name` of `set` with `data` as `.` and `$`.
+/// Executes the template `name` of `set` with JSON `data` as `.` and `$` (integers stay `int`).
 pub fn execute(set: &TemplateSet, name: &str, data: &Value) -> Result<String, Error> {
+    exec::run(set, name, &GoValue::from_json(data, Numbers::Typed), 0)
+}
+
+/// Executes the template `name` of `set` with `data` as `.` and `$`.
+pub fn execute_value(set: &TemplateSet, name: &str, data: &GoValue) -> Result<String, Error> {
     exec::run(set, name, data, 0)
 }

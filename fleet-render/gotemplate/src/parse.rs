@@ -1,17 +1,38 @@
 //! Lexing and parsing of template text into a tree of nodes.
 
-use serde_json::Value;
-
 use crate::Funcs;
+use crate::value::GoValue;
+
+/// A literal in template text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Lit {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl Lit {
+    pub(crate) fn value(&self) -> GoValue {
+        match self {
+            Lit::Nil => GoValue::Nil,
+            Lit::Bool(b) => GoValue::Bool(*b),
+            Lit::Int(i) => GoValue::Int(*i),
+            Lit::Float(f) => GoValue::Float(*f),
+            Lit::Str(s) => GoValue::str(s),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {
     Field(String), // .Name (one segment)
     Dot,           // .
-    Var(String),   // $name or $
+    Var(String),   // $name or $ (with the dollar)
     Ident(String), // function name or keyword
     Str(String),   // literal string
-    Num(Value),    // number literal
+    Num(Lit),      // number literal
     LParen,
     RParen,
     Pipe,
@@ -28,7 +49,7 @@ pub(crate) enum Operand {
     /// `$name` followed by fields.
     Var(String, Vec<String>),
     /// A literal.
-    Lit(Value),
+    Lit(Lit),
     /// `(pipeline)` followed by fields.
     Sub(Box<Pipeline>, Vec<String>),
     /// A function name (called with no arguments when used as an operand).
@@ -53,9 +74,9 @@ pub(crate) enum Node {
     Text(String),
     Action(Pipeline, Pos),
     Template(String, Option<Pipeline>, Pos),
-    If(Pipeline, Vec<Node>, Vec<Node>),
-    With(Pipeline, Vec<Node>, Vec<Node>),
-    Range(Pipeline, Vec<Node>, Vec<Node>),
+    If(Pipeline, Vec<Node>, Vec<Node>, Pos),
+    With(Pipeline, Vec<Node>, Vec<Node>, Pos),
+    Range(Pipeline, Vec<Node>, Vec<Node>, Pos),
     Break,
     Continue,
 }
@@ -134,7 +155,7 @@ fn lex_action(src: &str, line: usize) -> Result<Vec<Tok>, PErr> {
                 i += 1
             }
             '$' => {
-                let start = i + 1;
+                let start = i;
                 i += 1;
                 while i < chars.len() && ident(chars[i]) {
                     i += 1;
@@ -215,7 +236,7 @@ fn lex_action(src: &str, line: usize) -> Result<Vec<Tok>, PErr> {
                     b if b.chars().count() == 1 => b.chars().next().unwrap_or_default(),
                     _ => return Err(err(format!("invalid character constant '{body}'"))),
                 };
-                out.push(Tok::Num(Value::from(ch as u32)));
+                out.push(Tok::Num(Lit::Int(i64::from(ch as u32))));
                 i += end + 2;
             }
             c if c.is_ascii_digit()
@@ -252,7 +273,7 @@ fn lex_action(src: &str, line: usize) -> Result<Vec<Tok>, PErr> {
     Ok(out)
 }
 
-fn parse_number(text: &str) -> Option<Value> {
+fn parse_number(text: &str) -> Option<Lit> {
     let (neg, body) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -273,10 +294,10 @@ fn parse_number(text: &str) -> Option<Value> {
             }
         });
     if let Some(n) = int {
-        return Some(Value::from(if neg { -n } else { n }));
+        return Some(Lit::Int(if neg { -n } else { n }));
     }
     let f: f64 = body.parse().ok()?;
-    serde_json::Number::from_f64(if neg { -f } else { f }).map(Value::Number)
+    Some(Lit::Float(if neg { -f } else { f }))
 }
 
 // ---------------------------------------------------------------- parsing
@@ -332,7 +353,7 @@ impl TokStream<'_> {
             Some(Tok::Str(s)) => {
                 let s = s.clone();
                 self.pos += 1;
-                Operand::Lit(Value::String(s))
+                Operand::Lit(Lit::Str(s))
             }
             Some(Tok::Num(n)) => {
                 let n = n.clone();
@@ -343,9 +364,9 @@ impl TokStream<'_> {
                 let id = id.clone();
                 self.pos += 1;
                 match id.as_str() {
-                    "true" => Operand::Lit(Value::Bool(true)),
-                    "false" => Operand::Lit(Value::Bool(false)),
-                    "nil" => Operand::Lit(Value::Null),
+                    "true" => Operand::Lit(Lit::Bool(true)),
+                    "false" => Operand::Lit(Lit::Bool(false)),
+                    "nil" => Operand::Lit(Lit::Nil),
                     _ if self.funcs.contains(&id) => Operand::Func(id),
                     _ => return Err(self.err(format!("function {id:?} not defined"))),
                 }
@@ -376,7 +397,10 @@ impl TokStream<'_> {
         while let Some(op) = self.operand()? {
             args.push(op);
         }
-        if !args.is_empty() && !matches!(head, Operand::Func(_)) {
+        // Functions take arguments, and so do methods at the end of a field chain
+        // (`.Files.Get "x"`, `$v.Compare "1.0"`); nothing else does.
+        let chain = matches!(&head, Operand::Dot(f) | Operand::Var(_, f) | Operand::Sub(_, f) if !f.is_empty());
+        if !args.is_empty() && !matches!(head, Operand::Func(_)) && !chain {
             return Err(self.err("can't give argument to non-function"));
         }
         Ok(Command { head, args })
@@ -537,7 +561,7 @@ fn find_close(s: &str, right: &str) -> Option<(usize, usize, bool)> {
 pub(crate) enum Terminator {
     Eof,
     End,
-    Else(Option<(String, Pipeline)>),
+    Else(Option<(String, Pipeline, Pos)>),
 }
 
 pub(crate) struct Parser<'a> {
@@ -580,7 +604,7 @@ pub(crate) fn parse_list(
                     Some(Tok::Ident(k)) if k == "if" || k == "with" => {
                         let k = k.clone();
                         ts.pos += 1;
-                        Some((k, ts.pipeline(true)?))
+                        Some((k, ts.pipeline(true)?, pos))
                     }
                     None => None,
                     _ => return Err(ts.err("unexpected token after else")),
@@ -596,7 +620,7 @@ pub(crate) fn parse_list(
                 if depth >= MAX_NESTING {
                     return Err(ts.err("control structures nested too deeply"));
                 }
-                nodes.push(parse_control(&keyword, pipe, p, in_range, line, depth + 1)?);
+                nodes.push(parse_control(&keyword, pipe, p, in_range, pos, depth + 1)?);
             }
             "break" | "continue" => {
                 if !in_range {
@@ -652,9 +676,10 @@ fn parse_control(
     pipe: Pipeline,
     p: &mut Parser<'_>,
     in_range: bool,
-    line: usize,
+    pos: Pos,
     depth: usize,
 ) -> Result<Node, PErr> {
+    let line = pos.line;
     let body_in_range = in_range || keyword == "range";
     let (body, end) = parse_list(p, body_in_range, depth)?;
     let else_nodes = match end {
@@ -675,7 +700,7 @@ fn parse_control(
             }
             else_body
         }
-        Terminator::Else(Some((k, chained))) => {
+        Terminator::Else(Some((k, chained, else_pos))) => {
             // `else if` / `else with`: a nested control sharing this one's end.
             if depth >= MAX_NESTING {
                 return Err(PErr {
@@ -683,12 +708,19 @@ fn parse_control(
                     message: "else-if chain nested too deeply".to_string(),
                 });
             }
-            vec![parse_control(&k, chained, p, in_range, line, depth + 1)?]
+            vec![parse_control(
+                &k,
+                chained,
+                p,
+                in_range,
+                else_pos,
+                depth + 1,
+            )?]
         }
     };
     Ok(match keyword {
-        "if" => Node::If(pipe, body, else_nodes),
-        "with" => Node::With(pipe, body, else_nodes),
-        _ => Node::Range(pipe, body, else_nodes),
+        "if" => Node::If(pipe, body, else_nodes, pos),
+        "with" => Node::With(pipe, body, else_nodes, pos),
+        _ => Node::Range(pipe, body, else_nodes, pos),
     })
 }

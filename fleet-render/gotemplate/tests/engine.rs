@@ -1,7 +1,7 @@
 //! End-to-end behaviour of the engine: control flow, named templates, errors, options.
 
 use fleet_gotemplate::{
-    Error, Funcs, MissingKey, ParseOptions, Template, TemplateSet, Value, execute,
+    Error, Funcs, GoValue, MissingKey, ParseOptions, Template, TemplateSet, Value, execute,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -147,8 +147,8 @@ fn custom_delimiters_and_funcs() {
     let mut funcs = Funcs::builtin();
     funcs.remove("upper");
     funcs.insert("twice", |_, args| {
-        let s = args.first().and_then(Value::as_str).unwrap_or_default();
-        Ok(Value::String(s.repeat(2)))
+        let s = args.first().and_then(GoValue::as_str).unwrap_or_default();
+        Ok(GoValue::from(s.repeat(2)))
     });
     let options = ParseOptions {
         left_delim: "${".to_string(),
@@ -167,12 +167,10 @@ fn recursion_is_bounded_by_depth() {
     funcs.insert("include", |ctx, args| {
         let name = args
             .first()
-            .and_then(Value::as_str)
+            .and_then(GoValue::as_str)
             .unwrap_or_default()
             .to_string();
-        ctx.execute_template(&name, &Value::Null)
-            .map(Value::String)
-            .map_err(|e| e.to_string())
+        Ok(GoValue::from(ctx.execute_template(&name, &GoValue::Nil)?))
     });
     let options = ParseOptions {
         funcs: funcs.clone(),

@@ -13,6 +13,8 @@
 pub mod chart;
 pub mod coalesce;
 pub mod dependencies;
+pub mod helm_funcs;
+pub mod objects;
 pub mod order;
 pub mod render;
 pub mod strvals;

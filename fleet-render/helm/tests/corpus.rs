@@ -7,20 +7,45 @@ use std::path::Path;
 use fleet_helm::render::{self, Release};
 use fleet_helm::{chart, coalesce, dependencies, values};
 
-fn render_case(chart_dir: &Path, case: &Path) -> Result<BTreeMap<String, String>, String> {
+/// The render settings of one case: the corpus defaults, overridden by the case's entry in
+/// `meta.yaml` (`kubeVersion`, `apiVersions`).
+fn release_for(meta: &serde_json::Value, case_name: &str) -> Release {
+    let case = meta["cases"]
+        .as_array()
+        .and_then(|cases| cases.iter().find(|c| c["name"] == case_name));
+    let kube_version = case
+        .and_then(|c| c["kubeVersion"].as_str())
+        .unwrap_or("v1.31.0")
+        .to_string();
+    let api_versions = case
+        .and_then(|c| c["apiVersions"].as_array())
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    Release {
+        name: "demo".into(),
+        namespace: "fleet-demo".into(),
+        revision: 1,
+        is_install: true,
+        kube_version,
+        api_versions,
+    }
+}
+
+fn render_case(
+    chart_dir: &Path,
+    case: &Path,
+    release: &Release,
+) -> Result<BTreeMap<String, String>, String> {
     let mut chart = chart::load(chart_dir).map_err(|e| e.to_string())?;
     let text = std::fs::read_to_string(case).map_err(|e| e.to_string())?;
     let user = values::parse(&text, "case").map_err(|e| e.to_string())?;
     dependencies::process(&mut chart, &user);
     let coalesced = coalesce::coalesce_values(&chart, &user);
-    let release = Release {
-        name: "demo".into(),
-        namespace: "fleet-demo".into(),
-        revision: 1,
-        is_install: true,
-        kube_version: "v1.31.0".into(),
-    };
-    render::render(&chart, &coalesced, &release).map_err(|e| e.to_string())
+    render::render(&chart, &coalesced, release).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -45,6 +70,8 @@ fn corpus_cases_match_helm() {
     ids.sort();
     for id in ids {
         let chart_id = id.file_name().unwrap().to_string_lossy().into_owned();
+        let meta_text = std::fs::read_to_string(id.join("meta.yaml")).unwrap();
+        let meta = values::parse(&meta_text, "meta.yaml").unwrap();
         let mut cases: Vec<_> = std::fs::read_dir(id.join("cases"))
             .unwrap()
             .filter_map(|e| e.ok())
@@ -62,7 +89,8 @@ fn corpus_cases_match_helm() {
             let golden: BTreeMap<String, String> =
                 serde_json::from_str(&std::fs::read_to_string(&expected).unwrap()).unwrap();
             let case = id.join("cases").join(format!("{name}.yaml"));
-            match render_case(&id.join("chart"), &case) {
+            let release = release_for(&meta, &name);
+            match render_case(&id.join("chart"), &case, &release) {
                 Ok(map) if map == golden => passing.push(case_id),
                 Ok(map) => {
                     let first = golden

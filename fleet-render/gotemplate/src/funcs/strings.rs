@@ -1,0 +1,768 @@
+//! sprig's string functions. Lengths and offsets count bytes, as Go's do; case mapping is
+//! Go's simple one-to-one mapping (`upper "ß"` stays `ß`).
+
+use sha2::Digest as _;
+
+use super::{MAX_STRING, Pure, R, int_param, str_param, strslice, strval, want};
+use crate::value::GoValue;
+
+pub(super) fn register(t: &mut Vec<(&'static str, Pure)>) {
+    t.extend([
+        ("hello", (|_| Ok(GoValue::from("Hello!"))) as Pure),
+        ("abbrev", abbrev),
+        ("abbrevboth", abbrevboth),
+        ("trunc", trunc),
+        ("trim", |a| {
+            s1(a, "trim", |s| s.trim_matches(is_space).to_string())
+        }),
+        ("upper", |a| {
+            s1(a, "upper", |s| s.chars().map(upper_char).collect())
+        }),
+        ("lower", |a| {
+            s1(a, "lower", |s| s.chars().map(lower_char).collect())
+        }),
+        ("title", |a| s1(a, "title", title)),
+        ("untitle", |a| s1(a, "untitle", untitle)),
+        ("substr", substr),
+        ("repeat", repeat),
+        ("trimall", trim_all),
+        ("trimAll", trim_all),
+        ("trimSuffix", |a| {
+            s2(a, "trimSuffix", |suffix, s| {
+                s.strip_suffix(suffix).unwrap_or(s).to_string()
+            })
+        }),
+        ("trimPrefix", |a| {
+            s2(a, "trimPrefix", |prefix, s| {
+                s.strip_prefix(prefix).unwrap_or(s).to_string()
+            })
+        }),
+        ("nospace", |a| {
+            s1(a, "nospace", |s| {
+                s.chars().filter(|c| !c.is_whitespace()).collect()
+            })
+        }),
+        ("initials", |a| s1(a, "initials", initials)),
+        ("swapcase", |a| s1(a, "swapcase", swapcase)),
+        ("shuffle", |a| s1(a, "shuffle", shuffle)),
+        ("snakecase", |a| s1(a, "snakecase", |s| delimited(s, '_'))),
+        ("kebabcase", |a| s1(a, "kebabcase", |s| delimited(s, '-'))),
+        ("camelcase", |a| s1(a, "camelcase", pascal)),
+        ("wrap", wrap),
+        ("wrapWith", wrap_with),
+        ("contains", |a| b2(a, "contains", |sub, s| s.contains(sub))),
+        ("hasPrefix", |a| b2(a, "hasPrefix", |p, s| s.starts_with(p))),
+        ("hasSuffix", |a| b2(a, "hasSuffix", |p, s| s.ends_with(p))),
+        ("quote", |a| {
+            Ok(GoValue::from(
+                a.iter()
+                    .filter(|v| !v.is_nil())
+                    .map(|v| crate::fmt::quote(&strval(v)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ))
+        }),
+        ("squote", |a| {
+            Ok(GoValue::from(
+                a.iter()
+                    .filter(|v| !v.is_nil())
+                    .map(|v| format!("'{}'", v.sprint()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ))
+        }),
+        ("cat", |a| {
+            Ok(GoValue::from(
+                a.iter()
+                    .filter(|v| !v.is_nil())
+                    .map(GoValue::sprint)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ))
+        }),
+        ("indent", |a| {
+            want("indent", a, 2)?;
+            Ok(GoValue::from(indent(int_param(a, 0)?, &str_param(a, 1)?)?))
+        }),
+        ("nindent", |a| {
+            want("nindent", a, 2)?;
+            Ok(GoValue::from(format!(
+                "\n{}",
+                indent(int_param(a, 0)?, &str_param(a, 1)?)?
+            )))
+        }),
+        ("replace", |a| {
+            want("replace", a, 3)?;
+            let (old, new, src) = (str_param(a, 0)?, str_param(a, 1)?, str_param(a, 2)?);
+            Ok(GoValue::from(replace_all(&src, &old, &new)?))
+        }),
+        ("plural", |a| {
+            want("plural", a, 3)?;
+            let n = int_param(a, 2)?;
+            Ok(GoValue::from(if n == 1 {
+                str_param(a, 0)?
+            } else {
+                str_param(a, 1)?
+            }))
+        }),
+        ("sha1sum", |a| {
+            s1(a, "sha1sum", |s| {
+                hex::encode(sha1::Sha1::digest(s.as_bytes()))
+            })
+        }),
+        ("sha256sum", |a| {
+            s1(a, "sha256sum", |s| {
+                hex::encode(sha2::Sha256::digest(s.as_bytes()))
+            })
+        }),
+        ("sha512sum", |a| {
+            s1(a, "sha512sum", |s| {
+                hex::encode(sha2::Sha512::digest(s.as_bytes()))
+            })
+        }),
+        ("adler32sum", |a| {
+            s1(a, "adler32sum", |s| adler32(s.as_bytes()).to_string())
+        }),
+        ("toString", |a| {
+            want("toString", a, 1)?;
+            Ok(GoValue::from(strval(&a[0])))
+        }),
+        ("split", |a| {
+            want("split", a, 2)?;
+            let (sep, s) = (str_param(a, 0)?, str_param(a, 1)?);
+            Ok(indexed_map(go_split(&s, &sep, -1)))
+        }),
+        ("splitn", |a| {
+            want("splitn", a, 3)?;
+            let (sep, n, s) = (str_param(a, 0)?, int_param(a, 1)?, str_param(a, 2)?);
+            Ok(indexed_map(go_split(&s, &sep, n)))
+        }),
+        ("splitList", |a| {
+            want("splitList", a, 2)?;
+            let (sep, s) = (str_param(a, 0)?, str_param(a, 1)?);
+            Ok(GoValue::string_list(go_split(&s, &sep, -1)))
+        }),
+        ("toStrings", |a| {
+            want("toStrings", a, 1)?;
+            Ok(GoValue::string_list(strslice(&a[0])))
+        }),
+        ("join", |a| {
+            want("join", a, 2)?;
+            Ok(GoValue::from(strslice(&a[1]).join(&str_param(a, 0)?)))
+        }),
+        ("sortAlpha", |a| {
+            want("sortAlpha", a, 1)?;
+            let mut items = strslice(&a[0]);
+            items.sort();
+            Ok(GoValue::string_list(items))
+        }),
+        ("b64enc", |a| {
+            s1(a, "b64enc", |s| base64_encode(s.as_bytes()))
+        }),
+        ("b64dec", |a| {
+            s1(a, "b64dec", |s| match base64_decode(s) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(e) => e,
+            })
+        }),
+        ("b32enc", |a| {
+            s1(a, "b32enc", |s| base32_encode(s.as_bytes()))
+        }),
+        ("b32dec", |a| {
+            s1(a, "b32dec", |s| match base32_decode(s) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(e) => e,
+            })
+        }),
+        ("base", |a| s1(a, "base", path_base)),
+        ("dir", |a| s1(a, "dir", path_dir)),
+        ("clean", |a| s1(a, "clean", path_clean)),
+        ("ext", |a| s1(a, "ext", path_ext)),
+        ("isAbs", |a| {
+            want("isAbs", a, 1)?;
+            Ok(GoValue::Bool(str_param(a, 0)?.starts_with('/')))
+        }),
+        ("osBase", |a| s1(a, "osBase", path_base)),
+        ("osDir", |a| s1(a, "osDir", path_dir)),
+        ("osClean", |a| s1(a, "osClean", path_clean)),
+        ("osExt", |a| s1(a, "osExt", path_ext)),
+        ("osIsAbs", |a| {
+            want("osIsAbs", a, 1)?;
+            Ok(GoValue::Bool(str_param(a, 0)?.starts_with('/')))
+        }),
+    ]);
+}
+
+fn is_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+fn s1(a: &[GoValue], name: &str, f: impl Fn(&str) -> String) -> R {
+    want(name, a, 1)?;
+    Ok(GoValue::from(f(&str_param(a, 0)?)))
+}
+
+fn s2(a: &[GoValue], name: &str, f: impl Fn(&str, &str) -> String) -> R {
+    want(name, a, 2)?;
+    Ok(GoValue::from(f(&str_param(a, 0)?, &str_param(a, 1)?)))
+}
+
+fn b2(a: &[GoValue], name: &str, f: impl Fn(&str, &str) -> bool) -> R {
+    want(name, a, 2)?;
+    Ok(GoValue::Bool(f(&str_param(a, 0)?, &str_param(a, 1)?)))
+}
+
+/// Go's `unicode.ToUpper`: one rune to one rune.
+fn upper_char(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+fn lower_char(c: char) -> char {
+    let mut low = c.to_lowercase();
+    match (low.next(), low.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+/// `strings.Title`: a letter after a separator is upper-cased; ASCII punctuation (the
+/// apostrophe too) separates words.
+fn title(s: &str) -> String {
+    let is_separator = |c: char| {
+        if c.is_ascii() {
+            !(c.is_ascii_alphanumeric() || c == '_')
+        } else if c.is_alphanumeric() {
+            false
+        } else {
+            c.is_whitespace()
+        }
+    };
+    let mut prev = ' ';
+    s.chars()
+        .map(|c| {
+            let out = if is_separator(prev) { upper_char(c) } else { c };
+            prev = c;
+            out
+        })
+        .collect()
+}
+
+/// goutils `Uncapitalize`: the first letter of each space-separated word lower-cased.
+fn untitle(s: &str) -> String {
+    let mut start = true;
+    s.chars()
+        .map(|c| {
+            let out = if start { lower_char(c) } else { c };
+            start = c.is_whitespace();
+            out
+        })
+        .collect()
+}
+
+fn initials(s: &str) -> String {
+    s.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .collect()
+}
+
+fn swapcase(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_uppercase() {
+                lower_char(c)
+            } else if c.is_lowercase() {
+                upper_char(c)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn shuffle(s: &str) -> String {
+    let mut chars: Vec<char> = s.chars().collect();
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+        | 1;
+    for i in (1..chars.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        chars.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+    chars.into_iter().collect()
+}
+
+/// Words as xstrings splits identifiers: at non-alphanumerics, at lower→upper changes, and
+/// before the last capital of a capital run that a lower-case letter follows (`HTTPServer`
+/// is `HTTP` `Server`).
+fn words(s: &str) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if c.is_uppercase() && !cur.is_empty() {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn delimited(s: &str, sep: char) -> String {
+    words(s)
+        .iter()
+        .map(|w| w.chars().map(lower_char).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(&sep.to_string())
+}
+
+fn pascal(s: &str) -> String {
+    // xstrings ToPascalCase splits at `_`, `-`, `.` and spaces, and keeps inner capitals.
+    s.split(|c: char| c == '_' || c == '-' || c == '.' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(f) => std::iter::once(upper_char(f)).chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+fn wrap_text(s: &str, width: i64, newline: &str) -> String {
+    let width = usize::try_from(width.max(1)).unwrap_or(1);
+    let mut out = Vec::new();
+    for line in s.split('\n') {
+        let mut cur = String::new();
+        for word in line.split(' ').filter(|w| !w.is_empty()) {
+            if !cur.is_empty() && cur.len() + 1 + word.len() > width {
+                out.push(std::mem::take(&mut cur));
+            }
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+        out.push(cur);
+    }
+    out.join(newline)
+}
+
+fn wrap(a: &[GoValue]) -> R {
+    want("wrap", a, 2)?;
+    Ok(GoValue::from(wrap_text(
+        &str_param(a, 1)?,
+        int_param(a, 0)?,
+        "\n",
+    )))
+}
+
+fn wrap_with(a: &[GoValue]) -> R {
+    want("wrapWith", a, 3)?;
+    Ok(GoValue::from(wrap_text(
+        &str_param(a, 2)?,
+        int_param(a, 0)?,
+        &str_param(a, 1)?,
+    )))
+}
+
+/// A byte range of `s` as text (Go slices bytes; a split character becomes U+FFFD).
+fn bytes_text(s: &str, from: usize, to: usize) -> String {
+    String::from_utf8_lossy(&s.as_bytes()[from..to]).into_owned()
+}
+
+fn abbrev(a: &[GoValue]) -> R {
+    want("abbrev", a, 2)?;
+    let (width, s) = (int_param(a, 0)?, str_param(a, 1)?);
+    if width < 4 || s.len() as i64 <= width {
+        return Ok(GoValue::from(s));
+    }
+    let keep = usize::try_from(width - 3).unwrap_or(0).min(s.len());
+    Ok(GoValue::from(format!("{}...", bytes_text(&s, 0, keep))))
+}
+
+fn abbrevboth(a: &[GoValue]) -> R {
+    want("abbrevboth", a, 3)?;
+    let (left, right, s) = (int_param(a, 0)?, int_param(a, 1)?, str_param(a, 2)?);
+    let len = s.len() as i64;
+    if right < 4 || len <= right {
+        return Ok(GoValue::from(s));
+    }
+    let mut offset = left.clamp(0, len);
+    if len - offset < right - 3 {
+        offset = len - (right - 3);
+    }
+    if offset <= 4 {
+        let keep = usize::try_from(right - 3).unwrap_or(0).min(s.len());
+        return Ok(GoValue::from(format!("{}...", bytes_text(&s, 0, keep))));
+    }
+    let rest = &s[usize::try_from(offset).unwrap_or(0).min(s.len())..];
+    if (offset + right - 3) < len {
+        let inner = usize::try_from(right - 6).unwrap_or(0);
+        let body = if rest.len() > inner {
+            format!("{}...", bytes_text(rest, 0, inner))
+        } else {
+            rest.to_string()
+        };
+        return Ok(GoValue::from(format!("...{body}")));
+    }
+    let tail = usize::try_from(len - (right - 3)).unwrap_or(0).min(s.len());
+    Ok(GoValue::from(format!(
+        "...{}",
+        bytes_text(&s, tail, s.len())
+    )))
+}
+
+fn trunc(a: &[GoValue]) -> R {
+    want("trunc", a, 2)?;
+    let (c, s) = (int_param(a, 0)?, str_param(a, 1)?);
+    let len = s.len() as i64;
+    Ok(GoValue::from(if c < 0 && len + c > 0 {
+        bytes_text(&s, (len + c) as usize, s.len())
+    } else if c >= 0 && len > c {
+        bytes_text(&s, 0, c as usize)
+    } else {
+        s
+    }))
+}
+
+fn substr(a: &[GoValue]) -> R {
+    want("substr", a, 3)?;
+    let (start, end, s) = (int_param(a, 0)?, int_param(a, 1)?, str_param(a, 2)?);
+    let len = s.len() as i64;
+    let clamp = |i: i64| i.clamp(0, len) as usize;
+    Ok(GoValue::from(if start < 0 {
+        bytes_text(&s, 0, clamp(end))
+    } else if end < 0 || end > len {
+        bytes_text(&s, clamp(start), s.len())
+    } else if start > end {
+        return Err(format!("slice bounds out of range [{start}:{end}]"));
+    } else {
+        bytes_text(&s, clamp(start), clamp(end))
+    }))
+}
+
+fn repeat(a: &[GoValue]) -> R {
+    want("repeat", a, 2)?;
+    let (n, s) = (int_param(a, 0)?, str_param(a, 1)?);
+    let n = usize::try_from(n).map_err(|_| "strings: negative Repeat count".to_string())?;
+    if n.saturating_mul(s.len()) > MAX_STRING {
+        return Err(format!("result longer than {MAX_STRING} bytes"));
+    }
+    Ok(GoValue::from(s.repeat(n)))
+}
+
+fn trim_all(a: &[GoValue]) -> R {
+    want("trimAll", a, 2)?;
+    let (cut, s) = (str_param(a, 0)?, str_param(a, 1)?);
+    let cut: Vec<char> = cut.chars().collect();
+    Ok(GoValue::from(
+        s.trim_matches(|c| cut.contains(&c)).to_string(),
+    ))
+}
+
+fn indent(n: i64, text: &str) -> Result<String, String> {
+    let width = usize::try_from(n).unwrap_or(0);
+    let lines = text.matches('\n').count() + 1;
+    if width.saturating_mul(lines).saturating_add(text.len()) > MAX_STRING {
+        return Err(format!("result longer than {MAX_STRING} bytes"));
+    }
+    let pad = " ".repeat(width);
+    Ok(format!("{pad}{}", text.replace('\n', &format!("\n{pad}"))))
+}
+
+/// `strings.Replace(s, old, new, -1)`: an empty `old` matches between every character.
+fn replace_all(s: &str, old: &str, new: &str) -> Result<String, String> {
+    if old.is_empty() {
+        let n = s.chars().count() + 1;
+        if n.saturating_mul(new.len()).saturating_add(s.len()) > MAX_STRING {
+            return Err(format!("result longer than {MAX_STRING} bytes"));
+        }
+        let mut out = String::from(new);
+        for c in s.chars() {
+            out.push(c);
+            out.push_str(new);
+        }
+        return Ok(out);
+    }
+    let n = s.matches(old).count();
+    if n.saturating_mul(new.len()).saturating_add(s.len()) > MAX_STRING {
+        return Err(format!("result longer than {MAX_STRING} bytes"));
+    }
+    Ok(s.replace(old, new))
+}
+
+/// `strings.SplitN`: `n < 0` all, `n == 0` none; an empty separator splits into characters.
+fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut parts: Vec<String> = if sep.is_empty() {
+        s.chars().map(String::from).collect()
+    } else {
+        s.split(sep).map(String::from).collect()
+    };
+    if n > 0 {
+        let n = n as usize;
+        if parts.len() > n {
+            let rest = parts[n - 1..].join(sep);
+            parts.truncate(n - 1);
+            parts.push(rest);
+        }
+    }
+    parts
+}
+
+fn indexed_map(parts: Vec<String>) -> GoValue {
+    GoValue::map(
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (format!("_{i}"), GoValue::from(p)))
+            .collect(),
+    )
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in data {
+        a = (a + u32::from(byte)) % 65521;
+        b = (b + a) % 65521;
+    }
+    (b << 16) | a
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding.
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64 decoding with Go's error text (`illegal base64 data at input byte N`).
+pub(crate) fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
+    let bytes = text.as_bytes();
+    let illegal = |i: usize| format!("illegal base64 data at input byte {i}");
+    let mut out = Vec::new();
+    let mut buf = 0u32;
+    let mut bits = 0;
+    let mut i = 0;
+    let mut quantum = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\n' || c == b'\r' {
+            i += 1;
+            continue;
+        }
+        if c == b'=' {
+            // Padding must complete the quantum and end the input.
+            let need = match quantum {
+                2 => 2,
+                3 => 1,
+                _ => return Err(illegal(i)),
+            };
+            let pads = bytes[i..]
+                .iter()
+                .filter(|&&b| b != b'\n' && b != b'\r')
+                .count();
+            if pads != need
+                || bytes[i..]
+                    .iter()
+                    .any(|&b| b != b'=' && b != b'\n' && b != b'\r')
+            {
+                return Err(illegal(i + 1));
+            }
+            return Ok(out);
+        }
+        let v = B64.iter().position(|&b| b == c).ok_or_else(|| illegal(i))?;
+        buf = (buf << 6) | v as u32;
+        bits += 6;
+        quantum = (quantum + 1) % 4;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((buf >> bits) & 0xff) as u8);
+        }
+        i += 1;
+    }
+    if quantum != 0 {
+        return Err(illegal(bytes.len()));
+    }
+    Ok(out)
+}
+
+const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+fn base32_encode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(5) {
+        let mut buf = [0u8; 5];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let n = buf.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        let chars = (chunk.len() * 8).div_ceil(5);
+        for i in 0..8 {
+            if i < chars {
+                out.push(B32[((n >> (35 - 5 * i)) & 31) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn base32_decode(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut buf = 0u64;
+    let mut bits = 0;
+    for (i, c) in text.bytes().enumerate() {
+        if c == b'=' {
+            break;
+        }
+        let v = B32
+            .iter()
+            .position(|&b| b == c)
+            .ok_or_else(|| format!("illegal base32 data at input byte {i}"))?;
+        buf = (buf << 5) | v as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((buf >> bits) & 0xff) as u8);
+        }
+    }
+    Ok(out)
+}
+
+/// Go's `path.Clean`.
+fn path_clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+fn path_base(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return "/".into();
+    }
+    trimmed.rsplit('/').next().unwrap_or(trimmed).to_string()
+}
+
+fn path_dir(p: &str) -> String {
+    let dir = match p.rfind('/') {
+        Some(i) => &p[..=i],
+        None => "",
+    };
+    path_clean(dir)
+}
+
+fn path_ext(p: &str) -> String {
+    for (i, c) in p.char_indices().rev() {
+        if c == '/' {
+            break;
+        }
+        if c == '.' {
+            return p[i..].to_string();
+        }
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_string_semantics() {
+        assert_eq!(
+            "straße".chars().map(upper_char).collect::<String>(),
+            "STRAßE"
+        );
+        assert_eq!(title("don't stop"), "Don'T Stop");
+        assert_eq!(delimited("HTTPServer", '_'), "http_server");
+        assert_eq!(delimited("fooBar baz", '-'), "foo-bar-baz");
+        assert_eq!(pascal("some_words-here"), "SomeWordsHere");
+        assert_eq!(go_split("a,b,c", ",", 2), vec!["a", "b,c"]);
+        assert_eq!(path_ext("dir/file.tar.gz"), ".gz");
+        assert_eq!(path_base("a/b/"), "b");
+        assert_eq!(path_dir("a/b/c"), "a/b");
+        assert_eq!(adler32(b"Wikipedia"), 300_286_872);
+        assert_eq!(base64_decode("aGk=").as_deref(), Ok(&b"hi"[..]));
+        assert_eq!(
+            base64_decode("a$b").err().as_deref(),
+            Some("illegal base64 data at input byte 1")
+        );
+        assert_eq!(base32_encode(b"hi"), "NBUQ====");
+        assert_eq!(base32_decode("NBUQ====").as_deref(), Ok(&b"hi"[..]));
+    }
+
+    #[test]
+    fn trunc_and_substr_count_bytes() {
+        let t = |c, s: &str| trunc(&[GoValue::Int(c), GoValue::str(s)]).map(|v| v.sprint());
+        assert_eq!(t(3, "abcdef").as_deref(), Ok("abc"));
+        assert_eq!(t(-2, "abcdef").as_deref(), Ok("ef"));
+        assert_eq!(t(10, "ab").as_deref(), Ok("ab"));
+        let sub = substr(&[GoValue::Int(1), GoValue::Int(3), GoValue::str("abcdef")]);
+        assert_eq!(sub.map(|v| v.sprint()).as_deref(), Ok("bc"));
+        assert!(trunc(&[GoValue::Float(3.0), GoValue::str("x")]).is_err());
+    }
+}
