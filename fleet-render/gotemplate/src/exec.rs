@@ -109,6 +109,10 @@ fn member(
     }
 }
 
+/// Walks a field chain. A nil reached through a map entry of this chain is Go's nil
+/// interface (`.a.b` with `a` missing: "nil pointer evaluating interface {}.b"); a nil
+/// receiver that came from a variable, a pipeline or dot is an invalid value, on which Go's
+/// field access quietly gives nil again (`(.a).b`, `$x.b`).
 fn fields(
     mut v: GoValue,
     names: &[String],
@@ -117,6 +121,14 @@ fn fields(
 ) -> Result<GoValue, Error> {
     for (i, name) in names.iter().enumerate() {
         let last = i + 1 == names.len();
+        if i == 0 && v.is_nil() {
+            if missing == MissingKey::Error {
+                return Err(Error::unlocated(format!(
+                    "nil data; no entry for key {name:?}"
+                )));
+            }
+            return Ok(GoValue::Nil);
+        }
         v = member(&v, name, if last { args } else { &[] }, missing)?;
     }
     Ok(v)

@@ -335,6 +335,19 @@ impl TemplateSet {
         self.insert_body(template.name, template.root);
     }
 
+    /// Adds a template whose own body always takes its name, even when empty (what Go's
+    /// `t.New(name).Parse(text)` executes: Helm's `tpl` runs the text it was given); the
+    /// templates it defines follow [`TemplateSet::add`]'s rule.
+    pub fn add_replacing(&mut self, template: Template) {
+        if self.first.is_none() {
+            self.first = Some(template.name.clone());
+        }
+        for (name, body) in template.defines {
+            self.insert_body(name, body);
+        }
+        self.templates.insert(template.name, template.root);
+    }
+
     fn insert_body(&mut self, name: String, body: Arc<Vec<parse::Node>>) {
         let is_empty = body
             .iter()

@@ -296,8 +296,34 @@ fn parse_number(text: &str) -> Option<Lit> {
     if let Some(n) = int {
         return Some(Lit::Int(if neg { -n } else { n }));
     }
+    if let Some(f) = hex_float(body) {
+        return Some(Lit::Float(if neg { -f } else { f }));
+    }
     let f: f64 = body.parse().ok()?;
     Some(Lit::Float(if neg { -f } else { f }))
+}
+
+/// A hexadecimal floating-point literal (`0x1p60`, `0x1.8p-3`).
+fn hex_float(body: &str) -> Option<f64> {
+    let digits = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))?;
+    let (mantissa, exp) = digits.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut value = 0f64;
+    for c in int.chars() {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        value += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    Some(value * 2f64.powi(exp))
 }
 
 // ---------------------------------------------------------------- parsing

@@ -205,3 +205,65 @@ proptest! {
         let _ = render(&text, json!({"a": 1}));
     }
 }
+
+#[test]
+fn nil_from_a_map_entry_errors_but_nil_from_a_pipeline_does_not() {
+    let d = json!({"a": {}});
+    let err = render_with("{{ .a.x.y }}", &d, MissingKey::Zero).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("nil pointer evaluating interface {}.y"),
+        "{err}"
+    );
+    assert_eq!(
+        render_with(
+            "{{ (.a.x).y }}|{{ $v := .a.x }}{{ $v.y }}",
+            &d,
+            MissingKey::Zero
+        )
+        .unwrap(),
+        "<no value>|<no value>"
+    );
+}
+
+#[test]
+fn numbers_keep_go_kinds() {
+    let d = json!({"f": 1.5, "i": 3});
+    assert_eq!(
+        render("{{ 0x1p4 }} {{ 1e6 }} {{ 7.0 }}", d.clone()),
+        "16 1e+06 7"
+    );
+    assert_eq!(
+        render(
+            "{{ typeOf 1 }} {{ typeOf (add 1 1) }} {{ typeOf .f }}",
+            d.clone()
+        ),
+        "int int64 float64"
+    );
+    assert!(render("{{ eq .f 1 }}", d.clone()).contains("incompatible types for comparison"));
+    assert_eq!(render("{{ printf \"%d\" .f }}", d), "%!d(float64=1.5)");
+}
+
+#[test]
+fn set_changes_the_map_seen_through_every_path() {
+    let d = json!({"Values": {"m": {"a": 1}}});
+    assert_eq!(
+        render(
+            "{{ $m := .Values.m }}{{ $_ := set $m \"b\" 2 }}{{ .Values.m }}",
+            d
+        ),
+        "map[a:1 b:2]"
+    );
+}
+
+#[test]
+fn method_calls_take_arguments() {
+    let d = json!({});
+    assert_eq!(
+        render(
+            "{{ (semver \"v1.31.2\").Minor }} {{ $v := semver \"1.2.3\" }}{{ $v.Compare \"1.2.4\" }}",
+            d
+        ),
+        "31 -1"
+    );
+}

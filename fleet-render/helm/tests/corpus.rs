@@ -25,11 +25,22 @@ fn release_for(meta: &serde_json::Value, case_name: &str) -> Release {
                 .collect()
         })
         .unwrap_or_default();
+    let release = case.map(|c| &c["release"]);
+    let text = |key: &str, default: &str| {
+        release
+            .and_then(|r| r[key].as_str())
+            .unwrap_or(default)
+            .to_string()
+    };
     Release {
-        name: "demo".into(),
-        namespace: "fleet-demo".into(),
-        revision: 1,
-        is_install: true,
+        name: text("name", "demo"),
+        namespace: text("namespace", "fleet-demo"),
+        revision: release
+            .and_then(|r| r["revision"].as_f64())
+            .map_or(1, |r| r as i64),
+        is_install: release
+            .and_then(|r| r["isInstall"].as_bool())
+            .unwrap_or(true),
         kube_version,
         api_versions,
     }
