@@ -524,7 +524,12 @@ pub(crate) fn split(src: &str, left: &str, right: &str) -> Result<Vec<Item>, PEr
             let line_start = src[..src.len() - rest.len() + start]
                 .rfind('\n')
                 .map_or(0, |i| i + 1);
-            let col = src.len() - rest.len() + start - line_start + left.len();
+            // Go reports the column of the action's first token (0-based bytes).
+            let lead = inner.len() - inner.trim_start_matches([' ', '\t']).len();
+            let col = src.len() - rest.len() + start - line_start
+                + left.len()
+                + usize::from(trim_left)
+                + lead;
             items.push(Item::Action {
                 toks: lex_action(inner, line)?,
                 pos: Pos {

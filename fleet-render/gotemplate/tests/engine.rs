@@ -125,7 +125,7 @@ fn missing_key_modes() {
     let err = render_with("{{ .a.b }}", &d, MissingKey::Error).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "template: t:1:2: executing \"t\" at <.a.b>: map has no entry for key \"b\""
+        "template: t:1:3: executing \"t\" at <.a.b>: map has no entry for key \"b\""
     );
 }
 
