@@ -424,7 +424,10 @@ impl State<'_> {
                     crate::CallError::Message(m) => {
                         Error::unlocated(format!("error calling {name}: {m}"))
                     }
-                    crate::CallError::Template(t) => t,
+                    // Go wraps a nested template's error in the calling action's.
+                    crate::CallError::Template(t) => {
+                        Error::unlocated(format!("error calling {name}: {t}"))
+                    }
                 })
             }
         }

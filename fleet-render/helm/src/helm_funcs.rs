@@ -97,11 +97,10 @@ pub fn register(funcs: &mut Funcs) {
         let template = Template::parse("gotpl", &text, &options)
             .map_err(|e| CallError::Message(format!("cannot parse template {text:?}: {e}")))?;
         set.add_replacing(template);
-        let out = ctx.execute_in(&set, "gotpl", &data).map_err(|e| match e {
-            fleet_gotemplate::Error::Exec { .. } => CallError::Template(e),
-            other => CallError::Message(format!(
-                "error during tpl function execution for {text:?}: {other}"
-            )),
+        let out = ctx.execute_in(&set, "gotpl", &data).map_err(|e| {
+            CallError::Message(format!(
+                "error during tpl function execution for {text:?}: {e}"
+            ))
         })?;
         Ok(GoValue::from(out.replace("<no value>", "")))
     });

@@ -41,12 +41,19 @@ fn helm_message(e: &fleet_gotemplate::Error) -> String {
             message,
             ..
         } => {
-            for prefix in ["error calling fail: ", "error calling required: "] {
-                if let Some(msg) = message.strip_prefix(prefix) {
-                    return format!("execution error at ({name}:{line}:{col}): {msg}");
-                }
+            // Helm reports `fail`/`required` at the outermost template, with the message
+            // of the innermost call (errors of included templates nest in their caller's).
+            let innermost = ["error calling fail: ", "error calling required: "]
+                .iter()
+                .filter_map(|p| message.rfind(p).map(|i| i + p.len()))
+                .max();
+            match innermost {
+                Some(start) => format!(
+                    "execution error at ({name}:{line}:{col}): {}",
+                    &message[start..]
+                ),
+                None => e.to_string(),
             }
-            e.to_string()
         }
         other => other.to_string(),
     }
