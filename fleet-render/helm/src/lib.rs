@@ -14,6 +14,7 @@ pub mod chart;
 pub mod coalesce;
 pub mod dependencies;
 pub mod helm_funcs;
+pub mod kube_version;
 pub mod objects;
 pub mod order;
 pub mod render;

@@ -52,7 +52,16 @@ fn helm_message(e: &fleet_gotemplate::Error) -> String {
                     "execution error at ({name}:{line}:{col}): {}",
                     &message[start..]
                 ),
-                None => e.to_string(),
+                // A function's own error keeps Go's one-line text; errors of the template
+                // machinery itself come in Helm 4's indented block.
+                None if message.starts_with("error calling ") => e.to_string(),
+                None => {
+                    let node = match e {
+                        fleet_gotemplate::Error::Exec { node, .. } => node.as_str(),
+                        _ => "",
+                    };
+                    format!("{name}:{line}:{col}\n  executing {name:?} at <{node}>:\n    {message}")
+                }
             }
         }
         other => other.to_string(),
