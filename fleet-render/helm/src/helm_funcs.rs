@@ -169,6 +169,20 @@ pub fn register(funcs: &mut Funcs) {
             Err(e) => GoValue::list(vec![GoValue::from(e)]),
         })
     });
+    for name in ["toToml", "mustToToml"] {
+        funcs.insert(name, |_, args| {
+            let v = args.first().cloned().unwrap_or_default();
+            Ok(GoValue::from(crate::toml::to_toml(&v)))
+        });
+    }
+    funcs.insert("fromToml", |_, args| {
+        let text = str_arg(args, 0, "fromToml")?;
+        Ok(crate::toml::from_toml(&text).unwrap_or_else(error_map))
+    });
+    funcs.insert("mustFromToml", |_, args| {
+        let text = str_arg(args, 0, "mustFromToml")?;
+        crate::toml::from_toml(&text).map_err(CallError::Message)
+    });
     funcs.insert("mustFromJsonArray", |_, args| {
         let text = str_arg(args, 0, "mustFromJsonArray")?;
         parse_json(&text).map_err(CallError::Message)

@@ -19,5 +19,6 @@ pub mod objects;
 pub mod order;
 pub mod render;
 pub mod strvals;
+pub mod toml;
 pub mod values;
 pub mod yaml_out;
