@@ -17,6 +17,9 @@ struct State<'a> {
     vars: Vec<(String, GoValue)>,
     out: String,
     steps: usize,
+    /// Control structures entered below this template's start; counted with `depth`
+    /// against `max_depth`, so nested bodies and template calls together bound the stack.
+    nest: usize,
 }
 
 /// Runs template `name` of `set` at nesting `depth`.
@@ -45,6 +48,7 @@ pub(crate) fn run(
         vars: vec![("$".to_string(), data.clone())],
         out: String::new(),
         steps: 0,
+        nest: 0,
     };
     state.walk(body, data)?;
     Ok(state.out)
@@ -165,6 +169,19 @@ impl State<'_> {
     }
 
     fn walk(&mut self, nodes: &[Node], dot: &GoValue) -> Result<Flow, Error> {
+        self.nest += 1;
+        if self.depth + self.nest > self.set.options.max_depth {
+            return Err(Error::unlocated(format!(
+                "exceeded max template depth ({})",
+                self.set.options.max_depth
+            )));
+        }
+        let flow = self.walk_nodes(nodes, dot);
+        self.nest -= 1;
+        flow
+    }
+
+    fn walk_nodes(&mut self, nodes: &[Node], dot: &GoValue) -> Result<Flow, Error> {
         for node in nodes {
             self.tick()?;
             match node {
@@ -184,14 +201,16 @@ impl State<'_> {
                             .map_err(|e| locate(e, self.name, pos))?,
                         None => GoValue::Nil,
                     };
-                    let text = run(self.set, name, &data, self.depth + 1).map_err(|e| match e {
-                        Error::NoTemplate { name, .. } => locate(
-                            Error::unlocated(format!("template {name:?} not defined")),
-                            self.name,
-                            pos,
-                        ),
-                        other => locate(other, self.name, pos),
-                    })?;
+                    let text = run(self.set, name, &data, self.depth + self.nest + 1).map_err(
+                        |e| match e {
+                            Error::NoTemplate { name, .. } => locate(
+                                Error::unlocated(format!("template {name:?} not defined")),
+                                self.name,
+                                pos,
+                            ),
+                            other => locate(other, self.name, pos),
+                        },
+                    )?;
                     self.out.push_str(&text);
                 }
                 Node::Break => return Ok(Flow::Break),
@@ -418,7 +437,7 @@ impl State<'_> {
                 };
                 let mut ctx = Context {
                     set: self.set,
-                    depth: self.depth,
+                    depth: self.depth + self.nest,
                 };
                 func(&mut ctx, &args).map_err(|e| match e {
                     crate::CallError::Message(m) => {

@@ -9,9 +9,13 @@ use fleet_gotemplate::{CallError, Funcs, GoValue, Numbers, ParseOptions, Templat
 
 use crate::yaml_out::{SeqIndent, to_yaml_with};
 
-/// Deepest nesting of `include`/`tpl` calls (Helm allows 1000 per name; this bound keeps the
-/// native stack safe and is far above what charts use).
-pub const MAX_INCLUDE_DEPTH: usize = 100;
+/// Deepest nesting of template calls and control structures together (Helm allows 1000
+/// `include`s per name; charts nest a few dozen levels). Rendering runs on a thread with
+/// [`RENDER_STACK_BYTES`] of stack, which this bound stays well within.
+pub const MAX_INCLUDE_DEPTH: usize = 1000;
+
+/// Stack of the rendering thread.
+pub const RENDER_STACK_BYTES: usize = 256 << 20;
 
 fn str_arg(args: &[GoValue], i: usize, name: &str) -> Result<String, CallError> {
     match args.get(i) {

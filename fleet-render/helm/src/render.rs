@@ -23,6 +23,9 @@ pub enum Error {
     /// A template did not parse or failed while executing.
     #[error("{}", helm_message(.0))]
     Template(#[from] fleet_gotemplate::Error),
+    /// The rendering thread could not be started or did not finish.
+    #[error("rendering thread: {0}")]
+    Thread(String),
 }
 
 /// Helm's wording of template errors: `parse error at (<file>:<line>): <msg>` and
@@ -241,8 +244,27 @@ pub fn render(
     render_with(chart, values, release, helm_funcs())
 }
 
-/// [`render`] with a caller-chosen function set.
+/// [`render`] with a caller-chosen function set. Templates nest deeply (includes within
+/// includes), so the work runs on a thread of its own with a large stack.
 pub fn render_with(
+    chart: &Chart,
+    values: &Value,
+    release: &Release,
+    funcs: Funcs,
+) -> Result<BTreeMap<String, String>, Error> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("helm-render".into())
+            .stack_size(helm_funcs::RENDER_STACK_BYTES)
+            .spawn_scoped(scope, || render_here(chart, values, release, funcs))
+            .map_err(|e| Error::Thread(e.to_string()))?;
+        worker
+            .join()
+            .unwrap_or_else(|_| Err(Error::Thread("the rendering thread panicked".into())))
+    })
+}
+
+fn render_here(
     chart: &Chart,
     values: &Value,
     release: &Release,

@@ -107,3 +107,17 @@ fn errors_use_helm_wording() {
         "parse error at (c/templates/t.yaml:1): function \"nosuch\" not defined"
     );
 }
+
+#[test]
+fn recursive_include_is_an_error_not_a_crash() {
+    let c = chart(
+        &[(
+            "templates/t.yaml",
+            "{{ define \"r\" }}{{ if true }}{{ with . }}{{ include \"r\" . | indent 2 }}{{ end }}{{ end }}{{ end }}{{ include \"r\" . }}",
+        )],
+        &[],
+        json!({}),
+    );
+    let err = render(&c).unwrap_err();
+    assert!(err.contains("exceeded max template depth"), "{err}");
+}
