@@ -15,6 +15,7 @@ mod math;
 mod regex;
 pub mod semver;
 mod strings;
+mod url;
 
 /// The result of a library function: a value, or why the call failed.
 pub type R = Result<GoValue, String>;
@@ -34,6 +35,7 @@ pub fn table() -> Vec<(&'static str, Pure)> {
     regex::register(&mut t);
     semver::register(&mut t);
     dates::register(&mut t);
+    url::register(&mut t);
     t
 }
 
