@@ -491,7 +491,8 @@ pub fn sprintf(format: &str, args: &[GoValue]) -> String {
         spec.width = number(&mut chars, &mut next);
         if chars.peek() == Some(&'.') {
             chars.next();
-            spec.precision = Some(number(&mut chars, &mut next).unwrap_or(0));
+            // Bounded like widths: a huge precision must not allocate without limit.
+            spec.precision = Some(number(&mut chars, &mut next).unwrap_or(0).min(1 << 16));
         }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");

@@ -416,7 +416,12 @@ fn abbrevboth(a: &[GoValue]) -> R {
         let keep = usize::try_from(right - 3).unwrap_or(0).min(s.len());
         return Ok(GoValue::from(format!("{}...", bytes_text(&s, 0, keep))));
     }
-    let rest = &s[usize::try_from(offset).unwrap_or(0).min(s.len())..];
+    let rest = bytes_text(
+        &s,
+        usize::try_from(offset).unwrap_or(0).min(s.len()),
+        s.len(),
+    );
+    let rest = rest.as_str();
     if (offset + right - 3) < len {
         let inner = usize::try_from(right - 6).unwrap_or(0);
         let body = if rest.len() > inner {
@@ -753,6 +758,29 @@ mod tests {
         );
         assert_eq!(base32_encode(b"hi"), "NBUQ====");
         assert_eq!(base32_decode("NBUQ====").as_deref(), Ok(&b"hi"[..]));
+    }
+
+    #[test]
+    fn abbreviations_as_sprig_documents_and_no_panic_on_multibyte() {
+        let both = abbrevboth(&[
+            GoValue::Int(5),
+            GoValue::Int(10),
+            GoValue::str("1234 5678 9123"),
+        ]);
+        assert_eq!(both.map(|v| v.sprint()).as_deref(), Ok("...5678..."));
+        let short = abbrev(&[GoValue::Int(5), GoValue::str("hello world")]);
+        assert_eq!(short.map(|v| v.sprint()).as_deref(), Ok("he..."));
+        for width in 0..12 {
+            for left in 0..12 {
+                let s = GoValue::str("ßßßßßßßßßßßß");
+                assert!(abbrevboth(&[GoValue::Int(left), GoValue::Int(width), s.clone()]).is_ok());
+                assert!(abbrev(&[GoValue::Int(width), s.clone()]).is_ok());
+                assert!(trunc(&[GoValue::Int(width - 6), s.clone()]).is_ok());
+                // start > end is Go's slice-bounds failure: an error, not a panic.
+                let sub = substr(&[GoValue::Int(left - 3), GoValue::Int(width), s]);
+                assert_eq!(sub.is_err(), left - 3 > width && left >= 3);
+            }
+        }
     }
 
     #[test]
