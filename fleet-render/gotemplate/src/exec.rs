@@ -16,7 +16,8 @@ struct State<'a> {
     depth: usize,
     vars: Vec<(String, GoValue)>,
     out: String,
-    steps: usize,
+    /// Steps taken by the whole execution, template calls included.
+    steps: &'a std::cell::Cell<usize>,
     /// Control structures entered below this template's start; counted with `depth`
     /// against `max_depth`, so nested bodies and template calls together bound the stack.
     nest: usize,
@@ -28,6 +29,7 @@ pub(crate) fn run(
     name: &str,
     data: &GoValue,
     depth: usize,
+    steps: &std::cell::Cell<usize>,
 ) -> Result<String, Error> {
     let Some(body) = set.templates.get(name) else {
         return Err(Error::NoTemplate {
@@ -47,7 +49,7 @@ pub(crate) fn run(
         depth,
         vars: vec![("$".to_string(), data.clone())],
         out: String::new(),
-        steps: 0,
+        steps,
         nest: 0,
     };
     state.walk(body, data)?;
@@ -70,7 +72,6 @@ fn locate(e: Error, name: &str, pos: &Pos) -> Error {
     }
 }
 
-const MAX_STEPS: usize = 20_000_000;
 const MAX_OUTPUT: usize = 64 << 20;
 
 /// The member `name` of `v`: a map entry, or an object's field or method (called with
@@ -159,8 +160,8 @@ impl State<'_> {
     }
 
     fn tick(&mut self) -> Result<(), Error> {
-        self.steps += 1;
-        if self.steps > MAX_STEPS || self.out.len() > MAX_OUTPUT {
+        self.steps.set(self.steps.get() + 1);
+        if self.steps.get() > self.set.options.max_steps || self.out.len() > MAX_OUTPUT {
             return Err(Error::unlocated(
                 "template too expensive: step or output limit reached".to_string(),
             ));
@@ -201,16 +202,21 @@ impl State<'_> {
                             .map_err(|e| locate(e, self.name, pos))?,
                         None => GoValue::Nil,
                     };
-                    let text = run(self.set, name, &data, self.depth + self.nest + 1).map_err(
-                        |e| match e {
-                            Error::NoTemplate { name, .. } => locate(
-                                Error::unlocated(format!("template {name:?} not defined")),
-                                self.name,
-                                pos,
-                            ),
-                            other => locate(other, self.name, pos),
-                        },
-                    )?;
+                    let text = run(
+                        self.set,
+                        name,
+                        &data,
+                        self.depth + self.nest + 1,
+                        self.steps,
+                    )
+                    .map_err(|e| match e {
+                        Error::NoTemplate { name, .. } => locate(
+                            Error::unlocated(format!("template {name:?} not defined")),
+                            self.name,
+                            pos,
+                        ),
+                        other => locate(other, self.name, pos),
+                    })?;
                     self.out.push_str(&text);
                 }
                 Node::Break => return Ok(Flow::Break),
@@ -438,6 +444,7 @@ impl State<'_> {
                 let mut ctx = Context {
                     set: self.set,
                     depth: self.depth + self.nest,
+                    steps: self.steps,
                 };
                 func(&mut ctx, &args).map_err(|e| match e {
                     crate::CallError::Message(m) => {

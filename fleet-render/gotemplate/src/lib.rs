@@ -290,6 +290,9 @@ pub struct ExecOptions {
     pub missing_key: MissingKey,
     /// Deepest nesting of `template` calls and context re-entries (Helm: 1000 for `include`).
     pub max_depth: usize,
+    /// Most steps (nodes walked) one [`execute`] may take, template calls included, so a
+    /// template that recurses or loops without end fails instead of running on.
+    pub max_steps: usize,
 }
 
 impl Default for ExecOptions {
@@ -297,6 +300,7 @@ impl Default for ExecOptions {
         ExecOptions {
             missing_key: MissingKey::Default,
             max_depth: 1000,
+            max_steps: 20_000_000,
         }
     }
 }
@@ -384,6 +388,7 @@ impl TemplateSet {
 pub struct Context<'a> {
     set: &'a TemplateSet,
     depth: usize,
+    steps: &'a std::cell::Cell<usize>,
 }
 
 impl Context<'_> {
@@ -399,7 +404,7 @@ impl Context<'_> {
 
     /// Executes the named template of the set with `data` as dot, one level deeper.
     pub fn execute_template(&mut self, name: &str, data: &GoValue) -> Result<String, Error> {
-        exec::run(self.set, name, data, self.depth + 1)
+        exec::run(self.set, name, data, self.depth + 1, self.steps)
     }
 
     /// Executes the named template of another set (a clone of this one extended by `tpl`),
@@ -410,16 +415,24 @@ impl Context<'_> {
         name: &str,
         data: &GoValue,
     ) -> Result<String, Error> {
-        exec::run(set, name, data, self.depth + 1)
+        exec::run(set, name, data, self.depth + 1, self.steps)
     }
 }
 
 /// Executes the template `name` of `set` with JSON `data` as `.` and `$` (integers stay `int`).
 pub fn execute(set: &TemplateSet, name: &str, data: &Value) -> Result<String, Error> {
-    exec::run(set, name, &GoValue::from_json(data, Numbers::Typed), 0)
+    let steps = std::cell::Cell::new(0);
+    exec::run(
+        set,
+        name,
+        &GoValue::from_json(data, Numbers::Typed),
+        0,
+        &steps,
+    )
 }
 
 /// Executes the template `name` of `set` with `data` as `.` and `$`.
 pub fn execute_value(set: &TemplateSet, name: &str, data: &GoValue) -> Result<String, Error> {
-    exec::run(set, name, data, 0)
+    let steps = std::cell::Cell::new(0);
+    exec::run(set, name, data, 0, &steps)
 }

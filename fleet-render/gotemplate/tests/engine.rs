@@ -267,3 +267,36 @@ fn method_calls_take_arguments() {
         "31 -1"
     );
 }
+
+#[test]
+fn the_step_budget_covers_template_calls() {
+    let mut funcs = Funcs::builtin();
+    funcs.insert("include", |ctx, args| {
+        let name = args
+            .first()
+            .and_then(GoValue::as_str)
+            .unwrap_or_default()
+            .to_string();
+        Ok(GoValue::from(ctx.execute_template(&name, &GoValue::Nil)?))
+    });
+    let options = ParseOptions {
+        funcs: funcs.clone(),
+        ..ParseOptions::default()
+    };
+    let mut set = TemplateSet::new(funcs);
+    set.options.max_steps = 10_000;
+    // Each template is cheap on its own (a few hundred steps); together they take a million.
+    set.parse(
+        "fan",
+        concat!(
+            "{{ define \"a\" }}{{ range until 100 }}{{ include \"b\" }}{{ end }}{{ end }}",
+            "{{ define \"b\" }}{{ range until 100 }}{{ include \"c\" }}{{ end }}{{ end }}",
+            "{{ define \"c\" }}{{ range until 100 }}x{{ end }}{{ end }}",
+            "{{ include \"a\" }}"
+        ),
+        &options,
+    )
+    .unwrap();
+    let err = execute(&set, "fan", &Value::Null).unwrap_err().to_string();
+    assert!(err.contains("template too expensive"), "{err}");
+}
