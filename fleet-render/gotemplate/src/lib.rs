@@ -7,6 +7,11 @@
 //! [`Context`] through which it can execute other templates of the set, which is how Helm's
 //! `include` and `tpl` are built.
 //!
+//! Templates see [`GoValue`]s: Go's number kinds, shared (reference) maps and lists, and host
+//! objects with methods ([`Object`]). [`execute`] takes JSON data; [`execute_value`] takes a
+//! value built by the caller (Helm's renderer builds `.Values` as float64 numbers and one
+//! shared map, so `set` on it is seen by every template that runs after).
+//!
 //! ```
 //! use fleet_gotemplate::{Funcs, GoValue, ParseOptions, Template, TemplateSet, execute};
 //!
