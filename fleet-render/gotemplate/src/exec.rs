@@ -60,12 +60,39 @@ pub(crate) fn run(
 fn locate(e: Error, name: &str, pos: &Pos) -> Error {
     match e {
         Error::Exec {
-            name: n, message, ..
+            name: n,
+            message,
+            node,
+            ..
         } if n.is_empty() => Error::Exec {
             name: name.to_string(),
             line: pos.line,
             col: pos.col,
-            node: pos.text.clone(),
+            node: if node.is_empty() {
+                pos.text.clone()
+            } else {
+                node
+            },
+            message,
+        },
+        other => other,
+    }
+}
+
+/// Names the command an error came from, as Go's error context prints it (`<include "x" .>`).
+fn at_command(e: Error, cmd: &Command) -> Error {
+    match e {
+        Error::Exec {
+            name,
+            line,
+            col,
+            node,
+            message,
+        } if name.is_empty() && node.is_empty() => Error::Exec {
+            name,
+            line,
+            col,
+            node: cmd.to_string(),
             message,
         },
         other => other,
@@ -318,7 +345,10 @@ impl State<'_> {
     fn pipeline(&mut self, pipe: &Pipeline, dot: &GoValue) -> Result<GoValue, Error> {
         let mut last: Option<GoValue> = None;
         for cmd in &pipe.cmds {
-            last = Some(self.command(cmd, dot, last)?);
+            last = Some(
+                self.command(cmd, dot, last)
+                    .map_err(|e| at_command(e, cmd))?,
+            );
         }
         let v = last.unwrap_or(GoValue::Nil);
         if pipe.assign {

@@ -41,6 +41,75 @@ pub(crate) enum Tok {
     Comma,
 }
 
+impl std::fmt::Display for Lit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lit::Nil => f.write_str("nil"),
+            Lit::Bool(b) => write!(f, "{b}"),
+            Lit::Int(i) => write!(f, "{i}"),
+            Lit::Float(x) => f.write_str(&crate::fmt::format_float_g(*x, 21)),
+            Lit::Str(s) => f.write_str(&crate::fmt::quote(s)),
+        }
+    }
+}
+
+fn write_fields(f: &mut std::fmt::Formatter<'_>, fields: &[String]) -> std::fmt::Result {
+    for field in fields {
+        write!(f, ".{field}")?;
+    }
+    Ok(())
+}
+
+/// Go's re-printing of parse nodes (`Node.String`), used in execution errors.
+impl std::fmt::Display for Operand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Operand::Dot(fields) if fields.is_empty() => f.write_str("."),
+            Operand::Dot(fields) => write_fields(f, fields),
+            Operand::Var(name, fields) => {
+                f.write_str(name)?;
+                write_fields(f, fields)
+            }
+            Operand::Lit(l) => write!(f, "{l}"),
+            Operand::Sub(pipe, fields) => {
+                write!(f, "({pipe})")?;
+                write_fields(f, fields)
+            }
+            Operand::Func(name) => f.write_str(name),
+        }
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.head)?;
+        for arg in &self.args {
+            write!(f, " {arg}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.decl.is_empty() {
+            write!(
+                f,
+                "{} {} ",
+                self.decl.join(", "),
+                if self.assign { "=" } else { ":=" }
+            )?;
+        }
+        for (i, cmd) in self.cmds.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            write!(f, "{cmd}")?;
+        }
+        Ok(())
+    }
+}
+
 /// One argument or command operand.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Operand {

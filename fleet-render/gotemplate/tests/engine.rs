@@ -300,3 +300,18 @@ fn the_step_budget_covers_template_calls() {
     let err = execute(&set, "fan", &Value::Null).unwrap_err().to_string();
     assert!(err.contains("template too expensive"), "{err}");
 }
+
+#[test]
+fn errors_name_the_failing_command() {
+    let err = render_with(
+        "{{ 1 | add 1 | index .missing 0 }}",
+        &json!({}),
+        MissingKey::Zero,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("at <index .missing 0>: error calling index: index of untyped nil"),
+        "{err}"
+    );
+}
