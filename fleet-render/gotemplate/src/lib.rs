@@ -257,6 +257,7 @@ impl Template {
             items: items.into_iter().peekable(),
             funcs: &options.funcs,
             defines: Vec::new(),
+            vars: std::cell::RefCell::new(vec!["$".to_string()]),
         };
         let (nodes, end) = parse::parse_list(&mut parser, false, 0).map_err(to_err)?;
         let unexpected = match end {

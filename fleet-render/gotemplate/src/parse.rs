@@ -403,6 +403,8 @@ pub(crate) struct TokStream<'a> {
     line: usize,
     depth: usize,
     funcs: &'a Funcs,
+    /// Variables in scope, checked at parse time as Go does.
+    vars: &'a std::cell::RefCell<Vec<String>>,
 }
 
 /// Deepest nesting of parentheses, and of control structures, that is accepted.
@@ -442,6 +444,7 @@ impl TokStream<'_> {
             Some(Tok::Field(_)) => Operand::Dot(self.fields()),
             Some(Tok::Var(v)) => {
                 let v = v.clone();
+                self.use_var(&v)?;
                 self.pos += 1;
                 Operand::Var(v, self.fields())
             }
@@ -501,6 +504,14 @@ impl TokStream<'_> {
         Ok(Command { head, args })
     }
 
+    fn use_var(&self, name: &str) -> Result<(), PErr> {
+        if self.vars.borrow().iter().any(|v| v == name) {
+            Ok(())
+        } else {
+            Err(self.err(format!("undefined variable {name:?}")))
+        }
+    }
+
     fn pipeline(&mut self, allow_decl: bool) -> Result<Pipeline, PErr> {
         let mut decl = Vec::new();
         let mut assign = false;
@@ -520,10 +531,14 @@ impl TokStream<'_> {
             match self.peek() {
                 Some(Tok::Declare) if !names.is_empty() => {
                     self.pos += 1;
+                    self.vars.borrow_mut().extend(names.iter().cloned());
                     decl = names;
                 }
                 Some(Tok::Assign) if !names.is_empty() => {
                     self.pos += 1;
+                    for name in &names {
+                        self.use_var(name)?;
+                    }
                     decl = names;
                     assign = true;
                 }
@@ -668,6 +683,8 @@ pub(crate) struct Parser<'a> {
     pub(crate) items: std::iter::Peekable<std::vec::IntoIter<Item>>,
     pub(crate) funcs: &'a Funcs,
     pub(crate) defines: Vec<(String, Vec<Node>)>,
+    /// Variables in scope: `$`, then each `:=` until the end of its control structure.
+    pub(crate) vars: std::cell::RefCell<Vec<String>>,
 }
 
 pub(crate) fn parse_list(
@@ -691,6 +708,7 @@ pub(crate) fn parse_list(
             line,
             depth: 0,
             funcs: p.funcs,
+            vars: &p.vars,
         };
         let keyword = match ts.peek() {
             Some(Tok::Ident(k)) => k.clone(),
@@ -713,6 +731,8 @@ pub(crate) fn parse_list(
             }
             "if" | "with" | "range" => {
                 ts.pos += 1;
+                // What the control declares goes out of scope at its end (after `else`).
+                let mark = p.vars.borrow().len();
                 let pipe = ts.pipeline(true)?;
                 if ts.peek().is_some() {
                     return Err(ts.err(format!("unexpected token in {keyword}")));
@@ -721,6 +741,7 @@ pub(crate) fn parse_list(
                     return Err(ts.err("control structures nested too deeply"));
                 }
                 nodes.push(parse_control(&keyword, pipe, p, in_range, pos, depth + 1)?);
+                p.vars.borrow_mut().truncate(mark);
             }
             "break" | "continue" => {
                 if !in_range {
@@ -749,9 +770,14 @@ pub(crate) fn parse_list(
                     if depth > 0 && keyword == "define" {
                         return Err(ts.err("unexpected <define> in command"));
                     }
-                    let (body, end) = parse_list(p, false, depth + 1)?;
+                    let eof = ts.err(format!("unexpected EOF in {keyword} clause"));
+                    // A definition's body is a template of its own: only `$` is in scope.
+                    let outer = p.vars.replace(vec!["$".to_string()]);
+                    let parsed = parse_list(p, false, depth + 1);
+                    p.vars.replace(outer);
+                    let (body, end) = parsed?;
                     if !matches!(end, Terminator::End) {
-                        return Err(ts.err(format!("unexpected EOF in {keyword} clause")));
+                        return Err(eof);
                     }
                     p.defines.push((name.clone(), body));
                 }

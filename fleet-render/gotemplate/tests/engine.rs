@@ -315,3 +315,26 @@ fn errors_name_the_failing_command() {
         "{err}"
     );
 }
+
+#[test]
+fn undefined_variables_fail_at_parse_time() {
+    let options = ParseOptions::default();
+    let err = Template::parse("t", "{{ if false }}{{ $nope }}{{ end }}", &options).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "template: t:1: undefined variable \"$nope\""
+    );
+    // Declarations end with their control structure, and a define starts with only `$`.
+    assert!(Template::parse("t", "{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}", &options).is_err());
+    assert!(
+        Template::parse(
+            "t",
+            "{{ $x := 1 }}{{ define \"d\" }}{{ $x }}{{ end }}",
+            &options
+        )
+        .is_err()
+    );
+    assert!(Template::parse("t", "{{ $y = 2 }}", &options).is_err());
+    let ok = "{{ $x := 1 }}{{ range $i, $v := .l }}{{ $x = $v }}{{ $i }}{{ else }}{{ $x }}{{ end }}{{ with $w := .m }}{{ $w }}{{ else }}{{ $w }}{{ end }}{{ $.a }}";
+    assert!(Template::parse("t", ok, &options).is_ok());
+}
