@@ -44,18 +44,40 @@ fn quote_meta(s: &str) -> String {
     out
 }
 
+/// Rewrites Go's ASCII-only Perl classes and word boundaries into explicit ASCII forms,
+/// leaving escaped backslashes and every other escape as written.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('d') => out.push_str("[0-9]"),
+            Some('D') => out.push_str("[^0-9]"),
+            Some('s') => out.push_str("[\\t\\n\\f\\r ]"),
+            Some('S') => out.push_str("[^\\t\\n\\f\\r ]"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('W') => out.push_str("[^0-9A-Za-z_]"),
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 fn compile(pattern: &str) -> Result<regex::Regex, String> {
-    // Go's Perl classes are ASCII; make them so here too.
-    let ascii = pattern
-        .replace("\\d", "[0-9]")
-        .replace("\\D", "[^0-9]")
-        .replace("\\s", "[\\t\\n\\f\\r ]")
-        .replace("\\S", "[^\\t\\n\\f\\r ]")
-        .replace("\\w", "[0-9A-Za-z_]")
-        .replace("\\W", "[^0-9A-Za-z_]");
-    // A replaced class inside brackets (`[\d.]`) nests brackets, which is not the same thing:
-    // fall back to the pattern as written when the rewrite does not compile.
-    regex::Regex::new(&ascii)
+    // A rewritten class inside brackets nests a class (`[\d.]` → `[[0-9].]`), which Rust's
+    // syntax reads as the same union; should a rewrite not compile, the pattern as written
+    // decides.
+    regex::Regex::new(&ascii_classes(pattern))
         .or_else(|_| regex::Regex::new(pattern))
         .map_err(|e| {
             format!(
@@ -143,6 +165,12 @@ mod tests {
         assert!(r.is_ok_and(|v| !v.truthy()));
         let r = matches(&[GoValue::str(r"^\d+$"), GoValue::str("12")], false);
         assert!(r.is_ok_and(|v| v.truthy()));
+        assert_eq!(ascii_classes(r"\\d[\d.]\w\."), r"\\d[[0-9].][0-9A-Za-z_]\.");
+        let r = matches(&[GoValue::str(r"\bé"), GoValue::str("aé")], false);
+        assert!(
+            r.is_ok_and(|v| v.truthy()),
+            "é is not an ASCII word character"
+        );
         assert_eq!(quote_meta("1.2"), r"1\.2");
     }
 }
