@@ -63,11 +63,13 @@ fn locate(e: Error, name: &str, pos: &Pos) -> Error {
             name: n,
             message,
             node,
+            col,
             ..
         } if n.is_empty() => Error::Exec {
             name: name.to_string(),
             line: pos.line,
-            col: pos.col,
+            // A command that failed gave its own column and text.
+            col: if node.is_empty() { pos.col } else { col },
             node: if node.is_empty() {
                 pos.text.clone()
             } else {
@@ -85,13 +87,13 @@ fn at_command(e: Error, cmd: &Command) -> Error {
         Error::Exec {
             name,
             line,
-            col,
             node,
             message,
+            ..
         } if name.is_empty() && node.is_empty() => Error::Exec {
             name,
             line,
-            col,
+            col: cmd.col,
             node: cmd.to_string(),
             message,
         },

@@ -129,6 +129,8 @@ pub(crate) enum Operand {
 pub(crate) struct Command {
     pub(crate) head: Operand,
     pub(crate) args: Vec<Operand>,
+    /// Column of the command's first token (Go's error position for it).
+    pub(crate) col: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -167,13 +169,22 @@ pub(crate) struct PErr {
 
 // ---------------------------------------------------------------- lexing of actions
 
-fn lex_action(src: &str, line: usize) -> Result<Vec<Tok>, PErr> {
+/// Lexes an action's text into tokens and the byte offset of each within `src`.
+fn lex_action(src: &str, line: usize) -> Result<(Vec<Tok>, Vec<usize>), PErr> {
     let err = |m: String| PErr { line, message: m };
     let chars: Vec<char> = src.chars().collect();
+    let bytes_at: Vec<usize> = src.char_indices().map(|(b, _)| b).collect();
     let mut i = 0;
     let mut out = Vec::new();
+    let mut offsets = Vec::new();
+    // Tokens pushed by one step of the loop start where that step started.
+    let mut step_start = 0;
     let ident = |c: char| c.is_alphanumeric() || c == '_';
     while i < chars.len() {
+        while offsets.len() < out.len() {
+            offsets.push(step_start);
+        }
+        step_start = bytes_at.get(i).copied().unwrap_or(src.len());
         let c = chars[i];
         match c {
             c if c.is_whitespace() => i += 1,
@@ -339,7 +350,10 @@ fn lex_action(src: &str, line: usize) -> Result<Vec<Tok>, PErr> {
             other => return Err(err(format!("unexpected {other:?} in command"))),
         }
     }
-    Ok(out)
+    while offsets.len() < out.len() {
+        offsets.push(step_start);
+    }
+    Ok((out, offsets))
 }
 
 fn parse_number(text: &str) -> Option<Lit> {
@@ -403,6 +417,7 @@ pub(crate) struct TokStream<'a> {
     line: usize,
     depth: usize,
     funcs: &'a Funcs,
+    cols: Vec<usize>,
     /// Variables in scope, checked at parse time as Go does.
     vars: &'a std::cell::RefCell<Vec<String>>,
 }
@@ -488,6 +503,7 @@ impl TokStream<'_> {
     }
 
     fn command(&mut self) -> Result<Command, PErr> {
+        let col = self.cols.get(self.pos).copied().unwrap_or(0);
         let head = self
             .operand()?
             .ok_or_else(|| self.err("missing value for command"))?;
@@ -501,7 +517,7 @@ impl TokStream<'_> {
         if !args.is_empty() && !matches!(head, Operand::Func(_)) && !chain {
             return Err(self.err("can't give argument to non-function"));
         }
-        Ok(Command { head, args })
+        Ok(Command { head, args, col })
     }
 
     fn use_var(&self, name: &str) -> Result<(), PErr> {
@@ -556,7 +572,12 @@ impl TokStream<'_> {
 
 pub(crate) enum Item {
     Text(String),
-    Action { toks: Vec<Tok>, pos: Pos },
+    Action {
+        toks: Vec<Tok>,
+        /// Column of each token on the action's line.
+        cols: Vec<usize>,
+        pos: Pos,
+    },
 }
 
 /// Splits the source into text and actions, applying trim markers and dropping comments.
@@ -614,8 +635,13 @@ pub(crate) fn split(src: &str, left: &str, right: &str) -> Result<Vec<Item>, PEr
                 + left.len()
                 + usize::from(trim_left)
                 + lead;
+            let (toks, offsets) = lex_action(inner, line)?;
+            // Token offsets count from the start of `inner`, which begins `lead` bytes
+            // before the first token.
+            let cols = offsets.iter().map(|o| col - lead + o).collect();
             items.push(Item::Action {
-                toks: lex_action(inner, line)?,
+                toks,
+                cols,
                 pos: Pos {
                     line,
                     col,
@@ -694,12 +720,12 @@ pub(crate) fn parse_list(
 ) -> Result<(Vec<Node>, Terminator), PErr> {
     let mut nodes = Vec::new();
     while let Some(item) = p.items.next() {
-        let (toks, pos) = match item {
+        let (toks, cols, pos) = match item {
             Item::Text(t) => {
                 nodes.push(Node::Text(t));
                 continue;
             }
-            Item::Action { toks, pos } => (toks, pos),
+            Item::Action { toks, cols, pos } => (toks, cols, pos),
         };
         let line = pos.line;
         let mut ts = TokStream {
@@ -708,6 +734,7 @@ pub(crate) fn parse_list(
             line,
             depth: 0,
             funcs: p.funcs,
+            cols,
             vars: &p.vars,
         };
         let keyword = match ts.peek() {

@@ -310,9 +310,9 @@ fn errors_name_the_failing_command() {
     )
     .unwrap_err()
     .to_string();
-    assert!(
-        err.contains("at <index .missing 0>: error calling index: index of untyped nil"),
-        "{err}"
+    assert_eq!(
+        err,
+        "template: t:1:15: executing \"t\" at <index .missing 0>: error calling index: index of untyped nil"
     );
 }
 

@@ -121,3 +121,19 @@ fn recursive_include_is_an_error_not_a_crash() {
     let err = render(&c).unwrap_err();
     assert!(err.contains("exceeded max template depth"), "{err}");
 }
+
+#[test]
+fn required_in_a_pipeline_reports_its_own_column() {
+    let c = chart(
+        &[(
+            "templates/t.yaml",
+            "a: {{ .Values.a | required \"set a\" }}",
+        )],
+        &[],
+        json!({}),
+    );
+    assert_eq!(
+        render(&c).unwrap_err(),
+        "execution error at (c/templates/t.yaml:1:18): set a"
+    );
+}
