@@ -168,13 +168,19 @@ impl Funcs {
         f
     }
 
-    /// Go's template built-ins and the sprig functions of [`funcs`].
+    /// Go's template built-ins and the sprig functions of [`funcs`]. Built once; each call
+    /// hands out a cheap copy (callers parse many small templates).
     pub fn builtin() -> Funcs {
-        let mut f = Funcs::empty();
-        for (name, func) in funcs::table() {
-            f.insert(name, move |_, args| func(args).map_err(CallError::Message));
-        }
-        f
+        static BUILTIN: std::sync::OnceLock<Funcs> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                let mut f = Funcs::empty();
+                for (name, func) in funcs::table() {
+                    f.insert(name, move |_, args| func(args).map_err(CallError::Message));
+                }
+                f
+            })
+            .clone()
     }
 
     /// Adds or replaces a function.
