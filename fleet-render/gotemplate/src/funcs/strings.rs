@@ -298,55 +298,209 @@ fn shuffle(s: &str) -> String {
     chars.into_iter().collect()
 }
 
-/// Words as xstrings splits identifiers: at non-alphanumerics, at lower→upper changes, and
-/// before the last capital of a capital run that a lower-case letter follows (`HTTPServer`
-/// is `HTTP` `Server`).
-fn words(s: &str) -> Vec<String> {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            continue;
-        }
-        if c.is_uppercase() && !cur.is_empty() {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
-                out.push(std::mem::take(&mut cur));
-            }
-        }
-        cur.push(c);
+/// xstrings' word classes for case conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Word {
+    /// Nothing left.
+    End,
+    Number,
+    Upper,
+    Alphabet,
+    Connector,
+    Punct,
+    Other,
+}
+
+fn is_connector(c: char) -> bool {
+    c == '-' || c == '_' || c.is_whitespace()
+}
+
+/// Go's `unicode.IsPunct` (category P): among ASCII, not the symbols `$+<=>^`|~`.
+fn is_punct(c: char) -> bool {
+    if c.is_ascii() {
+        return "!\"#%&'()*,-./:;?@[\\]_{}".contains(c);
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    matches!(c as u32, 0x2010..=0x2027 | 0x2030..=0x205E | 0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F | 0xFF01..=0xFF03 | 0xFF05..=0xFF0A | 0xFF0C..=0xFF0F | 0xFF1A..=0xFF1B | 0xFF1F..=0xFF20)
+}
+
+/// A letter that is not a CJK ideograph (xstrings' `isAlphabet`).
+fn is_alphabet(c: char) -> bool {
+    c.is_alphabetic() && !matches!(c as u32, 0x4E00..=0x9FCC | 0x3400..=0x4D85 | 0x20000..=0x2B81D)
+}
+
+/// The next word of `s` and the rest, as xstrings' `nextWord` splits: an upper-case run
+/// followed by a lower-case letter gives its last capital to the next word (`HTTPServer` is
+/// `HTTP` + `Server`).
+fn next_word(s: &str) -> (Word, &str, &str) {
+    let mut it = s.char_indices().peekable();
+    let Some((_, first)) = it.next() else {
+        return (Word::End, "", "");
+    };
+    let take_while = |start: usize, pred: &dyn Fn(char) -> bool| -> usize {
+        s[start..]
+            .char_indices()
+            .find(|(_, c)| !pred(*c))
+            .map_or(s.len(), |(i, _)| start + i)
+    };
+    let after_first = first.len_utf8();
+    let (kind, end) = if is_connector(first) {
+        (Word::Connector, take_while(after_first, &is_connector))
+    } else if is_punct(first) {
+        (Word::Punct, take_while(after_first, &is_punct))
+    } else if first.is_uppercase() {
+        match s[after_first..].chars().next() {
+            Some(n) if n.is_uppercase() => {
+                let end = take_while(after_first, &|c: char| c.is_uppercase());
+                let next_is_letter = s[end..].chars().next().is_some_and(is_alphabet);
+                if next_is_letter {
+                    // Give the last capital back: it starts the next word.
+                    let last = s[..end].chars().next_back().map_or(0, char::len_utf8);
+                    (Word::Upper, end - last)
+                } else {
+                    (Word::Upper, end)
+                }
+            }
+            Some(n) if is_alphabet(n) => (
+                Word::Upper,
+                take_while(after_first, &|c: char| is_alphabet(c) && !c.is_uppercase()),
+            ),
+            _ => (Word::Upper, after_first),
+        }
+    } else if is_alphabet(first) {
+        (
+            Word::Alphabet,
+            take_while(after_first, &|c: char| is_alphabet(c) && !c.is_uppercase()),
+        )
+    } else if first.is_numeric() {
+        (
+            Word::Number,
+            take_while(after_first, &|c: char| c.is_numeric()),
+        )
+    } else {
+        (
+            Word::Other,
+            take_while(after_first, &|c: char| {
+                !(is_connector(c) || is_alphabet(c) || c.is_numeric() || is_punct(c))
+            }),
+        )
+    };
+    (kind, &s[..end], &s[end..])
+}
+
+fn push_lower(out: &mut String, kind: Word, word: &str, connector: char) {
+    if kind != Word::Upper && kind != Word::Connector {
+        out.push_str(word);
+        return;
     }
+    for c in word.chars() {
+        if is_connector(c) {
+            out.push(connector);
+        } else {
+            out.push(lower_char(c));
+        }
+    }
+}
+
+/// xstrings v1.5 `ToSnakeCase`/`ToKebabCase`: `HTTPServer` → `http_server`, `http2xx` →
+/// `http_2xx`, `Bld4Floor3rd` → `bld4_floor_3rd`.
+fn delimited(s: &str, connector: char) -> String {
+    let sep = |kind: Word| !matches!(kind, Word::End | Word::Punct | Word::Connector);
+    let mut out = String::with_capacity(s.len() + 4);
+    let (mut kind, mut word, mut rest) = next_word(s);
+    while !rest.is_empty() {
+        if kind != Word::Connector {
+            push_lower(&mut out, kind, word, connector);
+        }
+        let (prev, last) = (kind, word);
+        (kind, word, rest) = next_word(rest);
+        match prev {
+            Word::Number => {
+                while matches!(kind, Word::Alphabet | Word::Number) {
+                    push_lower(&mut out, kind, word, connector);
+                    (kind, word, rest) = next_word(rest);
+                }
+                if sep(kind) {
+                    out.push(connector);
+                }
+            }
+            Word::Connector => push_lower(&mut out, prev, last, connector),
+            Word::Punct => {}
+            _ => {
+                if kind != Word::Number {
+                    if kind != Word::Connector && kind != Word::Punct {
+                        out.push(connector);
+                    }
+                    continue;
+                }
+                if rest.is_empty() {
+                    continue;
+                }
+                let number = word;
+                (kind, word, rest) = next_word(rest);
+                if kind != Word::Alphabet {
+                    // A number between words belongs to the previous one (`bld4_floor`).
+                    push_lower(&mut out, Word::Number, number, connector);
+                    if kind != Word::Connector && kind != Word::Punct {
+                        out.push(connector);
+                    }
+                    continue;
+                }
+                // Lower-case letters after a number start a word with it (`http_2xx`).
+                out.push(connector);
+                push_lower(&mut out, Word::Number, number, connector);
+                while matches!(kind, Word::Alphabet | Word::Number) {
+                    push_lower(&mut out, kind, word, connector);
+                    (kind, word, rest) = next_word(rest);
+                }
+                if sep(kind) {
+                    out.push(connector);
+                }
+            }
+        }
+    }
+    push_lower(&mut out, kind, word, connector);
     out
 }
 
-fn delimited(s: &str, sep: char) -> String {
-    words(s)
-        .iter()
-        .map(|w| w.chars().map(lower_char).collect::<String>())
-        .collect::<Vec<_>>()
-        .join(&sep.to_string())
-}
-
+/// xstrings v1.5 `ToCamelCase` (sprig's `camelcase`): a letter after connectors is
+/// upper-cased and single connectors dropped; other letters keep their case.
 fn pascal(s: &str) -> String {
-    // xstrings ToPascalCase splits at `_`, `-`, `.` and spaces, and keeps inner capitals.
-    s.split(|c: char| c == '_' || c == '-' || c == '.' || c.is_whitespace())
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut chars = w.chars();
-            match chars.next() {
-                Some(f) => std::iter::once(upper_char(f)).chain(chars).collect(),
-                None => String::new(),
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    let mut r0 = '\0';
+    let mut any = false;
+    for c in chars.by_ref() {
+        any = true;
+        r0 = c;
+        if !is_connector(c) {
+            r0 = upper_char(c);
+            break;
+        }
+        out.push(c);
+    }
+    let rest: Vec<char> = chars.collect();
+    if rest.is_empty() {
+        // A lone rune (or only connectors, the last written once more, as xstrings does).
+        if any {
+            out.push(r0);
+        }
+        return out;
+    }
+    for c in rest {
+        let r1 = r0;
+        r0 = c;
+        if is_connector(r0) && is_connector(r1) {
+            out.push(r1);
+            continue;
+        }
+        if is_connector(r1) {
+            r0 = upper_char(r0);
+        } else {
+            out.push(r1);
+        }
+    }
+    out.push(r0);
+    out
 }
 
 fn wrap_text(s: &str, width: i64, newline: &str) -> String {
@@ -743,9 +897,47 @@ mod tests {
             "STRAßE"
         );
         assert_eq!(title("don't stop"), "Don'T Stop");
-        assert_eq!(delimited("HTTPServer", '_'), "http_server");
-        assert_eq!(delimited("fooBar baz", '-'), "foo-bar-baz");
-        assert_eq!(pascal("some_words-here"), "SomeWordsHere");
+        for (input, snake) in [
+            ("HTTPServer", "http_server"),
+            ("_camelCase", "_camel_case"),
+            ("NoHTTPS", "no_https"),
+            ("Wi_thF", "wi_th_f"),
+            ("_AnotherTES_TCaseP", "_another_tes_t_case_p"),
+            ("HELLO____WORLD", "hello____world"),
+            ("http2xx", "http_2xx"),
+            ("HTTP2XX", "http2_xx"),
+            ("HTTP20xOK", "http_20x_ok"),
+            ("HTTP-20xStatus", "http_20x_status"),
+            ("Duration2m3s", "duration_2m3s"),
+            ("Bld4Floor3rd", "bld4_floor_3rd"),
+            (" _-_ ", "_____"),
+            ("a1b2c3d", "a_1b2c3d"),
+            ("A//B%%2c", "a//b%%2c"),
+            ("HTTP状态码404/502Error", "http_状态码404/502_error"),
+            ("  sentence case  ", "__sentence_case__"),
+            (
+                "FROM CamelCase to snake/kebab-case",
+                "from_camel_case_to_snake/kebab_case",
+            ),
+            ("abc_123_def", "abc_123_def"),
+        ] {
+            assert_eq!(delimited(input, '_'), snake, "{input}");
+            assert_eq!(delimited(input, '-'), snake.replace('_', "-"), "{input}");
+        }
+        for (input, camel) in [
+            ("http_server", "HttpServer"),
+            ("_complex__case_", "_Complex_Case_"),
+            (" complex -case ", " Complex Case "),
+            ("GOLANG_IS_GREAT", "GOLANGISGREAT"),
+            ("a", "A"),
+            (
+                "FROM CamelCase to snake/kebab-case",
+                "FROMCamelCaseToSnake/kebabCase",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(pascal(input), camel, "{input}");
+        }
         assert_eq!(go_split("a,b,c", ",", 2), vec!["a", "b,c"]);
         assert_eq!(path_ext("dir/file.tar.gz"), ".gz");
         assert_eq!(path_base("a/b/"), "b");
