@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use crate::value::{GoValue, ListKind};
 
 mod builtins;
+mod case;
 pub mod conv;
 mod dates;
 mod dicts;
+mod encoding;
 mod lists;
 mod math;
 mod regex;
