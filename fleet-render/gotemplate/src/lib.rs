@@ -33,6 +33,7 @@
 mod exec;
 pub mod fmt;
 pub mod funcs;
+mod lex;
 mod parse;
 pub mod value;
 
