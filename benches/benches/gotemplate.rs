@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use fleet_gotemplate::{ParseOptions, Template, TemplateSet, Value, execute};
+use fleet_gotemplate::{GoValue, ParseOptions, Template, TemplateSet, Value, execute};
 
 const DEPLOYMENT: &str = r#"{{- define "app.name" -}}{{ default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}{{- end -}}
 {{- define "app.labels" -}}
@@ -46,13 +46,11 @@ fn options() -> ParseOptions {
     options.funcs.insert("include", |ctx, args| {
         let name = args
             .first()
-            .and_then(Value::as_str)
+            .and_then(GoValue::as_str)
             .unwrap_or_default()
             .to_string();
-        let data = args.get(1).cloned().unwrap_or(Value::Null);
-        ctx.execute_template(&name, &data)
-            .map(Value::String)
-            .map_err(|e| e.to_string())
+        let data = args.get(1).cloned().unwrap_or_default();
+        Ok(GoValue::from(ctx.execute_template(&name, &data)?))
     });
     options
 }

@@ -7,17 +7,20 @@
 //! [`Context`] through which it can execute other templates of the set, which is how Helm's
 //! `include` and `tpl` are built.
 //!
+//! Templates see [`GoValue`]s: Go's number kinds, shared (reference) maps and lists, and host
+//! objects with methods ([`Object`]). [`execute`] takes JSON data; [`execute_value`] takes a
+//! value built by the caller (Helm's renderer builds `.Values` as float64 numbers and one
+//! shared map, so `set` on it is seen by every template that runs after).
+//!
 //! ```
-//! use fleet_gotemplate::{Funcs, ParseOptions, Template, TemplateSet, Value, execute};
+//! use fleet_gotemplate::{Funcs, GoValue, ParseOptions, Template, TemplateSet, execute};
 //!
 //! let mut funcs = Funcs::builtin();
 //! // `include`: run a named template and return its output as a string.
 //! funcs.insert("include", |ctx, args| {
-//!     let name = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
-//!     let data = args.get(1).cloned().unwrap_or(Value::Null);
-//!     ctx.execute_template(&name, &data)
-//!         .map(Value::String)
-//!         .map_err(|e| e.to_string())
+//!     let name = args.first().and_then(GoValue::as_str).unwrap_or_default().to_string();
+//!     let data = args.get(1).cloned().unwrap_or_default();
+//!     Ok(GoValue::from(ctx.execute_template(&name, &data)?))
 //! });
 //! let options = ParseOptions { funcs: funcs.clone(), ..ParseOptions::default() };
 //! let text = r#"{{ define "greet" }}hello {{ . }}{{ end }}{{ include "greet" .name | upper }}"#;
@@ -28,14 +31,16 @@
 //! ```
 
 mod exec;
+pub mod fmt;
 pub mod funcs;
+mod lex;
 mod parse;
 pub mod value;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub use value::Value;
+pub use value::{GoValue, Numbers, Object, Value};
 
 /// A template error: parse errors and execution errors in Go's message shapes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,10 +105,39 @@ pub enum MissingKey {
     Error,
 }
 
+/// Why a function call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The function's own error; Go prints it as `error calling <name>: <reason>`.
+    Message(String),
+    /// A template the function ran failed (`include`, `tpl`); reported as it is.
+    Template(Error),
+}
+
+impl From<String> for CallError {
+    fn from(m: String) -> Self {
+        CallError::Message(m)
+    }
+}
+
+impl From<&str> for CallError {
+    fn from(m: &str) -> Self {
+        CallError::Message(m.to_string())
+    }
+}
+
+impl From<Error> for CallError {
+    fn from(e: Error) -> Self {
+        CallError::Template(e)
+    }
+}
+
+/// What a template function returns.
+pub type FuncResult = Result<GoValue, CallError>;
+
 /// A function callable from templates. It receives the execution context and the evaluated
-/// arguments and returns a value or the reason it failed (Go prints it as
-/// `error calling <name>: <reason>`).
-pub type Func = dyn Fn(&mut Context<'_>, &[Value]) -> Result<Value, String> + Send + Sync;
+/// arguments and returns a value or the reason it failed.
+pub type Func = dyn Fn(&mut Context<'_>, &[GoValue]) -> FuncResult + Send + Sync;
 
 /// A function set: names to functions, cheap to clone.
 #[derive(Clone)]
@@ -130,28 +164,31 @@ impl Funcs {
             map: Arc::new(BTreeMap::new()),
         };
         for name in ["and", "or"] {
-            f.insert(name, |_, _| Err("evaluated by the engine".to_string()));
+            f.insert(name, |_, _| Err("evaluated by the engine".into()));
         }
         f
     }
 
-    /// Go's template built-ins and the sprig functions of [`funcs`].
+    /// Go's template built-ins and the sprig functions of [`funcs`]. Built once; each call
+    /// hands out a cheap copy (callers parse many small templates).
     pub fn builtin() -> Funcs {
-        let mut f = Funcs::empty();
-        for name in funcs::names().into_keys() {
-            if name == "and" || name == "or" {
-                continue;
-            }
-            f.insert(name, move |_, args| funcs::call(name, args.to_vec()));
-        }
-        f
+        static BUILTIN: std::sync::OnceLock<Funcs> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                let mut f = Funcs::empty();
+                for (name, func) in funcs::table() {
+                    f.insert(name, move |_, args| func(args).map_err(CallError::Message));
+                }
+                f
+            })
+            .clone()
     }
 
     /// Adds or replaces a function.
     pub fn insert(
         &mut self,
         name: &str,
-        func: impl Fn(&mut Context<'_>, &[Value]) -> Result<Value, String> + Send + Sync + 'static,
+        func: impl Fn(&mut Context<'_>, &[GoValue]) -> FuncResult + Send + Sync + 'static,
     ) {
         Arc::make_mut(&mut self.map).insert(name.to_string(), Arc::new(func));
     }
@@ -227,6 +264,7 @@ impl Template {
             items: items.into_iter().peekable(),
             funcs: &options.funcs,
             defines: Vec::new(),
+            vars: std::cell::RefCell::new(vec!["$".to_string()]),
         };
         let (nodes, end) = parse::parse_list(&mut parser, false, 0).map_err(to_err)?;
         let unexpected = match end {
@@ -265,6 +303,9 @@ pub struct ExecOptions {
     pub missing_key: MissingKey,
     /// Deepest nesting of `template` calls and context re-entries (Helm: 1000 for `include`).
     pub max_depth: usize,
+    /// Most steps (nodes walked) one [`execute`] may take, template calls included, so a
+    /// template that recurses or loops without end fails instead of running on.
+    pub max_steps: usize,
 }
 
 impl Default for ExecOptions {
@@ -272,6 +313,7 @@ impl Default for ExecOptions {
         ExecOptions {
             missing_key: MissingKey::Default,
             max_depth: 1000,
+            max_steps: 20_000_000,
         }
     }
 }
@@ -310,6 +352,19 @@ impl TemplateSet {
         self.insert_body(template.name, template.root);
     }
 
+    /// Adds a template whose own body always takes its name, even when empty (what Go's
+    /// `t.New(name).Parse(text)` executes: Helm's `tpl` runs the text it was given); the
+    /// templates it defines follow [`TemplateSet::add`]'s rule.
+    pub fn add_replacing(&mut self, template: Template) {
+        if self.first.is_none() {
+            self.first = Some(template.name.clone());
+        }
+        for (name, body) in template.defines {
+            self.insert_body(name, body);
+        }
+        self.templates.insert(template.name, template.root);
+    }
+
     fn insert_body(&mut self, name: String, body: Arc<Vec<parse::Node>>) {
         let is_empty = body
             .iter()
@@ -346,6 +401,7 @@ impl TemplateSet {
 pub struct Context<'a> {
     set: &'a TemplateSet,
     depth: usize,
+    steps: &'a std::cell::Cell<usize>,
 }
 
 impl Context<'_> {
@@ -360,12 +416,36 @@ impl Context<'_> {
     }
 
     /// Executes the named template of the set with `data` as dot, one level deeper.
-    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<String, Error> {
-        exec::run(self.set, name, data, self.depth + 1)
+    pub fn execute_template(&mut self, name: &str, data: &GoValue) -> Result<String, Error> {
+        exec::run(self.set, name, data, self.depth + 1, self.steps)
+    }
+
+    /// Executes the named template of another set (a clone of this one extended by `tpl`),
+    /// one level deeper.
+    pub fn execute_in(
+        &mut self,
+        set: &TemplateSet,
+        name: &str,
+        data: &GoValue,
+    ) -> Result<String, Error> {
+        exec::run(set, name, data, self.depth + 1, self.steps)
     }
 }
 
-/// Executes the template `name` of `set` with `data` as `.` and `$`.
+/// Executes the template `name` of `set` with JSON `data` as `.` and `$` (integers stay `int`).
 pub fn execute(set: &TemplateSet, name: &str, data: &Value) -> Result<String, Error> {
-    exec::run(set, name, data, 0)
+    let steps = std::cell::Cell::new(0);
+    exec::run(
+        set,
+        name,
+        &GoValue::from_json(data, Numbers::Typed),
+        0,
+        &steps,
+    )
+}
+
+/// Executes the template `name` of `set` with `data` as `.` and `$`.
+pub fn execute_value(set: &TemplateSet, name: &str, data: &GoValue) -> Result<String, Error> {
+    let steps = std::cell::Cell::new(0);
+    exec::run(set, name, data, 0, &steps)
 }

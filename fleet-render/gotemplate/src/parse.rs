@@ -1,23 +1,113 @@
 //! Lexing and parsing of template text into a tree of nodes.
 
-use serde_json::Value;
-
 use crate::Funcs;
+use crate::value::GoValue;
+
+/// A literal in template text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Lit {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl Lit {
+    pub(crate) fn value(&self) -> GoValue {
+        match self {
+            Lit::Nil => GoValue::Nil,
+            Lit::Bool(b) => GoValue::Bool(*b),
+            Lit::Int(i) => GoValue::Int(*i),
+            Lit::Float(f) => GoValue::Float(*f),
+            Lit::Str(s) => GoValue::str(s),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {
     Field(String), // .Name (one segment)
     Dot,           // .
-    Var(String),   // $name or $
+    Var(String),   // $name or $ (with the dollar)
     Ident(String), // function name or keyword
     Str(String),   // literal string
-    Num(Value),    // number literal
+    Num(Lit),      // number literal
     LParen,
     RParen,
     Pipe,
     Declare, // :=
     Assign,  // =
     Comma,
+}
+
+impl std::fmt::Display for Lit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lit::Nil => f.write_str("nil"),
+            Lit::Bool(b) => write!(f, "{b}"),
+            Lit::Int(i) => write!(f, "{i}"),
+            Lit::Float(x) => f.write_str(&crate::fmt::format_float_g(*x, 21)),
+            Lit::Str(s) => f.write_str(&crate::fmt::quote(s)),
+        }
+    }
+}
+
+fn write_fields(f: &mut std::fmt::Formatter<'_>, fields: &[String]) -> std::fmt::Result {
+    for field in fields {
+        write!(f, ".{field}")?;
+    }
+    Ok(())
+}
+
+/// Go's re-printing of parse nodes (`Node.String`), used in execution errors.
+impl std::fmt::Display for Operand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Operand::Dot(fields) if fields.is_empty() => f.write_str("."),
+            Operand::Dot(fields) => write_fields(f, fields),
+            Operand::Var(name, fields) => {
+                f.write_str(name)?;
+                write_fields(f, fields)
+            }
+            Operand::Lit(l) => write!(f, "{l}"),
+            Operand::Sub(pipe, fields) => {
+                write!(f, "({pipe})")?;
+                write_fields(f, fields)
+            }
+            Operand::Func(name) => f.write_str(name),
+        }
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.head)?;
+        for arg in &self.args {
+            write!(f, " {arg}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.decl.is_empty() {
+            write!(
+                f,
+                "{} {} ",
+                self.decl.join(", "),
+                if self.assign { "=" } else { ":=" }
+            )?;
+        }
+        for (i, cmd) in self.cmds.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            write!(f, "{cmd}")?;
+        }
+        Ok(())
+    }
 }
 
 /// One argument or command operand.
@@ -28,7 +118,7 @@ pub(crate) enum Operand {
     /// `$name` followed by fields.
     Var(String, Vec<String>),
     /// A literal.
-    Lit(Value),
+    Lit(Lit),
     /// `(pipeline)` followed by fields.
     Sub(Box<Pipeline>, Vec<String>),
     /// A function name (called with no arguments when used as an operand).
@@ -39,6 +129,8 @@ pub(crate) enum Operand {
 pub(crate) struct Command {
     pub(crate) head: Operand,
     pub(crate) args: Vec<Operand>,
+    /// Column of the command's first token (Go's error position for it).
+    pub(crate) col: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,9 +145,9 @@ pub(crate) enum Node {
     Text(String),
     Action(Pipeline, Pos),
     Template(String, Option<Pipeline>, Pos),
-    If(Pipeline, Vec<Node>, Vec<Node>),
-    With(Pipeline, Vec<Node>, Vec<Node>),
-    Range(Pipeline, Vec<Node>, Vec<Node>),
+    If(Pipeline, Vec<Node>, Vec<Node>, Pos),
+    With(Pipeline, Vec<Node>, Vec<Node>, Pos),
+    Range(Pipeline, Vec<Node>, Vec<Node>, Pos),
     Break,
     Continue,
 }
@@ -75,210 +167,6 @@ pub(crate) struct PErr {
     pub(crate) message: String,
 }
 
-// ---------------------------------------------------------------- lexing of actions
-
-fn lex_action(src: &str, line: usize) -> Result<Vec<Tok>, PErr> {
-    let err = |m: String| PErr { line, message: m };
-    let chars: Vec<char> = src.chars().collect();
-    let mut i = 0;
-    let mut out = Vec::new();
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            c if c.is_whitespace() => i += 1,
-            '(' => {
-                out.push(Tok::LParen);
-                i += 1
-            }
-            ')' => {
-                out.push(Tok::RParen);
-                i += 1
-            }
-            '|' => {
-                out.push(Tok::Pipe);
-                i += 1
-            }
-            ',' => {
-                out.push(Tok::Comma);
-                i += 1
-            }
-            ':' if chars.get(i + 1) == Some(&'=') => {
-                out.push(Tok::Declare);
-                i += 2
-            }
-            '=' => {
-                out.push(Tok::Assign);
-                i += 1
-            }
-            '.' if chars
-                .get(i + 1)
-                .is_some_and(|&n| ident(n) && !n.is_ascii_digit()) =>
-            {
-                // `.x` after a space starts a new operand (dot's field); right after a term
-                // it continues that term's field chain (`$v.x`, `(f).x`, `.a.x`).
-                let chained =
-                    i > 0 && !chars[i - 1].is_whitespace() && !"(|,=".contains(chars[i - 1]);
-                if !chained {
-                    out.push(Tok::Dot);
-                }
-                let start = i + 1;
-                i += 1;
-                while i < chars.len() && ident(chars[i]) {
-                    i += 1;
-                }
-                out.push(Tok::Field(chars[start..i].iter().collect()));
-            }
-            '.' if !chars.get(i + 1).is_some_and(|n| n.is_ascii_digit()) => {
-                out.push(Tok::Dot);
-                i += 1
-            }
-            '$' => {
-                let start = i + 1;
-                i += 1;
-                while i < chars.len() && ident(chars[i]) {
-                    i += 1;
-                }
-                out.push(Tok::Var(chars[start..i].iter().collect()));
-            }
-            '"' => {
-                i += 1;
-                let mut s = String::new();
-                loop {
-                    let Some(&c) = chars.get(i) else {
-                        return Err(err("unterminated quoted string".into()));
-                    };
-                    i += 1;
-                    match c {
-                        '"' => break,
-                        '\n' => return Err(err("unterminated quoted string".into())),
-                        '\\' => {
-                            let Some(&e) = chars.get(i) else {
-                                return Err(err("unterminated quoted string".into()));
-                            };
-                            i += 1;
-                            match e {
-                                'n' => s.push('\n'),
-                                't' => s.push('\t'),
-                                'r' => s.push('\r'),
-                                '\\' => s.push('\\'),
-                                '"' => s.push('"'),
-                                '\'' => s.push('\''),
-                                '0' => s.push('\0'),
-                                'x' | 'u' | 'U' => {
-                                    let n = match e {
-                                        'x' => 2,
-                                        'u' => 4,
-                                        _ => 8,
-                                    };
-                                    let hex: String =
-                                        chars.get(i..i + n).unwrap_or_default().iter().collect();
-                                    i += n;
-                                    let ch = u32::from_str_radix(&hex, 16)
-                                        .ok()
-                                        .and_then(char::from_u32)
-                                        .ok_or_else(|| err(format!("invalid escape \\{e}{hex}")))?;
-                                    s.push(ch);
-                                }
-                                other => return Err(err(format!("invalid escape \\{other}"))),
-                            }
-                        }
-                        c => s.push(c),
-                    }
-                }
-                out.push(Tok::Str(s));
-            }
-            '`' => {
-                i += 1;
-                let start = i;
-                while i < chars.len() && chars[i] != '`' {
-                    i += 1;
-                }
-                if i >= chars.len() {
-                    return Err(err("unterminated raw quoted string".into()));
-                }
-                out.push(Tok::Str(chars[start..i].iter().collect()));
-                i += 1;
-            }
-            '\'' => {
-                // A character constant prints as its code point, as in Go.
-                let end = chars[i + 1..]
-                    .iter()
-                    .position(|&c| c == '\'')
-                    .ok_or_else(|| err("unterminated character constant".into()))?;
-                let body: String = chars[i + 1..i + 1 + end].iter().collect();
-                let ch = match body.as_str() {
-                    "\\n" => '\n',
-                    "\\t" => '\t',
-                    "\\\\" => '\\',
-                    "\\'" => '\'',
-                    b if b.chars().count() == 1 => b.chars().next().unwrap_or_default(),
-                    _ => return Err(err(format!("invalid character constant '{body}'"))),
-                };
-                out.push(Tok::Num(Value::from(ch as u32)));
-                i += end + 2;
-            }
-            c if c.is_ascii_digit()
-                || ((c == '-' || c == '+' || c == '.')
-                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())) =>
-            {
-                let start = i;
-                i += 1;
-                while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric()
-                        || chars[i] == '.'
-                        || chars[i] == '_'
-                        || ((chars[i] == '-' || chars[i] == '+')
-                            && matches!(chars[i - 1], 'e' | 'E')))
-                {
-                    i += 1;
-                }
-                let text: String = chars[start..i].iter().filter(|&&c| c != '_').collect();
-                out.push(Tok::Num(
-                    parse_number(&text)
-                        .ok_or_else(|| err(format!("bad number syntax: {text:?}")))?,
-                ));
-            }
-            c if ident(c) => {
-                let start = i;
-                while i < chars.len() && ident(chars[i]) {
-                    i += 1;
-                }
-                out.push(Tok::Ident(chars[start..i].iter().collect()));
-            }
-            other => return Err(err(format!("unexpected {other:?} in command"))),
-        }
-    }
-    Ok(out)
-}
-
-fn parse_number(text: &str) -> Option<Value> {
-    let (neg, body) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let radix = |prefix: &str, radix: u32| {
-        body.strip_prefix(prefix)
-            .or_else(|| body.strip_prefix(&prefix.to_uppercase()))
-            .and_then(|digits| i64::from_str_radix(digits, radix).ok())
-    };
-    let int = radix("0x", 16)
-        .or_else(|| radix("0o", 8))
-        .or_else(|| radix("0b", 2))
-        .or_else(|| {
-            if body.len() > 1 && body.starts_with('0') && body.chars().all(|c| c.is_ascii_digit()) {
-                i64::from_str_radix(&body[1..], 8).ok()
-            } else {
-                body.parse::<i64>().ok()
-            }
-        });
-    if let Some(n) = int {
-        return Some(Value::from(if neg { -n } else { n }));
-    }
-    let f: f64 = body.parse().ok()?;
-    serde_json::Number::from_f64(if neg { -f } else { f }).map(Value::Number)
-}
-
 // ---------------------------------------------------------------- parsing
 
 pub(crate) struct TokStream<'a> {
@@ -287,6 +175,9 @@ pub(crate) struct TokStream<'a> {
     line: usize,
     depth: usize,
     funcs: &'a Funcs,
+    cols: Vec<usize>,
+    /// Variables in scope, checked at parse time as Go does.
+    vars: &'a std::cell::RefCell<Vec<String>>,
 }
 
 /// Deepest nesting of parentheses, and of control structures, that is accepted.
@@ -326,13 +217,14 @@ impl TokStream<'_> {
             Some(Tok::Field(_)) => Operand::Dot(self.fields()),
             Some(Tok::Var(v)) => {
                 let v = v.clone();
+                self.use_var(&v)?;
                 self.pos += 1;
                 Operand::Var(v, self.fields())
             }
             Some(Tok::Str(s)) => {
                 let s = s.clone();
                 self.pos += 1;
-                Operand::Lit(Value::String(s))
+                Operand::Lit(Lit::Str(s))
             }
             Some(Tok::Num(n)) => {
                 let n = n.clone();
@@ -343,9 +235,9 @@ impl TokStream<'_> {
                 let id = id.clone();
                 self.pos += 1;
                 match id.as_str() {
-                    "true" => Operand::Lit(Value::Bool(true)),
-                    "false" => Operand::Lit(Value::Bool(false)),
-                    "nil" => Operand::Lit(Value::Null),
+                    "true" => Operand::Lit(Lit::Bool(true)),
+                    "false" => Operand::Lit(Lit::Bool(false)),
+                    "nil" => Operand::Lit(Lit::Nil),
                     _ if self.funcs.contains(&id) => Operand::Func(id),
                     _ => return Err(self.err(format!("function {id:?} not defined"))),
                 }
@@ -369,6 +261,7 @@ impl TokStream<'_> {
     }
 
     fn command(&mut self) -> Result<Command, PErr> {
+        let col = self.cols.get(self.pos).copied().unwrap_or(0);
         let head = self
             .operand()?
             .ok_or_else(|| self.err("missing value for command"))?;
@@ -376,10 +269,21 @@ impl TokStream<'_> {
         while let Some(op) = self.operand()? {
             args.push(op);
         }
-        if !args.is_empty() && !matches!(head, Operand::Func(_)) {
+        // Functions take arguments, and so do methods at the end of a field chain
+        // (`.Files.Get "x"`, `$v.Compare "1.0"`); nothing else does.
+        let chain = matches!(&head, Operand::Dot(f) | Operand::Var(_, f) | Operand::Sub(_, f) if !f.is_empty());
+        if !args.is_empty() && !matches!(head, Operand::Func(_)) && !chain {
             return Err(self.err("can't give argument to non-function"));
         }
-        Ok(Command { head, args })
+        Ok(Command { head, args, col })
+    }
+
+    fn use_var(&self, name: &str) -> Result<(), PErr> {
+        if self.vars.borrow().iter().any(|v| v == name) {
+            Ok(())
+        } else {
+            Err(self.err(format!("undefined variable {name:?}")))
+        }
     }
 
     fn pipeline(&mut self, allow_decl: bool) -> Result<Pipeline, PErr> {
@@ -401,10 +305,14 @@ impl TokStream<'_> {
             match self.peek() {
                 Some(Tok::Declare) if !names.is_empty() => {
                     self.pos += 1;
+                    self.vars.borrow_mut().extend(names.iter().cloned());
                     decl = names;
                 }
                 Some(Tok::Assign) if !names.is_empty() => {
                     self.pos += 1;
+                    for name in &names {
+                        self.use_var(name)?;
+                    }
                     decl = names;
                     assign = true;
                 }
@@ -422,7 +330,12 @@ impl TokStream<'_> {
 
 pub(crate) enum Item {
     Text(String),
-    Action { toks: Vec<Tok>, pos: Pos },
+    Action {
+        toks: Vec<Tok>,
+        /// Column of each token on the action's line.
+        cols: Vec<usize>,
+        pos: Pos,
+    },
 }
 
 /// Splits the source into text and actions, applying trim markers and dropping comments.
@@ -474,9 +387,19 @@ pub(crate) fn split(src: &str, left: &str, right: &str) -> Result<Vec<Item>, PEr
             let line_start = src[..src.len() - rest.len() + start]
                 .rfind('\n')
                 .map_or(0, |i| i + 1);
-            let col = src.len() - rest.len() + start - line_start + left.len();
+            // Go reports the column of the action's first token (0-based bytes).
+            let lead = inner.len() - inner.trim_start_matches([' ', '\t']).len();
+            let col = src.len() - rest.len() + start - line_start
+                + left.len()
+                + usize::from(trim_left)
+                + lead;
+            let (toks, offsets) = crate::lex::lex_action(inner, line)?;
+            // Token offsets count from the start of `inner`, which begins `lead` bytes
+            // before the first token.
+            let cols = offsets.iter().map(|o| col - lead + o).collect();
             items.push(Item::Action {
-                toks: lex_action(inner, line)?,
+                toks,
+                cols,
                 pos: Pos {
                     line,
                     col,
@@ -537,13 +460,15 @@ fn find_close(s: &str, right: &str) -> Option<(usize, usize, bool)> {
 pub(crate) enum Terminator {
     Eof,
     End,
-    Else(Option<(String, Pipeline)>),
+    Else(Option<(String, Pipeline, Pos)>),
 }
 
 pub(crate) struct Parser<'a> {
     pub(crate) items: std::iter::Peekable<std::vec::IntoIter<Item>>,
     pub(crate) funcs: &'a Funcs,
     pub(crate) defines: Vec<(String, Vec<Node>)>,
+    /// Variables in scope: `$`, then each `:=` until the end of its control structure.
+    pub(crate) vars: std::cell::RefCell<Vec<String>>,
 }
 
 pub(crate) fn parse_list(
@@ -553,12 +478,12 @@ pub(crate) fn parse_list(
 ) -> Result<(Vec<Node>, Terminator), PErr> {
     let mut nodes = Vec::new();
     while let Some(item) = p.items.next() {
-        let (toks, pos) = match item {
+        let (toks, cols, pos) = match item {
             Item::Text(t) => {
                 nodes.push(Node::Text(t));
                 continue;
             }
-            Item::Action { toks, pos } => (toks, pos),
+            Item::Action { toks, cols, pos } => (toks, cols, pos),
         };
         let line = pos.line;
         let mut ts = TokStream {
@@ -567,6 +492,8 @@ pub(crate) fn parse_list(
             line,
             depth: 0,
             funcs: p.funcs,
+            cols,
+            vars: &p.vars,
         };
         let keyword = match ts.peek() {
             Some(Tok::Ident(k)) => k.clone(),
@@ -580,7 +507,7 @@ pub(crate) fn parse_list(
                     Some(Tok::Ident(k)) if k == "if" || k == "with" => {
                         let k = k.clone();
                         ts.pos += 1;
-                        Some((k, ts.pipeline(true)?))
+                        Some((k, ts.pipeline(true)?, pos))
                     }
                     None => None,
                     _ => return Err(ts.err("unexpected token after else")),
@@ -589,6 +516,8 @@ pub(crate) fn parse_list(
             }
             "if" | "with" | "range" => {
                 ts.pos += 1;
+                // What the control declares goes out of scope at its end (after `else`).
+                let mark = p.vars.borrow().len();
                 let pipe = ts.pipeline(true)?;
                 if ts.peek().is_some() {
                     return Err(ts.err(format!("unexpected token in {keyword}")));
@@ -596,7 +525,8 @@ pub(crate) fn parse_list(
                 if depth >= MAX_NESTING {
                     return Err(ts.err("control structures nested too deeply"));
                 }
-                nodes.push(parse_control(&keyword, pipe, p, in_range, line, depth + 1)?);
+                nodes.push(parse_control(&keyword, pipe, p, in_range, pos, depth + 1)?);
+                p.vars.borrow_mut().truncate(mark);
             }
             "break" | "continue" => {
                 if !in_range {
@@ -625,9 +555,14 @@ pub(crate) fn parse_list(
                     if depth > 0 && keyword == "define" {
                         return Err(ts.err("unexpected <define> in command"));
                     }
-                    let (body, end) = parse_list(p, false, depth + 1)?;
+                    let eof = ts.err(format!("unexpected EOF in {keyword} clause"));
+                    // A definition's body is a template of its own: only `$` is in scope.
+                    let outer = p.vars.replace(vec!["$".to_string()]);
+                    let parsed = parse_list(p, false, depth + 1);
+                    p.vars.replace(outer);
+                    let (body, end) = parsed?;
                     if !matches!(end, Terminator::End) {
-                        return Err(ts.err(format!("unexpected EOF in {keyword} clause")));
+                        return Err(eof);
                     }
                     p.defines.push((name.clone(), body));
                 }
@@ -652,9 +587,10 @@ fn parse_control(
     pipe: Pipeline,
     p: &mut Parser<'_>,
     in_range: bool,
-    line: usize,
+    pos: Pos,
     depth: usize,
 ) -> Result<Node, PErr> {
+    let line = pos.line;
     let body_in_range = in_range || keyword == "range";
     let (body, end) = parse_list(p, body_in_range, depth)?;
     let else_nodes = match end {
@@ -675,7 +611,7 @@ fn parse_control(
             }
             else_body
         }
-        Terminator::Else(Some((k, chained))) => {
+        Terminator::Else(Some((k, chained, else_pos))) => {
             // `else if` / `else with`: a nested control sharing this one's end.
             if depth >= MAX_NESTING {
                 return Err(PErr {
@@ -683,12 +619,19 @@ fn parse_control(
                     message: "else-if chain nested too deeply".to_string(),
                 });
             }
-            vec![parse_control(&k, chained, p, in_range, line, depth + 1)?]
+            vec![parse_control(
+                &k,
+                chained,
+                p,
+                in_range,
+                else_pos,
+                depth + 1,
+            )?]
         }
     };
     Ok(match keyword {
-        "if" => Node::If(pipe, body, else_nodes),
-        "with" => Node::With(pipe, body, else_nodes),
-        _ => Node::Range(pipe, body, else_nodes),
+        "if" => Node::If(pipe, body, else_nodes, pos),
+        "with" => Node::With(pipe, body, else_nodes, pos),
+        _ => Node::Range(pipe, body, else_nodes, pos),
     })
 }

@@ -1,7 +1,7 @@
 //! End-to-end behaviour of the engine: control flow, named templates, errors, options.
 
 use fleet_gotemplate::{
-    Error, Funcs, MissingKey, ParseOptions, Template, TemplateSet, Value, execute,
+    Error, Funcs, GoValue, MissingKey, ParseOptions, Template, TemplateSet, Value, execute,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -125,7 +125,7 @@ fn missing_key_modes() {
     let err = render_with("{{ .a.b }}", &d, MissingKey::Error).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "template: t:1:2: executing \"t\" at <.a.b>: map has no entry for key \"b\""
+        "template: t:1:3: executing \"t\" at <.a.b>: map has no entry for key \"b\""
     );
 }
 
@@ -147,8 +147,8 @@ fn custom_delimiters_and_funcs() {
     let mut funcs = Funcs::builtin();
     funcs.remove("upper");
     funcs.insert("twice", |_, args| {
-        let s = args.first().and_then(Value::as_str).unwrap_or_default();
-        Ok(Value::String(s.repeat(2)))
+        let s = args.first().and_then(GoValue::as_str).unwrap_or_default();
+        Ok(GoValue::from(s.repeat(2)))
     });
     let options = ParseOptions {
         left_delim: "${".to_string(),
@@ -167,12 +167,10 @@ fn recursion_is_bounded_by_depth() {
     funcs.insert("include", |ctx, args| {
         let name = args
             .first()
-            .and_then(Value::as_str)
+            .and_then(GoValue::as_str)
             .unwrap_or_default()
             .to_string();
-        ctx.execute_template(&name, &Value::Null)
-            .map(Value::String)
-            .map_err(|e| e.to_string())
+        Ok(GoValue::from(ctx.execute_template(&name, &GoValue::Nil)?))
     });
     let options = ParseOptions {
         funcs: funcs.clone(),
@@ -206,4 +204,137 @@ proptest! {
     fn arbitrary_text_never_panics(text in "[{}a-z .|$\"()-]{0,40}") {
         let _ = render(&text, json!({"a": 1}));
     }
+}
+
+#[test]
+fn nil_from_a_map_entry_errors_but_nil_from_a_pipeline_does_not() {
+    let d = json!({"a": {}});
+    let err = render_with("{{ .a.x.y }}", &d, MissingKey::Zero).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("nil pointer evaluating interface {}.y"),
+        "{err}"
+    );
+    assert_eq!(
+        render_with(
+            "{{ (.a.x).y }}|{{ $v := .a.x }}{{ $v.y }}",
+            &d,
+            MissingKey::Zero
+        )
+        .unwrap(),
+        "<no value>|<no value>"
+    );
+}
+
+#[test]
+fn numbers_keep_go_kinds() {
+    let d = json!({"f": 1.5, "i": 3});
+    assert_eq!(
+        render("{{ 0x1p4 }} {{ 1e6 }} {{ 7.0 }}", d.clone()),
+        "16 1e+06 7"
+    );
+    assert_eq!(
+        render(
+            "{{ typeOf 1 }} {{ typeOf (add 1 1) }} {{ typeOf .f }}",
+            d.clone()
+        ),
+        "int int64 float64"
+    );
+    assert!(render("{{ eq .f 1 }}", d.clone()).contains("incompatible types for comparison"));
+    assert_eq!(render("{{ printf \"%d\" .f }}", d), "%!d(float64=1.5)");
+}
+
+#[test]
+fn set_changes_the_map_seen_through_every_path() {
+    let d = json!({"Values": {"m": {"a": 1}}});
+    assert_eq!(
+        render(
+            "{{ $m := .Values.m }}{{ $_ := set $m \"b\" 2 }}{{ .Values.m }}",
+            d
+        ),
+        "map[a:1 b:2]"
+    );
+}
+
+#[test]
+fn method_calls_take_arguments() {
+    let d = json!({});
+    assert_eq!(
+        render(
+            "{{ (semver \"v1.31.2\").Minor }} {{ $v := semver \"1.2.3\" }}{{ $v.Compare \"1.2.4\" }}",
+            d
+        ),
+        "31 -1"
+    );
+}
+
+#[test]
+fn the_step_budget_covers_template_calls() {
+    let mut funcs = Funcs::builtin();
+    funcs.insert("include", |ctx, args| {
+        let name = args
+            .first()
+            .and_then(GoValue::as_str)
+            .unwrap_or_default()
+            .to_string();
+        Ok(GoValue::from(ctx.execute_template(&name, &GoValue::Nil)?))
+    });
+    let options = ParseOptions {
+        funcs: funcs.clone(),
+        ..ParseOptions::default()
+    };
+    let mut set = TemplateSet::new(funcs);
+    set.options.max_steps = 10_000;
+    // Each template is cheap on its own (a few hundred steps); together they take a million.
+    set.parse(
+        "fan",
+        concat!(
+            "{{ define \"a\" }}{{ range until 100 }}{{ include \"b\" }}{{ end }}{{ end }}",
+            "{{ define \"b\" }}{{ range until 100 }}{{ include \"c\" }}{{ end }}{{ end }}",
+            "{{ define \"c\" }}{{ range until 100 }}x{{ end }}{{ end }}",
+            "{{ include \"a\" }}"
+        ),
+        &options,
+    )
+    .unwrap();
+    let err = execute(&set, "fan", &Value::Null).unwrap_err().to_string();
+    assert!(err.contains("template too expensive"), "{err}");
+}
+
+#[test]
+fn errors_name_the_failing_command() {
+    let err = render_with(
+        "{{ 1 | add 1 | index .missing 0 }}",
+        &json!({}),
+        MissingKey::Zero,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "template: t:1:15: executing \"t\" at <index .missing 0>: error calling index: index of untyped nil"
+    );
+}
+
+#[test]
+fn undefined_variables_fail_at_parse_time() {
+    let options = ParseOptions::default();
+    let err = Template::parse("t", "{{ if false }}{{ $nope }}{{ end }}", &options).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "template: t:1: undefined variable \"$nope\""
+    );
+    // Declarations end with their control structure, and a define starts with only `$`.
+    assert!(Template::parse("t", "{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}", &options).is_err());
+    assert!(
+        Template::parse(
+            "t",
+            "{{ $x := 1 }}{{ define \"d\" }}{{ $x }}{{ end }}",
+            &options
+        )
+        .is_err()
+    );
+    assert!(Template::parse("t", "{{ $y = 2 }}", &options).is_err());
+    let ok = "{{ $x := 1 }}{{ range $i, $v := .l }}{{ $x = $v }}{{ $i }}{{ else }}{{ $x }}{{ end }}{{ with $w := .m }}{{ $w }}{{ else }}{{ $w }}{{ end }}{{ $.a }}";
+    assert!(Template::parse("t", ok, &options).is_ok());
 }

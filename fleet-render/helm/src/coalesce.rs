@@ -72,7 +72,7 @@ fn coalesce_defaults(defaults: &Value, values: &mut Map<String, Value>) {
 }
 
 /// Helm's `coalesceTablesFullKey` in non-merge mode: `dst` wins, null in `dst` deletes.
-fn merge_tables(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
+pub(crate) fn merge_tables(dst: &mut Map<String, Value>, src: &Map<String, Value>) {
     for (key, value) in src {
         match dst.get_mut(key) {
             Some(Value::Null) => {

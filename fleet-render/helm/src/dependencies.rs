@@ -4,9 +4,11 @@
 //! Conditions and tags are read from the values coalesced over the whole tree. Tags come
 //! first (any true tag enables, otherwise a false tag disables); then the first condition
 //! path that resolves to a boolean decides. A disabled subchart is removed, so its
-//! templates are never parsed and its `crds/` are not installed.
+//! templates are never parsed and its `crds/` are not installed. Then `import-values`
+//! copies tables of an enabled child's values into the parent's, below the parent's own
+//! values (`pkg/chart/common/util/dependencies.go` `processImportValues`).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::chart::Chart;
 use crate::coalesce;
@@ -16,6 +18,80 @@ pub fn process(chart: &mut Chart, user: &Value) {
     apply_aliases(chart);
     let values = coalesce::coalesce_values(chart, user);
     remove_disabled(chart, &values, "");
+    let values = coalesce::coalesce_values(chart, user);
+    import_values(chart, &values);
+}
+
+/// `path.to.key` as nested maps holding `data` (`.` is the root itself).
+fn path_to_map(path: &str, data: Map<String, Value>) -> Map<String, Value> {
+    if path == "." || path.is_empty() {
+        return data;
+    }
+    let mut value = Value::Object(data);
+    for key in path.split('.').filter(|k| !k.is_empty()).rev() {
+        let mut m = Map::new();
+        m.insert(key.to_string(), value);
+        value = Value::Object(m);
+    }
+    match value {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Imports child values into each chart of the tree, deepest charts first. Imported
+/// tables rank below the parent's own values; among imports the first one listed wins.
+fn import_values(chart: &mut Chart, values: &Value) {
+    for sub in &mut chart.dependencies {
+        let sub_values = values
+            .get(sub.name())
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        import_values(sub, &sub_values);
+    }
+    let mut imported = Map::new();
+    for req in &chart.metadata.dependencies {
+        if req.import_values.is_empty() {
+            continue;
+        }
+        let name = if req.alias.is_empty() {
+            &req.name
+        } else {
+            &req.alias
+        };
+        if !chart.dependencies.iter().any(|d| d.name() == name) {
+            continue;
+        }
+        for iv in &req.import_values {
+            let (child, parent) = match iv {
+                Value::String(s) => (format!("exports.{s}"), ".".to_string()),
+                Value::Object(m) => (
+                    m.get("child")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    m.get("parent")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                _ => continue,
+            };
+            let Some(Value::Object(table)) = lookup(values, &format!("{name}.{child}")) else {
+                continue;
+            };
+            coalesce::merge_tables(&mut imported, &path_to_map(&parent, table.clone()));
+        }
+    }
+    if imported.is_empty() {
+        return;
+    }
+    let mut own = match values {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    coalesce::merge_tables(&mut own, &imported);
+    chart.values = Value::Object(own);
 }
 
 fn apply_aliases(chart: &mut Chart) {
@@ -151,6 +227,25 @@ mod tests {
         let mut top = parent();
         process(&mut top, &json!({"tags": {"off": false}}));
         assert_eq!(names(&top), ["bee"]);
+    }
+
+    #[test]
+    fn import_values_land_below_the_parents_own() {
+        let mut top = Chart::from_parts("top", json!({"kept": "parent", "cfg": {"a": "parent"}}));
+        top.dependencies = vec![Chart::from_parts(
+            "lib",
+            json!({"exports": {"defaults": {"kept": "child", "new": 1}}, "conf": {"a": "child", "b": 2}}),
+        )];
+        top.metadata.dependencies = vec![Dependency {
+            name: "lib".into(),
+            import_values: vec![json!("defaults"), json!({"child": "conf", "parent": "cfg"})],
+            ..Dependency::default()
+        }];
+        process(&mut top, &json!({}));
+        let values = crate::coalesce::coalesce_values(&top, &json!({}));
+        assert_eq!(values["kept"], "parent");
+        assert_eq!(values["new"], 1);
+        assert_eq!(values["cfg"], json!({"a": "parent", "b": 2}));
     }
 
     #[test]

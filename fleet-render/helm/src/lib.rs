@@ -13,8 +13,12 @@
 pub mod chart;
 pub mod coalesce;
 pub mod dependencies;
+pub mod helm_funcs;
+pub mod kube_version;
+pub mod objects;
 pub mod order;
 pub mod render;
 pub mod strvals;
+pub mod toml;
 pub mod values;
 pub mod yaml_out;
