@@ -139,9 +139,9 @@ pub fn run(args: &RunArgs, _out: &mut dyn Write, _err: &mut dyn Write) -> Result
 
 async fn kube_client(kubeconfig: Option<&Path>) -> Result<kube::Client> {
     let Some(kubeconfig) = kubeconfig else {
-        return kube::Client::try_default()
-            .await
-            .context("no --kubeconfig, and neither an in-cluster service account nor a kubeconfig was found");
+        return kube::Client::try_default().await.context(
+            "no --kubeconfig, and neither an in-cluster service account nor a kubeconfig was found",
+        );
     };
     let file = kube::config::Kubeconfig::read_from(kubeconfig)
         .with_context(|| format!("reading kubeconfig {}", kubeconfig.display()))?;

@@ -475,23 +475,34 @@ async fn register(State(app): State<Arc<App>>, body: Bytes) -> ApiResult<Respons
     .into_response())
 }
 
-#[derive(Deserialize)]
-struct WaitQuery {
-    wait: Option<u64>,
+/// `?wait=SECONDS`, with a JSON error naming the parameter (axum's own rejection is text).
+fn wait_seconds(query: Option<&str>) -> ApiResult<u64> {
+    let mut wait = 0;
+    for pair in query.unwrap_or_default().split('&') {
+        if let Some(v) = pair.strip_prefix("wait=") {
+            wait = v.parse().map_err(|_| {
+                bad(format!(
+                    "query parameter wait={v:?}: expected a whole number of seconds"
+                ))
+            })?;
+        }
+    }
+    Ok(wait)
 }
 
 async fn agent_bds(
     State(app): State<Arc<App>>,
-    Query(q): Query<WaitQuery>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let started = Instant::now();
     let (_, _, bd_ns) = app.agent(&headers)?;
+    let wait = wait_seconds(query.as_deref())?;
     let seen = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let deadline = Instant::now() + Duration::from_secs(q.wait.unwrap_or(0)).min(MAX_WAIT);
+    let deadline = Instant::now() + Duration::from_secs(wait).min(MAX_WAIT);
     loop {
         let notified = app.changed.notified();
         let etag = app.etag(&bd_ns);
