@@ -12,6 +12,7 @@
 
 pub mod chart;
 pub mod coalesce;
+pub mod crypto;
 pub mod dependencies;
 pub mod order;
 pub mod render;

@@ -114,6 +114,7 @@ fn collect(
 
 fn helm_funcs() -> Funcs {
     let mut funcs = Funcs::builtin();
+    crate::crypto::register(&mut funcs);
     funcs.insert("include", |ctx, args| {
         let name = args
             .first()
