@@ -4,4 +4,5 @@
 #[cfg(feature = "kube")]
 pub mod deploy;
 pub mod diff;
+pub mod template;
 pub mod test;

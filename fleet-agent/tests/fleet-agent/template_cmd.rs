@@ -1,0 +1,204 @@
+//! `fleet-agent template` as a process: the engine map of corpus charts byte for byte with
+//! Helm's, the `helm template` stream, and the error path.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn corpus(chart: &str) -> Option<PathBuf> {
+    fleet_test_tools::shared::path(&format!("corpus/helm/{chart}"))
+}
+
+fn template(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fleet-agent"))
+        .arg("template")
+        .args(args)
+        .output()
+        .expect("run fleet-agent")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("utf8")
+}
+
+#[test]
+fn engine_json_matches_helm_byte_for_byte() {
+    let Some(dir) = corpus("fleet-examples-guestbook") else {
+        return;
+    };
+    let chart = dir.join("chart");
+    let chart = chart.to_str().unwrap();
+    let mut compared = 0;
+    for case in [
+        "defaults",
+        "fleet-yaml-values",
+        "no-replication-loadbalancer",
+    ] {
+        let values = dir.join(format!("cases/{case}.yaml"));
+        let out = template(&[
+            "demo",
+            chart,
+            "-f",
+            values.to_str().unwrap(),
+            "-n",
+            "fleet-demo",
+            "--output",
+            "engine-json",
+        ]);
+        assert!(out.status.success(), "{case}: {}", text(&out.stderr));
+        let want = std::fs::read_to_string(dir.join(format!("cases/{case}.expected.json")))
+            .expect("golden");
+        assert_eq!(text(&out.stdout), want, "{case}");
+        compared += 1;
+    }
+    assert_eq!(compared, 3);
+}
+
+#[test]
+fn set_flags_stack_over_values_files_as_helm_stacks_them() {
+    let Some(dir) = corpus("fleet-examples-guestbook") else {
+        return;
+    };
+    let chart = dir.join("chart");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("v.yaml");
+    std::fs::write(&file, "replicas: 5\n").unwrap();
+    // --set beats --set-json beats -f, whatever their order on the command line.
+    let out = template(&[
+        chart.to_str().unwrap(),
+        "--set",
+        "replicas=7",
+        "--set-json",
+        "replicas=6",
+        "-f",
+        file.to_str().unwrap(),
+        "--output",
+        "engine-json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let map: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let frontend = map["guestbook/templates/frontend-deployment.yaml"]
+        .as_str()
+        .unwrap();
+    assert!(frontend.contains("replicas: 7"), "{frontend}");
+}
+
+#[test]
+fn stream_is_helm_template_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("demo");
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::create_dir_all(root.join("crds")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("values.yaml"), "port: 80\n").unwrap();
+    std::fs::write(
+        root.join("crds/widgets.yaml"),
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/a-deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  namespace: {{ .Release.Namespace }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/b-svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\nspec:\n  ports:\n  - port: {{ .Values.port }}\n---\n# rev {{ .Release.Revision }} upgrade={{ .Release.IsUpgrade }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/c-hook.yaml"),
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("templates/NOTES.txt"), "Thanks!\n").unwrap();
+    let chart = root.to_str().unwrap();
+
+    let out = template(&[chart]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        concat!(
+            "---\n# Source: demo/templates/b-svc.yaml\n",
+            "# rev 1 upgrade=false\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+            "---\n# Source: demo/templates/b-svc.yaml\n",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\nspec:\n  ports:\n  - port: 80\n",
+            "---\n# Source: demo/templates/a-deploy.yaml\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: release-name\n  namespace: default\n",
+            "---\n# Source: demo/templates/c-hook.yaml\n",
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\n",
+        )
+    );
+
+    let out = template(&[
+        "rel",
+        chart,
+        "-n",
+        "apps",
+        "--include-crds",
+        "--is-upgrade",
+        "--revision",
+        "4",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stream = text(&out.stdout);
+    assert!(
+        stream.starts_with(
+            "---\n# Source: demo/crds/widgets.yaml\napiVersion: apiextensions.k8s.io/v1\n"
+        ),
+        "{stream}"
+    );
+    assert!(stream.contains("# rev 4 upgrade=true\n"), "{stream}");
+    assert!(
+        stream.contains("  name: rel\n  namespace: apps\n"),
+        "{stream}"
+    );
+}
+
+#[test]
+fn errors_print_nothing_on_stdout_and_exit_1() {
+    let Some(dir) = corpus("fleet-examples-guestbook") else {
+        return;
+    };
+    let chart = dir.join("chart");
+    let chart = chart.to_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let bad_values = tmp.path().join("bad.yaml");
+    std::fs::write(&bad_values, "a: [unclosed\n").unwrap();
+    let broken = tmp.path().join("broken");
+    std::fs::create_dir_all(broken.join("templates")).unwrap();
+    std::fs::write(
+        broken.join("Chart.yaml"),
+        "apiVersion: v2\nname: broken\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        broken.join("templates/x.yaml"),
+        "{{ .Values.a | nosuchfunc }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        broken.join("templates/y.yaml"),
+        "{{ fail \"stop here\" }}\n",
+    )
+    .unwrap();
+    let broken = broken.to_str().unwrap();
+    for (args, needle) in [
+        (vec![chart, "-f", bad_values.to_str().unwrap()], "bad.yaml"),
+        (vec![chart, "--set", "a[x]=1"], "--set"),
+        (vec![chart, "--set-json", "a={"], "--set-json"),
+        (vec![broken], "nosuchfunc"),
+        (vec![broken, "--output", "engine-json"], "nosuchfunc"),
+        (vec!["/nonexistent/chart"], "/nonexistent/chart"),
+        (vec![chart, "-a", "example.com/v1"], "--api-versions"),
+    ] {
+        let out = template(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
