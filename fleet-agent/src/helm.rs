@@ -11,7 +11,8 @@
 //!   `/`), version `v0.0.0` (Fleet appends `+<manifest id>`, which rendering does not know).
 //! * Values: the BundleDeployment's `helm.values` as they are (the manager processed `${ }`
 //!   already), over the chart's defaults with Helm's coalescing, after Helm's
-//!   condition/tags processing of dependencies.
+//!   condition/tags processing of dependencies; then `values.schema.json` validation unless
+//!   `helm.skipSchemaValidation`.
 //! * Release: the name and namespace Fleet chose, revision 1, install.
 //! * Output: CRDs of `crds/` first (Helm installs them before the release), then every
 //!   manifest in Helm's install order; hooks (`helm.sh/hook`) and `NOTES.txt` are left out,
@@ -101,15 +102,30 @@ pub fn request_chart(request: &ChartRequest<'_>) -> Result<Chart, String> {
     chart::from_files(chart_files, &label, 0).map_err(|e| e.to_string())
 }
 
+/// Helm's values step (`ToRenderValues`): dependency conditions and tags, coalescing over the
+/// chart defaults, then `values.schema.json` validation unless skipped.
+pub fn render_values(
+    chart: &mut Chart,
+    user_values: &Value,
+    validate_schema: bool,
+) -> Result<Value, String> {
+    dependencies::process(chart, user_values);
+    let values = coalesce::coalesce_values(chart, user_values);
+    if validate_schema {
+        fleet_helm::schema::validate(chart, &values).map_err(|e| e.to_string())?;
+    }
+    Ok(values)
+}
+
 /// Renders a loaded chart for a release: the manifests, hooks included, as Helm sorts them
 /// (`# Source` paths, install order), plus the chart tree's CRDs.
 pub fn render_manifests(
     chart: &mut Chart,
     user_values: &Value,
     release: &Release,
+    validate_schema: bool,
 ) -> Result<Rendered, String> {
-    dependencies::process(chart, user_values);
-    let values = coalesce::coalesce_values(chart, user_values);
+    let values = render_values(chart, user_values, validate_schema)?;
     let rendered =
         fleet_helm::render::render(chart, &values, release).map_err(|e| e.to_string())?;
     let mut manifests = Vec::new();
@@ -190,7 +206,12 @@ impl HelmRenderer {
             Value::Null => Value::Object(Default::default()),
             other => other.clone(),
         };
-        let rendered = render_manifests(&mut chart, &values, &release)?;
+        let rendered = render_manifests(
+            &mut chart,
+            &values,
+            &release,
+            !request.skip_schema_validation,
+        )?;
         let mut objects = Vec::new();
         for (source, text) in &rendered.crds {
             objects_of(source, text, &mut objects)?;

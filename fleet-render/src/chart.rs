@@ -28,6 +28,8 @@ pub struct ChartRequest<'a> {
     pub namespace: &'a str,
     /// The values (a mapping).
     pub values: &'a Value,
+    /// `helm.skipSchemaValidation`: do not check the values against `values.schema.json`.
+    pub skip_schema_validation: bool,
 }
 
 /// An error from a chart renderer.

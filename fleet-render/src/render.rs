@@ -359,6 +359,7 @@ impl Renderer {
                     bundle_name: req.name,
                     namespace,
                     values: &values,
+                    skip_schema_validation: skip_schema_validation(options),
                 })?;
                 self.kustomize_helm_output(req.files, options, objects)?
             }
@@ -388,6 +389,7 @@ impl Renderer {
                         bundle_name: req.name,
                         namespace,
                         values: &values,
+                        skip_schema_validation: skip_schema_validation(options),
                     })?);
                 }
                 for (name, bytes) in raw {
@@ -487,6 +489,13 @@ impl Renderer {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| fleet_core::names::helm_release_name(req.name))
     }
+}
+
+fn skip_schema_validation(options: &BundleDeploymentOptions) -> bool {
+    options
+        .helm
+        .as_ref()
+        .is_some_and(|h| h.skip_schema_validation)
 }
 
 /// The Helm values of the options, as they are (processed by targeting, never here).

@@ -3,7 +3,8 @@
 //! ```text
 //! fleet-agent template [NAME] CHART [-f FILE]... [--set K=V]... [--set-string K=V]...
 //!                      [--set-json K=JSON]... [-n NS] [--kube-version V] [--is-upgrade]
-//!                      [--revision N] [--include-crds] [--output stream|engine-json]
+//!                      [--revision N] [--include-crds] [--skip-schema-validation]
+//!                      [--output stream|engine-json]
 //! ```
 //!
 //! * `CHART` is a chart directory or a packaged `.tgz`. `NAME` defaults to `release-name`,
@@ -18,6 +19,8 @@
 //!   `NOTES.txt` and empty documents are left out.
 //! * `--output engine-json` prints the engine's map (template path → rendered text, every
 //!   non-partial template) as one JSON object, keys sorted, one-space indentation.
+//! * The values are checked against the charts' `values.schema.json` files
+//!   ([`fleet_helm::schema`]) unless `--skip-schema-validation`.
 //! * `-a/--api-versions` is refused: `.Capabilities.APIVersions` is not modelled by the
 //!   renderer yet, and rendering as if the flag were absent would print the wrong manifests.
 //! * Any values, parse or execution error prints nothing on stdout, the message on stderr,
@@ -78,6 +81,9 @@ pub struct TemplateArgs {
     /// `.Release.Revision`.
     #[arg(long = "revision", default_value_t = 1)]
     pub revision: i64,
+    /// Do not check the values against `values.schema.json`.
+    #[arg(long = "skip-schema-validation")]
+    pub skip_schema_validation: bool,
     /// Print the chart's `crds/` files too (stream output).
     #[arg(long = "include-crds")]
     pub include_crds: bool,
@@ -155,14 +161,20 @@ pub fn run(
     };
     let text = match args.output {
         Output::EngineJson => {
-            fleet_helm::dependencies::process(&mut chart, &user);
-            let values = fleet_helm::coalesce::coalesce_values(&chart, &user);
+            let values =
+                crate::helm::render_values(&mut chart, &user, !args.skip_schema_validation)
+                    .map_err(anyhow::Error::msg)?;
             let map = fleet_helm::render::render(&chart, &values, &release)?;
             engine_json(&map)?
         }
         Output::Stream => {
-            let rendered = crate::helm::render_manifests(&mut chart, &user, &release)
-                .map_err(anyhow::Error::msg)?;
+            let rendered = crate::helm::render_manifests(
+                &mut chart,
+                &user,
+                &release,
+                !args.skip_schema_validation,
+            )
+            .map_err(anyhow::Error::msg)?;
             let mut text = String::new();
             if args.include_crds {
                 for (source, content) in &rendered.crds {

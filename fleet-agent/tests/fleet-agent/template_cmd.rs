@@ -202,3 +202,73 @@ fn errors_print_nothing_on_stdout_and_exit_1() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn schema_violations_are_refused_with_helm_message() {
+    let Some(dir) = corpus("alertmanager") else {
+        return;
+    };
+    let chart = dir.join("chart");
+    let case = dir.join("cases/schema-violation.yaml");
+    let args = [
+        "demo",
+        chart.to_str().unwrap(),
+        "-f",
+        case.to_str().unwrap(),
+        "-n",
+        "fleet-demo",
+    ];
+    let out = template(&args);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let want = concat!(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n",
+        "alertmanager:\n",
+        "- at '/replicaCount': got string, want integer\n",
+    );
+    assert!(text(&out.stderr).contains(want), "{}", text(&out.stderr));
+}
+
+#[test]
+fn skip_schema_validation_renders_refused_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("typed");
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: typed\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("values.yaml"), "port: 80\n").unwrap();
+    std::fs::write(
+        root.join("values.schema.json"),
+        r#"{"type":"object","properties":{"port":{"type":"integer"}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  port: {{ .Values.port | quote }}\n",
+    )
+    .unwrap();
+    let chart = root.to_str().unwrap();
+    let out = template(&[chart, "--set-string", "port=http"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr).contains("typed:\n- at '/port': got string, want integer\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = template(&[
+        chart,
+        "--set-string",
+        "port=http",
+        "--skip-schema-validation",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("  port: \"http\"\n"),
+        "{}",
+        text(&out.stdout)
+    );
+}

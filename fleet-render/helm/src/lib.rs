@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod dependencies;
 pub mod order;
 pub mod render;
+pub mod schema;
 pub mod strvals;
 pub mod values;
 pub mod yaml_out;
