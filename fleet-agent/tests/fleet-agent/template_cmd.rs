@@ -272,3 +272,82 @@ fn skip_schema_validation_renders_refused_values() {
         text(&out.stdout)
     );
 }
+
+/// The documents of a `# Source:`-headed stream: (template path, parsed object), sorted.
+fn sourced_documents(stream: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut source = String::new();
+    let mut current = String::new();
+    let mut flush = |source: &str, current: &mut String| {
+        let text = std::mem::take(current);
+        if text.trim().is_empty() {
+            return;
+        }
+        let value = fleet_core::yaml::from_str_value(&text).expect("a YAML document");
+        if !value.is_null() {
+            out.push((source.to_string(), value.to_string()));
+        }
+    };
+    for line in stream.lines() {
+        if line.starts_with("---") {
+            flush(&source, &mut current);
+        } else if let Some(path) = line.strip_prefix("# Source: ") {
+            source = path.to_string();
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    flush(&source, &mut current);
+    out.sort();
+    out
+}
+
+#[test]
+fn stream_holds_helms_documents_for_corpus_cases() {
+    let mut compared = 0;
+    for (chart, case) in [
+        ("fleet-examples-guestbook", "defaults"),
+        ("fleet-examples-guestbook", "fleet-yaml-values"),
+        ("fleet-examples-guestbook", "no-replication-loadbalancer"),
+        ("fleet-crd", "defaults"),
+        ("grafana-agent-operator", "defaults"),
+        ("grafana-agent-operator", "no-rbac-custom-image"),
+    ] {
+        let Some(dir) = corpus(chart) else { return };
+        let golden = std::fs::read_to_string(dir.join(format!("cases/{case}.expected.yaml")))
+            .expect("golden");
+        // "# release=NAME namespace=NS revision=1 kubeVersion=V" in the golden's header.
+        let settings: std::collections::BTreeMap<&str, &str> = golden
+            .lines()
+            .find(|l| l.starts_with("# release="))
+            .expect("settings line")
+            .trim_start_matches("# ")
+            .split(' ')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let chart_dir = dir.join("chart");
+        let values = dir.join(format!("cases/{case}.yaml"));
+        let out = template(&[
+            settings["release"],
+            chart_dir.to_str().unwrap(),
+            "-f",
+            values.to_str().unwrap(),
+            "-n",
+            settings["namespace"],
+            "--kube-version",
+            settings["kubeVersion"],
+        ]);
+        assert!(
+            out.status.success(),
+            "{chart}/{case}: {}",
+            text(&out.stderr)
+        );
+        let ours = sourced_documents(&text(&out.stdout));
+        let helms = sourced_documents(&golden);
+        assert!(!helms.is_empty());
+        assert_eq!(ours, helms, "{chart}/{case}");
+        compared += 1;
+    }
+    assert_eq!(compared, 6);
+}
