@@ -52,6 +52,27 @@ pub fn renderer() -> Renderer {
     }
 }
 
+/// Helm's release name rule (`pkg/chart/common/util` `ValidateReleaseName`): at most 53
+/// characters, dot-separated DNS-1123 labels.
+pub fn check_release_name(name: &str) -> Result<(), String> {
+    const PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if name.len() <= 53 && name.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "release name {name:?}: invalid release name, must match regex {PATTERN} and the length must not be longer than 53"
+        ))
+    }
+}
+
 fn prefixed(dir: &str) -> String {
     if dir.is_empty() {
         String::new()
@@ -194,6 +215,7 @@ fn objects_of(source: &str, text: &str, out: &mut Vec<Value>) -> Result<(), Stri
 
 impl HelmRenderer {
     fn render_objects(&self, request: &ChartRequest<'_>) -> Result<Vec<Value>, String> {
+        check_release_name(request.release_name)?;
         let mut chart = request_chart(request)?;
         let release = Release {
             name: request.release_name.to_string(),

@@ -23,6 +23,7 @@
 //!   ([`fleet_helm::schema`]) unless `--skip-schema-validation`.
 //! * `-a/--api-versions` is refused: `.Capabilities.APIVersions` is not modelled by the
 //!   renderer yet, and rendering as if the flag were absent would print the wrong manifests.
+//! * The release name must pass Helm's check (at most 53 characters, DNS-1123 labels).
 //! * Any values, parse or execution error prints nothing on stdout, the message on stderr,
 //!   and exits 1.
 
@@ -150,6 +151,7 @@ pub fn run(
         );
     }
     let (name, chart_path) = args.name_and_chart();
+    crate::helm::check_release_name(name).map_err(anyhow::Error::msg)?;
     let mut chart = chart::load(std::path::Path::new(chart_path))?;
     let user = user_values(args)?;
     let release = Release {

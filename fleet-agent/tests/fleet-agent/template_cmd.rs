@@ -186,6 +186,7 @@ fn errors_print_nothing_on_stdout_and_exit_1() {
     )
     .unwrap();
     let broken = broken.to_str().unwrap();
+    let long_name = "x".repeat(54);
     for (args, needle) in [
         (vec![chart, "-f", bad_values.to_str().unwrap()], "bad.yaml"),
         (vec![chart, "--set", "a[x]=1"], "--set"),
@@ -194,6 +195,11 @@ fn errors_print_nothing_on_stdout_and_exit_1() {
         (vec![broken, "--output", "engine-json"], "nosuchfunc"),
         (vec!["/nonexistent/chart"], "/nonexistent/chart"),
         (vec![chart, "-a", "example.com/v1"], "--api-versions"),
+        (vec!["Bad_Name", chart], "invalid release name"),
+        (
+            vec![long_name.as_str(), chart],
+            "the length must not be longer than 53",
+        ),
     ] {
         let out = template(&args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
