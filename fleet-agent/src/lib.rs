@@ -12,10 +12,13 @@
 //! ordered actions of one deploy (namespaces, CRDs waited for, Helm's install order, prune
 //! against an inventory, dependsOn), [`status`] builds Fleet's status from the outcome and a
 //! monitoring pass, [`monitor`] aggregates watch events and decides drift correction, and
-//! [`cache`] keeps the last deployments in a state directory for offline restarts.
+//! [`cache`] keeps the last deployments in a state directory for offline restarts, and
+//! [`run`] decides the pull loop of `fleet-agent run` (what to poll, fetch, deploy, uninstall,
+//! recompute and report) from events, with the clock passed in.
 //!
 //! `cluster` (feature `kube`, on by default) is the kube-rs shell that executes those plans
-//! against an API server; the `deploy` and `uninstall` subcommands drive it.
+//! against an API server, and `upstream` the client of the manager's agent API; the
+//! `deploy`, `uninstall` and `run` subcommands drive them.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -29,7 +32,10 @@ pub mod cmd;
 pub mod deploy;
 pub mod helm;
 pub mod monitor;
+pub mod run;
 pub mod status;
+#[cfg(feature = "kube")]
+pub mod upstream;
 
 /// The fleet-rs agent command line.
 #[derive(Debug, Parser)]
@@ -58,6 +64,10 @@ pub enum Command {
     /// Remove what a BundleDeployment deployed into a cluster.
     #[cfg(feature = "kube")]
     Uninstall(cmd::deploy::UninstallArgs),
+    /// Register with a manager, then pull, deploy, monitor and report its BundleDeployments
+    /// until interrupted.
+    #[cfg(feature = "kube")]
+    Run(cmd::run::RunArgs),
 }
 
 /// Runs a parsed command line; normal output goes to `out`, notes and errors to `err`.
@@ -74,6 +84,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
         Command::Deploy(args) => cmd::deploy::run_deploy(&args, out, err),
         #[cfg(feature = "kube")]
         Command::Uninstall(args) => cmd::deploy::run_uninstall(&args, out, err),
+        #[cfg(feature = "kube")]
+        Command::Run(args) => cmd::run::run(&args, out, err),
     };
     match result {
         Ok(code) => code,

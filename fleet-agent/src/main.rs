@@ -8,7 +8,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = fleet_agent::Cli::parse();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    fleet_agent::run(cli, &mut stdout.lock(), &mut stderr.lock())
+    // Not locked for the whole run: `run` logs from other threads too, and a lock held here
+    // would block them forever.
+    fleet_agent::run(cli, &mut std::io::stdout(), &mut std::io::stderr())
 }

@@ -48,6 +48,10 @@ pub enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Administer a running manager.
     Ctl(cmd::ctl::CtlArgs),
+    /// The whole loop on this machine: a manager, N agents with in-memory clusters, a git
+    /// repository; waits for Ready, commits a change, shows it roll out.
+    #[cfg(feature = "demo")]
+    Demo(cmd::demo::DemoArgs),
 }
 
 /// Runs a parsed command line; normal output goes to `out`, errors to `err`.
@@ -61,6 +65,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
         Command::Rollout(args) => cmd::rollout::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),
         Command::Ctl(args) => cmd::ctl::run(&args),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => cmd::demo::run(&args),
     }
     .and_then(|text| {
         out.write_all(text.as_bytes())

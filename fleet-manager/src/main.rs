@@ -7,7 +7,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = fleet_manager::Cli::parse();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    fleet_manager::run(cli, &mut stdout.lock(), &mut stderr.lock())
+    // The streams are not locked for the whole run: `serve` and `run` log to stderr from other
+    // threads, which would wait forever on a lock held here.
+    fleet_manager::run(cli, &mut std::io::stdout(), &mut std::io::stderr())
 }

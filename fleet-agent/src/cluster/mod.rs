@@ -136,6 +136,11 @@ impl Executor {
         self
     }
 
+    /// The client it sends requests with.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// What discovery currently knows.
     pub fn discovery(&self) -> &ApiDiscovery {
         &self.discovery
@@ -576,7 +581,7 @@ impl Executor {
 }
 
 /// The objectset hash label value of `bd_name`'s objects (set ID `default-<bd>`).
-fn set_hash(bd_name: &str) -> String {
+pub fn set_hash(bd_name: &str) -> String {
     fleet_render::diff::set_hash(&fleet_render::diff::set_id(
         bd_name,
         fleet_render::postrender::AGENT_LABEL_PREFIX,

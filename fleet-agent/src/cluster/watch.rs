@@ -19,6 +19,7 @@ use fleet_core::crd::{BundleDeployment, BundleDeploymentStatus};
 use super::{Error, Executor};
 use crate::deploy::backoff;
 use crate::monitor::{Aggregator, DriftAction, drift_action};
+use crate::run::comparable;
 use crate::status;
 
 /// How long the server keeps one watch request open before it is renewed.
@@ -68,6 +69,7 @@ pub async fn monitor(
             api,
             selector.clone(),
             events.clone(),
+            |_| Some(()),
         )));
     }
     drop(events);
@@ -86,30 +88,16 @@ pub async fn monitor(
                 if aggregator.take_due(Instant::now()).is_empty() {
                     continue;
                 }
-                let changed = match recompute(executor, bd, desired, &mut status, &now).await {
-                    Ok(changed) => {
-                        failures = 0;
-                        changed
-                    }
-                    Err(error) => {
-                        // Fleet records a failed monitoring pass on the Monitored condition
-                        // and requeues; the cause (a server error, a conflict) may pass.
+                let before = comparable(&status);
+                match pass(executor, bd, desired, &mut status, &now()).await {
+                    Ok(()) => failures = 0,
+                    Err(_) => {
+                        // The cause (a server error, a conflict) may pass.
                         failures += 1;
-                        let before = comparable(&status);
-                        status::set_condition(
-                            &mut status,
-                            "Monitored",
-                            false,
-                            &error.to_string(),
-                            &now(),
-                        );
-                        let mut reported = bd.clone();
-                        reported.status = Some(status.clone());
-                        status.display = status::display(&reported);
                         aggregator.event(bd_name, Instant::now() + backoff(failures));
-                        comparable(&status) != before
                     }
-                };
+                }
+                let changed = comparable(&status) != before;
                 if changed && !report(&status) {
                     break Ok(());
                 }
@@ -128,53 +116,80 @@ async fn sleep_until(due: Option<Instant>) {
     }
 }
 
-/// One recompute; corrects drift when the deployment asks for it. Whether the status changed
-/// (condition times aside).
+/// One monitoring pass over `bd`'s objects (`desired`): read them back, fold the comparison
+/// into `status`, and re-apply with `force` when `correctDrift` asks for it. A failed pass is
+/// recorded as Fleet records it, `Monitored=False` with the error, and returned so that the
+/// caller retries with backoff. `now` stamps changed conditions.
+pub async fn pass(
+    executor: &mut Executor,
+    bd: &BundleDeployment,
+    desired: &[Value],
+    status: &mut BundleDeploymentStatus,
+    now: &str,
+) -> Result<(), Error> {
+    let result = recompute(executor, bd, desired, status, now).await;
+    if let Err(error) = &result {
+        status::set_condition(status, "Monitored", false, &error.to_string(), now);
+    }
+    let mut reported = bd.clone();
+    reported.status = Some(status.clone());
+    status.display = status::display(&reported);
+    result
+}
+
 async fn recompute(
     executor: &mut Executor,
     bd: &BundleDeployment,
     desired: &[Value],
     status: &mut BundleDeploymentStatus,
-    now: &impl Fn() -> String,
-) -> Result<bool, Error> {
+    now: &str,
+) -> Result<(), Error> {
     let bd_name = bd.metadata.name.as_str();
-    let before = comparable(status);
     let live = executor.live_objects(bd_name, desired).await?;
     let (report, summary) = status::observe(bd_name, &bd.spec, desired, &live)?;
-    let stamp = now();
     if let DriftAction::Reapply { .. } =
         drift_action(&bd.spec, &status.applied_deployment_id, &report)
     {
         executor.apply(bd_name, &bd.spec, desired, true).await?;
         let live = executor.live_objects(bd_name, desired).await?;
         let (report, summary) = status::observe(bd_name, &bd.spec, desired, &live)?;
-        status::monitored(status, &report, &summary, &live, &stamp);
+        status::monitored(status, &report, &summary, &live, now);
     } else {
-        status::monitored(status, &report, &summary, &live, &stamp);
+        status::monitored(status, &report, &summary, &live, now);
     }
-    let mut reported = bd.clone();
-    reported.status = Some(status.clone());
-    status.display = status::display(&reported);
-    Ok(comparable(status) != before)
+    Ok(())
 }
 
-/// The status without condition times, which move on every recompute that changes them.
-fn comparable(status: &BundleDeploymentStatus) -> Value {
-    let mut value = serde_json::to_value(status).unwrap_or(Value::Null);
-    if let Some(conditions) = value.get_mut("conditions").and_then(Value::as_array_mut) {
-        for c in conditions {
-            if let Some(c) = c.as_object_mut() {
-                c.remove("lastUpdateTime");
-                c.remove("lastTransitionTime");
-            }
-        }
-    }
-    value
+/// Watches every object of one kind that carries an objectset hash label, across
+/// namespaces, and sends the label's value of each changed object: one watch per kind serves
+/// all BundleDeployments of an agent, whose objects are told apart by that value
+/// ([`super::set_hash`]). Runs until the receiver is gone.
+pub async fn watch_owned<T: Send + 'static>(
+    api: Api<DynamicObject>,
+    events: mpsc::Sender<T>,
+    tag: impl Fn(String) -> T,
+) {
+    let label = fleet_render::postrender::HASH_LABEL;
+    watch_kind(api, label.to_string(), events, |object| {
+        object
+            .metadata
+            .labels
+            .as_ref()?
+            .get(label)
+            .cloned()
+            .map(&tag)
+    })
+    .await
 }
 
-/// Watches one kind across namespaces, sending one notice per change, until the receiver is
-/// gone.
-async fn watch_kind(api: Api<DynamicObject>, selector: String, events: mpsc::Sender<()>) {
+/// Watches one kind across namespaces, sending `tag` of each changed object (when it has
+/// one), until the receiver is gone.
+async fn watch_kind<T>(
+    api: Api<DynamicObject>,
+    selector: String,
+    events: mpsc::Sender<T>,
+    tag: impl Fn(&DynamicObject) -> Option<T>,
+) {
     // "0": start from the current state (the first events are the existing objects).
     let mut version = "0".to_string();
     loop {
@@ -196,10 +211,12 @@ async fn watch_kind(api: Api<DynamicObject>, selector: String, events: mpsc::Sen
                     | WatchEvent::Modified(object)
                     | WatchEvent::Deleted(object),
                 )) => {
-                    if let Some(v) = object.metadata.resource_version {
-                        version = v;
+                    if let Some(v) = &object.metadata.resource_version {
+                        version = v.clone();
                     }
-                    if events.send(()).await.is_err() {
+                    if let Some(t) = tag(&object)
+                        && events.send(t).await.is_err()
+                    {
                         return;
                     }
                 }

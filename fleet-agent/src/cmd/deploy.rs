@@ -265,7 +265,7 @@ async fn connect(kubeconfig: &Path, agent_namespace: &str) -> Result<Executor> {
 }
 
 /// The cluster as the agent knows it from the BundleDeployment's labels.
-fn cluster_facts(bd: &BundleDeployment) -> ClusterFacts {
+pub(crate) fn cluster_facts(bd: &BundleDeployment) -> ClusterFacts {
     let label = |key: &str| bd.metadata.labels.get(key).cloned().unwrap_or_default();
     ClusterFacts::named(
         &label("fleet.cattle.io/cluster"),

@@ -4,5 +4,7 @@
 #[cfg(feature = "kube")]
 pub mod deploy;
 pub mod diff;
+#[cfg(feature = "kube")]
+pub mod run;
 pub mod template;
 pub mod test;

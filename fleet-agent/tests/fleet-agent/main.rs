@@ -8,5 +8,7 @@ mod helm_remote;
 mod pipeline;
 mod proxy;
 mod real_cluster;
+mod run_cmd;
 mod template_cmd;
 mod test_cmd;
+mod upstream_tls;

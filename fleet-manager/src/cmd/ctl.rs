@@ -15,9 +15,13 @@ pub struct CtlArgs {
     /// File holding the admin token (default: `DIR/admin-token` of `--data`).
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// The manager's data directory (to find the admin token).
+    /// The manager's data directory (to find the admin token and, for `https://`, the CA).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// PEM CA certificate to trust for an `https://` server (default: `DIR/ca.crt` of
+    /// `--data` when it exists, else the built-in web roots).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: CtlCommand,
@@ -169,8 +173,9 @@ fn cell(v: &Value) -> String {
 /// One table column: its value for an object.
 type Column = fn(&Value) -> String;
 
-/// kubectl-like table with Fleet's state columns per kind.
-fn table(kind: &str, items: &[Value]) -> String {
+/// kubectl-like table with Fleet's state columns per kind (`kind` as stored: `bundle`,
+/// `gitrepo`, ...).
+pub fn table(kind: &str, items: &[Value]) -> String {
     let cols: Vec<(&str, Column)> = match kind {
         "bundle" => vec![
             ("BUNDLEDEPLOYMENTS-READY", |o| {
@@ -184,10 +189,31 @@ fn table(kind: &str, items: &[Value]) -> String {
                 crate::manager::reconcile::deployment_state(o).to_owned()
             }),
         ],
-        "cluster" => vec![("CLIENT-ID", |o| cell(&o["spec"]["clientID"]))],
+        "cluster" => vec![
+            ("BUNDLES-READY", |o| {
+                cell(&o["status"]["display"]["readyBundles"])
+            }),
+            ("STATE", |o| cell(&o["status"]["display"]["state"])),
+            ("CLIENT-ID", |o| cell(&o["spec"]["clientID"])),
+        ],
+        "clustergroup" => vec![
+            ("CLUSTERS-READY", |o| {
+                cell(&o["status"]["display"]["readyClusters"])
+            }),
+            ("BUNDLES-READY", |o| {
+                cell(&o["status"]["display"]["readyBundles"])
+            }),
+            ("STATE", |o| cell(&o["status"]["display"]["state"])),
+        ],
         "gitrepo" => vec![
             ("REPO", |o| cell(&o["spec"]["repo"])),
-            ("COMMIT", |o| cell(&o["status"]["commit"])),
+            ("COMMIT", |o| {
+                cell(&o["status"]["commit"]).chars().take(12).collect()
+            }),
+            ("BUNDLEDEPLOYMENTS-READY", |o| {
+                cell(&o["status"]["display"]["readyBundleDeployments"])
+            }),
+            ("STATE", |o| cell(&o["status"]["display"]["state"])),
         ],
         _ => vec![],
     };
@@ -221,6 +247,38 @@ fn table(kind: &str, items: &[Value]) -> String {
     out
 }
 
+/// The HTTP client: trusts `--ca-file`, else the data directory's CA, else the web roots.
+fn http_agent(args: &CtlArgs) -> Result<ureq::Agent> {
+    let ca_file = args.ca_file.clone().or_else(|| {
+        args.data
+            .as_ref()
+            .map(|d| d.join("ca.crt"))
+            .filter(|p| p.exists())
+    });
+    let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+    if let Some(path) = ca_file {
+        let pem =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{}: invalid PEM", path.display()))?;
+        if certs.is_empty() {
+            bail!("{}: no certificate in the file", path.display());
+        }
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs)))
+                .build(),
+        );
+    }
+    Ok(config.build().new_agent())
+}
+
 /// Runs a `ctl` command and returns its output.
 pub fn run(args: &CtlArgs) -> Result<String> {
     let token_file = match (&args.token_file, &args.data) {
@@ -233,10 +291,7 @@ pub fn run(args: &CtlArgs) -> Result<String> {
         .trim()
         .to_owned();
     let client = Client {
-        agent: ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent(),
+        agent: http_agent(args)?,
         base: args.server.clone(),
         token,
     };

@@ -4,6 +4,8 @@
 
 pub mod apply;
 pub mod ctl;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod input;
 pub mod rollout;
 pub mod serve;

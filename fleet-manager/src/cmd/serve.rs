@@ -3,11 +3,12 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::manager::server::{self, App};
 use crate::manager::store::RedbStore;
+use crate::manager::{sources, tls};
 
 /// Arguments of `fleet-manager serve`.
 #[derive(Debug, Args)]
@@ -21,17 +22,29 @@ pub struct ServeArgs {
     /// Serve plain HTTP (no TLS).
     #[arg(long)]
     pub plain_http: bool,
+    /// Extra host name or IP address for the generated serving certificate (repeatable; used
+    /// only when the certificate is first generated).
+    #[arg(long = "tls-san", value_name = "NAME")]
+    pub tls_san: Vec<String>,
+    /// A cluster whose agent has been silent this long is offline (Go duration, e.g. `90s`).
+    #[arg(long, value_name = "DURATION", default_value = "90s", value_parser = parse_duration)]
+    pub offline_after: std::time::Duration,
 }
 
-/// The admin token in `DIR/admin-token`, generated (mode 0600) on first start.
-fn admin_token(dir: &Path) -> Result<String> {
-    let path = dir.join("admin-token");
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::manager::gitops::parse_go_duration(s)
+}
+
+/// A secret kept in `DIR/NAME`, generated (mode 0600) on first start: the admin token, the
+/// webhook secret.
+fn secret_file(dir: &Path, name: &str) -> Result<String> {
+    let path = dir.join(name);
     if path.exists() {
         let t = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         return Ok(t.trim().to_owned());
     }
-    let token = server::secret().context("cannot generate the admin token")?;
+    let token = server::secret().with_context(|| format!("cannot generate {name}"))?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -50,12 +63,16 @@ fn admin_token(dir: &Path) -> Result<String> {
 
 /// Runs the server until interrupted.
 pub fn run(args: &ServeArgs) -> Result<String> {
-    if !args.plain_http {
-        bail!("TLS serving is not available yet; start with --plain-http");
-    }
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create {}", args.data.display()))?;
-    let token = admin_token(&args.data)?;
+    let token = secret_file(&args.data, "admin-token")?;
+    let webhook_secret = secret_file(&args.data, "webhook-secret")?;
+    let tls = if args.plain_http {
+        None
+    } else {
+        let files = tls::ensure(&args.data, &args.tls_san)?;
+        Some(tls::server_config(&files)?)
+    };
     let store = RedbStore::open(&args.data.join("fleet.redb"))
         .with_context(|| format!("cannot open the store in {}", args.data.display()))?;
     let _ = tracing_subscriber::fmt()
@@ -69,7 +86,14 @@ pub fn run(args: &ServeArgs) -> Result<String> {
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
-        let app = App::new(Box::new(store), &token);
+        let app = App::new(
+            Box::new(store),
+            &token,
+            server::Options {
+                webhook_secret: Some(webhook_secret),
+                offline_after: args.offline_after,
+            },
+        );
         app.reconcile()
             .await
             .map_err(|e| anyhow::anyhow!("initial reconcile: {e:?}"))?;
@@ -77,15 +101,24 @@ pub fn run(args: &ServeArgs) -> Result<String> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr().context("no local address")?;
-        println!("listening on http://{addr}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("listening on {scheme}://{addr}");
         std::io::stdout().flush().ok();
-        tracing::info!(%addr, "serving");
-        axum::serve(listener, server::router(app))
-            .with_graceful_shutdown(async {
-                tokio::signal::ctrl_c().await.ok();
-            })
-            .await
-            .context("server failed")
+        tracing::info!(%addr, scheme, "serving");
+        tokio::spawn(sources::run_poller(app.clone()));
+        tokio::spawn(app.clone().run_offline_monitor());
+        let shutdown = async {
+            tokio::signal::ctrl_c().await.ok();
+        };
+        match tls {
+            Some(config) => tls::serve(listener, config, server::router(app), shutdown)
+                .await
+                .context("server failed"),
+            None => axum::serve(listener, server::router(app))
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("server failed"),
+        }
     })?;
     Ok(String::new())
 }

@@ -2,7 +2,7 @@
 //! BundleDeployments with ETags and long-polling, Contents, statuses, heartbeats) and the admin
 //! API (apply/get/list/delete Fleet objects, registration tokens, credential revocation).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,14 +33,45 @@ pub struct App {
     /// Per BundleDeployment namespace: a generation that moves whenever its BDs change, so an
     /// unchanged poll is answered from memory.
     generations: Mutex<HashMap<String, u64>>,
-    /// Distinguishes this process's generations from an earlier one's.
-    epoch: u64,
+    /// Distinguishes this process's generations from an earlier one's: the start time in
+    /// nanoseconds, so that a restart within the same second does not hand out an ETag an
+    /// agent holds from the previous process for different contents.
+    epoch: u128,
     changed: Notify,
     /// Serialises reconciles so two never interleave their read and write.
     reconcile_lock: tokio::sync::Mutex<()>,
     heartbeats: Mutex<HashMap<String, Instant>>,
     metrics: Mutex<BTreeMap<String, (u64, f64)>>,
+    sources: super::sources::Sources,
+    /// A cluster whose agent is silent for longer than this is offline.
+    offline_after: Duration,
+    /// Clusters are given `offline_after` from the manager's start before they count as offline.
+    started: Instant,
+    /// The clusters found offline by the last check (`namespace/name`).
+    offline: Mutex<BTreeSet<String>>,
 }
+
+/// Settings of a server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The webhook secret; webhooks are refused without one.
+    pub webhook_secret: Option<String>,
+    /// How long an agent may stay silent before its cluster is offline (default 90 s: three
+    /// times the agent's 30 s heartbeat).
+    pub offline_after: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            webhook_secret: None,
+            offline_after: DEFAULT_OFFLINE_AFTER,
+        }
+    }
+}
+
+/// Three times the agent's default heartbeat interval.
+pub const DEFAULT_OFFLINE_AFTER: Duration = Duration::from_secs(90);
 
 /// A secret's stored form.
 pub fn hash(secret: &str) -> String {
@@ -63,6 +94,18 @@ fn now_unix() -> u64 {
 /// An API error: status and message, answered as `{"error": message}`.
 #[derive(Debug)]
 pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    /// An error with this status and message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError(status, message.into())
+    }
+
+    /// A 500 with this message.
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, message.into())
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -98,17 +141,33 @@ fn bearer(headers: &HeaderMap) -> ApiResult<&str> {
 
 impl App {
     /// A server over this store, accepting this admin token.
-    pub fn new(store: Box<dyn Store>, admin_token: &str) -> Arc<Self> {
+    pub fn new(store: Box<dyn Store>, admin_token: &str, options: Options) -> Arc<Self> {
         Arc::new(Self {
             store,
             admin_hash: hash(admin_token),
             generations: Mutex::new(HashMap::new()),
-            epoch: now_unix(),
+            epoch: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
             changed: Notify::new(),
             reconcile_lock: tokio::sync::Mutex::new(()),
             heartbeats: Mutex::new(HashMap::new()),
             metrics: Mutex::new(BTreeMap::new()),
+            sources: super::sources::Sources::new(options.webhook_secret),
+            offline_after: options.offline_after,
+            started: Instant::now(),
+            offline: Mutex::new(BTreeSet::new()),
         })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The GitRepo poll schedule and webhook triggers.
+    pub fn sources(&self) -> &super::sources::Sources {
+        &self.sources
     }
 
     fn admin(&self, headers: &HeaderMap) -> ApiResult<()> {
@@ -131,6 +190,10 @@ impl App {
                 "unknown or revoked credential".into(),
             ));
         };
+        // Every authenticated call shows the agent is alive, not only heartbeats.
+        if let Ok(mut h) = self.heartbeats.lock() {
+            h.insert(cluster.clone(), Instant::now());
+        }
         let (ns, name) = cluster.split_once('/').unwrap_or(("", &cluster));
         Ok((
             ns.to_owned(),
@@ -149,11 +212,67 @@ impl App {
         format!("\"{}-{}\"", self.epoch, self.generation(ns))
     }
 
-    fn observe(&self, route: &str, started: Instant) {
+    /// Records one timed operation for `/metrics`.
+    pub fn observe(&self, route: &str, started: Instant) {
         if let Ok(mut m) = self.metrics.lock() {
             let e = m.entry(route.to_owned()).or_default();
             e.0 += 1;
             e.1 += started.elapsed().as_secs_f64();
+        }
+    }
+
+    /// Finds the clusters whose agent has been silent longer than the threshold; when the set
+    /// changed, reconciles (their BundleDeployments turn `Ready=Unknown`, or back). Returns
+    /// the clusters offline now.
+    pub async fn check_offline(&self) -> ApiResult<BTreeSet<String>> {
+        let now = Instant::now();
+        let seen = self
+            .heartbeats
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default();
+        let mut offline = BTreeSet::new();
+        for c in self.store.list(CLUSTER)? {
+            let key = format!(
+                "{}/{}",
+                c["metadata"]["namespace"].as_str().unwrap_or_default(),
+                c["metadata"]["name"].as_str().unwrap_or_default()
+            );
+            // Only clusters with an agent (registered ones) can go offline.
+            if c["spec"]["clientID"].as_str().is_none_or(str::is_empty) {
+                continue;
+            }
+            let last = seen
+                .get(&key)
+                .copied()
+                .unwrap_or(self.started)
+                .max(self.started);
+            if now.duration_since(last) > self.offline_after {
+                offline.insert(key);
+            }
+        }
+        let changed = match self.offline.lock() {
+            Ok(mut current) if *current != offline => {
+                *current = offline.clone();
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            tracing::info!(offline = offline.len(), "offline clusters changed");
+            self.reconcile().await?;
+        }
+        Ok(offline)
+    }
+
+    /// Runs [`App::check_offline`] every sixth of the threshold (at least every second).
+    pub async fn run_offline_monitor(self: Arc<Self>) {
+        let period = (self.offline_after / 6).max(Duration::from_millis(200));
+        loop {
+            tokio::time::sleep(period).await;
+            if let Err(e) = self.check_offline().await {
+                tracing::error!("offline check: {e:?}");
+            }
         }
     }
 
@@ -165,11 +284,15 @@ impl App {
         let clusters = self.store.list(CLUSTER)?;
         let groups = self.store.list(CLUSTER_GROUP)?;
         let deployments = self.store.list(BUNDLE_DEPLOYMENT)?;
+        let gitrepos = self.store.list(GIT_REPO)?;
+        let offline = self.offline.lock().map(|o| o.clone()).unwrap_or_default();
         let plan = reconcile::reconcile(&reconcile::State {
             bundles: &bundles,
             clusters: &clusters,
             groups: &groups,
             deployments: &deployments,
+            gitrepos: &gitrepos,
+            offline: &offline,
         })
         .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
         if !plan.writes.is_empty() {
@@ -196,6 +319,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/v1/register", post(register))
+        .route("/v1/webhook", post(super::sources::webhook))
         .route("/v1/agent/bundledeployments", get(agent_bds))
         .route("/v1/agent/contents/{id}", get(agent_content))
         .route("/v1/agent/statuses", post(agent_statuses))
@@ -242,9 +366,10 @@ async fn metrics(State(app): State<Arc<App>>) -> ApiResult<String> {
     for (s, n) in states {
         out.push_str(&format!("fleet_bundledeployments{{state=\"{s}\"}} {n}\n"));
     }
-    let online = app.heartbeats.lock().map_or(0, |h| h.len());
+    let seen = app.heartbeats.lock().map_or(0, |h| h.len());
+    let offline = app.offline.lock().map_or(0, |o| o.len());
     out.push_str(&format!(
-        "# TYPE fleet_agents_seen gauge\nfleet_agents_seen {online}\n"
+        "# TYPE fleet_agents_seen gauge\nfleet_agents_seen {seen}\n# TYPE fleet_clusters_offline gauge\nfleet_clusters_offline {offline}\n"
     ));
     Ok(out)
 }
@@ -386,11 +511,67 @@ async fn agent_content(
             format!("content {id} not found"),
         ));
     };
+    let etag = format!("\"{id}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let body = serde_json::to_vec(&content).map_err(|e| ApiError::internal(e.to_string()))?;
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(accepts_gzip);
+    let cache = (
+        header::CACHE_CONTROL,
+        "public, max-age=31536000, immutable".to_owned(),
+    );
+    let json_type = (header::CONTENT_TYPE, "application/json".to_owned());
+    if gzip {
+        use std::io::Write as _;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let zipped = enc
+            .write_all(&body)
+            .and_then(|()| enc.finish())
+            .map_err(|e| ApiError::internal(format!("gzip: {e}")))?;
+        return Ok((
+            [
+                cache,
+                json_type,
+                (header::ETAG, etag),
+                (header::CONTENT_ENCODING, "gzip".to_owned()),
+                (header::VARY, "Accept-Encoding".to_owned()),
+            ],
+            zipped,
+        )
+            .into_response());
+    }
     Ok((
-        [(header::CACHE_CONTROL, "public, max-age=31536000, immutable")],
-        axum::Json(content),
+        [
+            cache,
+            json_type,
+            (header::ETAG, etag),
+            (header::VARY, "Accept-Encoding".to_owned()),
+        ],
+        body,
     )
         .into_response())
+}
+
+/// Whether an `Accept-Encoding` value allows gzip (`gzip` or `*` without `q=0`).
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|part| {
+        let mut it = part.split(';');
+        let coding = it.next().unwrap_or_default().trim();
+        let refused = it.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .is_some_and(|q| q.trim().parse::<f64>().is_ok_and(|q| q == 0.0))
+        });
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+    })
 }
 
 #[derive(Deserialize)]
@@ -477,6 +658,7 @@ async fn admin_apply(
         fleet_core::yaml::documents(text).map_err(|e| bad(format!("apply: invalid YAML: {e}")))?;
     let mut writes = Vec::new();
     let mut applied = Vec::new();
+    let mut changed_repos = Vec::new();
     for (i, mut d) in docs.into_iter().enumerate() {
         if d.is_null() {
             continue;
@@ -512,8 +694,16 @@ async fn admin_apply(
             _ => "fleet-local".to_owned(),
         };
         d["metadata"]["namespace"] = json!(ns);
+        let stored = app.store.get(kind, &ns, &name)?;
+        if kind == GIT_REPO
+            && stored
+                .as_ref()
+                .is_none_or(|o| o.get("spec") != d.get("spec"))
+        {
+            changed_repos.push(format!("{ns}/{name}"));
+        }
         // Status belongs to the manager: keep what it computed.
-        if let Some(old) = app.store.get(kind, &ns, &name)? {
+        if let Some(old) = stored {
             match old.get("status") {
                 Some(s) => d["status"] = s.clone(),
                 None => {
@@ -535,6 +725,10 @@ async fn admin_apply(
         });
     }
     app.store.write(&writes)?;
+    // A new or changed GitRepo is read now, whatever its commit, not at its next poll.
+    for key in &changed_repos {
+        app.sources.trigger(key);
+    }
     app.reconcile().await?;
     Ok(axum::Json(json!({"applied": applied})).into_response())
 }
@@ -543,16 +737,7 @@ async fn admin_apply(
 fn store_content(bundle: &Value, writes: &mut Vec<Write>) -> ApiResult<()> {
     let b: fleet_core::crd::Bundle = serde_json::from_value(bundle.clone())
         .map_err(|e| bad(format!("apply: invalid Bundle: {e}")))?;
-    let m = fleet_core::manifest::Manifest::from_resources(&b.spec.resources)
-        .map_err(|e| bad(format!("apply: Bundle {}: {e}", b.metadata.name)))?;
-    let id = m.id();
-    writes.push(Write::Put {
-        kind: "content".into(),
-        namespace: String::new(),
-        name: id.clone(),
-        object: json!({"apiVersion": FLEET_API, "kind": "Content",
-            "metadata": {"name": id}, "resources": b.spec.resources}),
-    });
+    writes.push(super::gitops::content_write(&b).map_err(|e| bad(format!("apply: {e}")))?);
     Ok(())
 }
 
@@ -666,4 +851,22 @@ async fn admin_revoke(
     app.admin(&headers)?;
     let n = app.store.revoke(&format!("{ns}/{name}"))?;
     Ok(axum::Json(json!({"revoked": n})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manager::store::RedbStore;
+
+    #[test]
+    fn two_processes_never_share_an_etag() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let open = |name: &str| {
+            let store = RedbStore::open(&dir.path().join(name)).expect("store");
+            App::new(Box::new(store), "admin", Options::default())
+        };
+        // Both start with generation 0 of every namespace, within the same second.
+        let (first, second) = (open("a.redb"), open("b.redb"));
+        assert_ne!(first.etag("cluster-ns"), second.etag("cluster-ns"));
+    }
 }

@@ -1,6 +1,7 @@
 //! Integration tests for the fleet-manager binary: the built binary run on fixture files.
 
 mod apply;
+mod gitops;
 // The smart-HTTP git test server of fleet-bundle's tests, shared rather than copied.
 use fleet_test_tools::git_http;
 mod rollout;

@@ -19,8 +19,14 @@ impl Drop for Server {
 }
 
 fn serve(data: &Path) -> Server {
+    serve_with(data, &[])
+}
+
+fn serve_with(data: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fleet-manager"))
-        .args(["serve", "--plain-http", "--listen", "127.0.0.1:0", "--data"])
+        .args(["serve", "--plain-http", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--data")
         .arg(data)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -249,6 +255,31 @@ fn register_poll_status_roll_up_isolation_relabel_and_restart() {
     assert_eq!(s, 200);
     assert_eq!(c["resources"][0]["name"], "cm.yaml");
     assert_eq!(call("GET", &content_url, Some(&cred_b), &[], None).0, 403);
+    // Served gzip when asked, and immutable: its ETag answers 304.
+    let mut zipped = agent()
+        .get(&content_url)
+        .header("Authorization", format!("Bearer {cred_a}"))
+        .header("Accept-Encoding", "gzip")
+        .call()
+        .expect("gzip content");
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let content_etag = zipped.headers()["etag"].to_str().unwrap().to_owned();
+    let bytes = zipped.body_mut().read_to_vec().unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .expect("gunzip");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), c);
+    assert_eq!(
+        call(
+            "GET",
+            &content_url,
+            Some(&cred_a),
+            &[("If-None-Match", &content_etag)],
+            None
+        )
+        .0,
+        304
+    );
 
     // Statuses: B cannot write A's BundleDeployment; A can write its own.
     let status = json!([{"name": "app", "status": {"ready": true, "nonModified": true, "appliedDeploymentID": did}}]);
@@ -368,4 +399,138 @@ fn register_poll_status_roll_up_isolation_relabel_and_restart() {
         .0,
         403
     );
+}
+
+#[test]
+fn a_silent_agent_goes_offline_and_comes_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let srv = serve_with(&data, &["--offline-after", "1s"]);
+    let base = srv.base.clone();
+    let bundle_file = dir.path().join("bundle.yaml");
+    std::fs::write(&bundle_file, BUNDLE).unwrap();
+    assert_eq!(
+        ctl(
+            &data,
+            &base,
+            &["apply", "-f", bundle_file.to_str().unwrap()]
+        )
+        .code,
+        0
+    );
+    let token = ctl(&data, &base, &["token", "create", "-n", "fleet-default"])
+        .stdout
+        .trim()
+        .to_owned();
+    let (s, a) = register(&base, &token, "client-a", "prod");
+    assert_eq!(s, 200, "{a}");
+    let cred = a["credential"].as_str().unwrap().to_owned();
+    let bds_url = format!("{base}/v1/agent/bundledeployments");
+    let (_, _, v) = call("GET", &bds_url, Some(&cred), &[], None);
+    let did = v["items"][0]["spec"]["deploymentID"].clone();
+    let status = json!([{"name": "app", "status": {"ready": true, "nonModified": true,
+        "appliedDeploymentID": did, "conditions": [{"type": "Ready", "status": "True"}]}}]);
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{base}/v1/agent/statuses"),
+            Some(&cred),
+            &[],
+            Some(status)
+        )
+        .0,
+        204
+    );
+    let state = || {
+        let r = ctl(
+            &data,
+            &base,
+            &["get", "bundledeployments", "-A", "-o", "json"],
+        );
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        crate::serve::state_of(&v["items"][0])
+    };
+    assert_eq!(state(), "Ready");
+    // Silent for longer than the threshold: offline, and counted so in the Bundle.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state() != "Offline" {
+        assert!(std::time::Instant::now() < deadline, "never went offline");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let r = ctl(
+        &data,
+        &base,
+        &["get", "bundles", "-n", "fleet-default", "-o", "json"],
+    );
+    let b: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(b["items"][0]["status"]["summary"]["offline"], 1, "{b}");
+    assert_eq!(b["items"][0]["status"]["display"]["readyClusters"], "0/1");
+    // A heartbeat brings it back without a new status post.
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{base}/v1/agent/heartbeat"),
+            Some(&cred),
+            &[],
+            None
+        )
+        .0,
+        204
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state() != "Ready" {
+        assert!(std::time::Instant::now() < deadline, "never came back");
+        call(
+            "POST",
+            &format!("{base}/v1/agent/heartbeat"),
+            Some(&cred),
+            &[],
+            None,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The Fleet state of a BundleDeployment as the table shows it.
+fn state_of(bd: &Value) -> String {
+    let ready = bd["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    if ready["status"] == "Unknown" {
+        "Offline".into()
+    } else if bd["status"]["ready"] == true {
+        "Ready".into()
+    } else {
+        "NotReady".into()
+    }
+}
+
+/// `fleet-manager demo` end to end: a git repository, the manager, two agents with in-memory
+/// clusters; every cluster Ready, then a commit rolled out.
+#[test]
+fn demo_runs_the_whole_loop() {
+    let r = crate::fleet_manager(&[
+        "demo",
+        "--clusters",
+        "2",
+        "--repo",
+        "../examples/repo",
+        "--path",
+        "manifests",
+        "--path",
+        "kustomize",
+        "--timeout-seconds",
+        "120",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("2/2 clusters Ready"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("commit -> every cluster Ready"),
+        "{}",
+        r.stdout
+    );
+    // The final table: the GitRepo at the new commit with every BundleDeployment Ready.
+    assert!(r.stdout.contains("4/4"), "{}", r.stdout);
 }

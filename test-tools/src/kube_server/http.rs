@@ -30,6 +30,9 @@ pub struct Options {
     pub bookmark_interval: Duration,
     /// How many events the history keeps before old resource versions expire.
     pub history_limit: usize,
+    /// Workloads report a finished rollout as soon as they are written
+    /// ([`Store::set_ready_workloads`]).
+    pub ready_workloads: bool,
 }
 
 impl Default for Options {
@@ -37,6 +40,7 @@ impl Default for Options {
         Options {
             bookmark_interval: Duration::from_secs(1),
             history_limit: 10_000,
+            ready_workloads: false,
         }
     }
 }
@@ -154,6 +158,7 @@ impl KubeServer {
         let addr = listener.local_addr()?;
         let mut store = Store::new();
         store.set_history_limit(options.history_limit);
+        store.set_ready_workloads(options.ready_workloads);
         let (revision, _) = watch::channel(store.revision());
         let shared = Arc::new(Shared {
             faults: Mutex::new(Vec::new()),

@@ -151,6 +151,7 @@ pub struct Store {
     uid_seed: u64,
     uid_counter: u64,
     schema: Schema,
+    ready_workloads: bool,
 }
 
 impl Default for Store {
@@ -160,6 +161,39 @@ impl Default for Store {
 }
 
 const DEFAULT_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// The status a workload controller reports once the rollout of the object's spec is done.
+fn rolled_out(kind: &str, object: &mut Value) {
+    let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
+    let generation = object["metadata"]["generation"].as_i64().unwrap_or(1);
+    let revision = format!("{}-{generation}", meta(object, "name"));
+    let status = match kind {
+        "Deployment" => json!({
+        "observedGeneration": generation, "replicas": replicas,
+        "updatedReplicas": replicas, "readyReplicas": replicas,
+        "availableReplicas": replicas,
+        "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}
+        ]}),
+        "StatefulSet" => json!({
+            "observedGeneration": generation, "replicas": replicas,
+            "readyReplicas": replicas, "currentReplicas": replicas,
+            "updatedReplicas": replicas, "availableReplicas": replicas,
+            "currentRevision": revision, "updateRevision": revision}),
+        "ReplicaSet" => json!({
+            "observedGeneration": generation, "replicas": replicas,
+            "fullyLabeledReplicas": replicas, "readyReplicas": replicas,
+            "availableReplicas": replicas}),
+        // One node: one pod per DaemonSet.
+        "DaemonSet" => json!({
+            "observedGeneration": generation, "desiredNumberScheduled": 1,
+            "currentNumberScheduled": 1, "updatedNumberScheduled": 1,
+            "numberAvailable": 1, "numberReady": 1, "numberMisscheduled": 0}),
+        _ => return,
+    };
+    object["status"] = status;
+}
 
 fn meta(object: &Value, key: &str) -> String {
     object["metadata"][key].as_str().unwrap_or("").to_string()
@@ -238,6 +272,7 @@ impl Store {
             uid_seed: seed,
             uid_counter: 0,
             schema: Schema::builtin().clone(),
+            ready_workloads: false,
         };
         let ns = store.resolve("", "v1", "namespaces").cloned();
         if let Ok(ns) = ns {
@@ -253,6 +288,13 @@ impl Store {
             }
         }
         store
+    }
+
+    /// Plays the workload controllers' part instantly: every Deployment, StatefulSet,
+    /// DaemonSet and ReplicaSet written gets the status of a finished rollout of its spec
+    /// (for demos of whole systems; off by default, as the server has no controllers).
+    pub fn set_ready_workloads(&mut self, on: bool) {
+        self.ready_workloads = on;
     }
 
     /// Caps how many events the history keeps (older resource versions then expire).
@@ -624,6 +666,9 @@ impl Store {
             .is_none_or(Vec::is_empty);
         if old.is_some() && new["metadata"].get("deletionTimestamp").is_some() && finalizers_empty {
             return self.remove_object(rt, key, new);
+        }
+        if self.ready_workloads && rt.group == "apps" {
+            rolled_out(&rt.kind, &mut new);
         }
         self.revision += 1;
         new["metadata"]["resourceVersion"] = json!(self.revision.to_string());
@@ -1776,6 +1821,30 @@ mod tests {
         assert!(
             meta(&generated, "name").starts_with("gen-") && meta(&generated, "name").len() == 9
         );
+    }
+
+    #[test]
+    fn ready_workloads_report_a_finished_rollout_of_each_generation() {
+        let mut s = Store::new();
+        s.set_ready_workloads(true);
+        let d = rt(&s, "apps", "v1", "deployments");
+        let created = s
+            .create(&d, "default", deployment("d", "a:1"), &opts("t"))
+            .unwrap();
+        assert_eq!(created["status"]["readyReplicas"], 1);
+        assert_eq!(created["status"]["observedGeneration"], 1);
+        let mut next = created.clone();
+        next["spec"]["replicas"] = json!(3);
+        let updated = s.update(&d, "default", "d", next, &opts("t")).unwrap();
+        assert_eq!(updated["status"]["observedGeneration"], 2);
+        assert_eq!(updated["status"]["availableReplicas"], 3);
+        // Without the option the server has no controllers.
+        let mut plain = Store::new();
+        let d = rt(&plain, "apps", "v1", "deployments");
+        let created = plain
+            .create(&d, "default", deployment("d", "a:1"), &opts("t"))
+            .unwrap();
+        assert!(created.get("status").is_none());
     }
 
     #[test]
