@@ -30,6 +30,7 @@ pub mod cache;
 pub mod cluster;
 pub mod cmd;
 pub mod deploy;
+pub mod helm;
 pub mod monitor;
 pub mod run;
 pub mod status;
@@ -50,6 +51,9 @@ pub struct Cli {
 pub enum Command {
     /// Match a bundle directory to a cluster and print what that cluster would receive.
     Test(cmd::test::TestArgs),
+    /// Render a Helm chart as `helm template` does, with the native renderer: the manifest
+    /// stream, or the engine map as JSON. Exit status 1 on any error, with nothing on stdout.
+    Template(cmd::template::TemplateArgs),
     /// Compare desired objects with live objects as the agent monitors a BundleDeployment:
     /// missing, extra and modified objects, optionally the readiness summary. Exit status 0 in
     /// sync, 1 drift, 2 error.
@@ -74,6 +78,7 @@ pub enum Command {
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => cmd::test::run(&args, out, err),
+        Command::Template(args) => cmd::template::run(&args, out, err),
         Command::Diff(args) => Ok(cmd::diff::run(&args, out, err)),
         #[cfg(feature = "kube")]
         Command::Deploy(args) => cmd::deploy::run_deploy(&args, out, err),

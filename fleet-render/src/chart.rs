@@ -1,9 +1,10 @@
 //! The hook through which a Helm chart renderer plugs into [`crate::render`].
 //!
-//! fleet-rs does not render Helm charts yet. A bundle in Helm style (a `Chart.yaml` at the
-//! chart path), and a raw YAML bundle with files under `templates/` (which Fleet renders as
-//! Helm templates), go through a [`ChartRenderer`]; the default, [`NoChartRenderer`], refuses
-//! with [`ChartError::NotSupported`].
+//! A bundle in Helm style (a `Chart.yaml` at the chart path), and a raw YAML bundle with files
+//! under `templates/` (which Fleet renders as Helm templates), go through a [`ChartRenderer`].
+//! This crate is pure and renders no chart itself: the default, [`NoChartRenderer`], refuses
+//! with [`ChartError::NotSupported`]; `fleet-agent` plugs in the native Helm renderer of
+//! `fleet-helm`.
 
 use serde_json::Value;
 
@@ -20,10 +21,15 @@ pub struct ChartRequest<'a> {
     pub chart_dir: &'a str,
     /// Helm release name.
     pub release_name: &'a str,
+    /// The BundleDeployment (or bundle) name: a raw YAML bundle's synthesised chart is named
+    /// after it, as Fleet names it.
+    pub bundle_name: &'a str,
     /// Release namespace (`namespace` ‖ `defaultNamespace` ‖ `default`).
     pub namespace: &'a str,
     /// The values (a mapping).
     pub values: &'a Value,
+    /// `helm.skipSchemaValidation`: do not check the values against `values.schema.json`.
+    pub skip_schema_validation: bool,
 }
 
 /// An error from a chart renderer.
@@ -31,7 +37,7 @@ pub struct ChartRequest<'a> {
 pub enum ChartError {
     /// No chart renderer is available.
     #[error(
-        "{what} needs a Helm chart renderer, which fleet-rs does not have yet (chart directory {chart_dir:?})"
+        "{what} needs a Helm chart renderer, and this renderer has none (chart directory {chart_dir:?})"
     )]
     NotSupported {
         /// What needed rendering.

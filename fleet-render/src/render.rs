@@ -352,13 +352,16 @@ impl Renderer {
             Style::Helm { chart_yaml } => {
                 let values = helm_values(options);
                 let chart_dir = crate::files::parent(&chart_yaml).to_string();
-                self.charts.render(&ChartRequest {
+                let objects = self.charts.render(&ChartRequest {
                     files: req.files,
                     chart_dir: &chart_dir,
                     release_name: &self.release_name(req),
+                    bundle_name: req.name,
                     namespace,
                     values: &values,
-                })?
+                    skip_schema_validation: skip_schema_validation(options),
+                })?;
+                self.kustomize_helm_output(req.files, options, objects)?
             }
             Style::Kustomize { dir } => {
                 self.kustomize
@@ -383,8 +386,10 @@ impl Renderer {
                         files: &files,
                         chart_dir: "",
                         release_name: &self.release_name(req),
+                        bundle_name: req.name,
                         namespace,
                         values: &values,
+                        skip_schema_validation: skip_schema_validation(options),
                     })?);
                 }
                 for (name, bytes) in raw {
@@ -413,6 +418,69 @@ impl Renderer {
         Ok(objects)
     }
 
+    /// Fleet's kustomize post-render of a chart's output (`internal/helmdeployer/postrender.go`,
+    /// `kustomize/kustomize.go`): when `<kustomize.dir>/kustomization.yaml` is among the files,
+    /// the chart's objects are written beside it as `fleet-manifests.yaml`, put first in its
+    /// `resources` (only when the chart produced objects), and the build's output replaces
+    /// them.
+    fn kustomize_helm_output(
+        &self,
+        files: &Files,
+        options: &BundleDeploymentOptions,
+        objects: Vec<Value>,
+    ) -> Result<Vec<Value>, Error> {
+        let dir = options
+            .kustomize
+            .as_ref()
+            .map(|k| k.dir.as_str())
+            .unwrap_or_default();
+        let path = join_clean(dir, "kustomization.yaml");
+        let Some(bytes) = files.get(&path) else {
+            return Ok(objects);
+        };
+        let kustomize_err = |source: BuildError| Error::Kustomize {
+            dir: dir.to_string(),
+            source,
+        };
+        let mut copy = files.clone();
+        if !objects.is_empty() {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| kustomize_err(format!("{path}: not UTF-8 text").into()))?;
+            let mut kustomization = fleet_core::yaml::from_str_value(text)
+                .map_err(|e| kustomize_err(format!("{path}: {e}").into()))?;
+            let Value::Object(map) = &mut kustomization else {
+                return Err(kustomize_err(format!("{path}: not a mapping").into()));
+            };
+            let mut resources = vec![Value::String("fleet-manifests.yaml".to_string())];
+            match map.get("resources") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(list)) => resources.extend(list.iter().cloned()),
+                Some(_) => {
+                    return Err(kustomize_err(
+                        format!("{path}: resources is not a list").into(),
+                    ));
+                }
+            }
+            map.insert("resources".to_string(), Value::Array(resources));
+            let manifests = fleet_core::yaml::to_string_multi(&objects)
+                .map_err(|e| kustomize_err(e.to_string().into()))?;
+            let insert = |copy: &mut Files, name: &str, text: String| {
+                copy.insert(name, text.into_bytes())
+                    .map(|_| ())
+                    .map_err(|e| kustomize_err(e.to_string().into()))
+            };
+            insert(
+                &mut copy,
+                &join_clean(dir, "fleet-manifests.yaml"),
+                manifests,
+            )?;
+            let text = fleet_core::yaml::to_string(&kustomization)
+                .map_err(|e| kustomize_err(e.to_string().into()))?;
+            insert(&mut copy, &path, text)?;
+        }
+        self.kustomize.build(&copy, dir).map_err(kustomize_err)
+    }
+
     fn release_name(&self, req: &RenderRequest<'_>) -> String {
         req.options
             .helm
@@ -421,6 +489,13 @@ impl Renderer {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| fleet_core::names::helm_release_name(req.name))
     }
+}
+
+fn skip_schema_validation(options: &BundleDeploymentOptions) -> bool {
+    options
+        .helm
+        .as_ref()
+        .is_some_and(|h| h.skip_schema_validation)
 }
 
 /// The Helm values of the options, as they are (processed by targeting, never here).

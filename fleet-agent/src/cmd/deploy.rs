@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use fleet_core::crd::{Bundle, BundleDeployment, Content};
 use fleet_core::manifest::Manifest;
-use fleet_render::render::{ClusterFacts, Renderer};
+use fleet_render::render::ClusterFacts;
 
 use crate::cache::{Entry, StateDir};
 use crate::cluster::{self, DEFAULT_AGENT_NAMESPACE, Executor};
@@ -302,7 +302,7 @@ pub fn run_deploy(args: &DeployArgs, out: &mut dyn Write, err: &mut dyn Write) -
     let output = args.output;
     let runtime = runtime()?;
     let mut executor = runtime.block_on(connect(&args.kubeconfig, &args.agent_namespace))?;
-    let renderer = Renderer::default();
+    let renderer = crate::helm::renderer();
     let outcome = runtime.block_on(cluster::deploy_bundle(
         &mut executor,
         &renderer,

@@ -6,4 +6,5 @@ pub mod deploy;
 pub mod diff;
 #[cfg(feature = "kube")]
 pub mod run;
+pub mod template;
 pub mod test;

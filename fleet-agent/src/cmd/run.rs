@@ -29,7 +29,6 @@ use tokio::sync::mpsc;
 
 use fleet_core::crd::{BundleDeployment, BundleDeploymentSpec};
 use fleet_core::manifest::Manifest;
-use fleet_render::render::Renderer;
 
 use crate::cache::{Credential, Entry, StateDir};
 use crate::cluster::{self, DEFAULT_AGENT_NAMESPACE, Executor};
@@ -581,7 +580,7 @@ async fn cluster_task(
             }
         }
     };
-    let renderer = Renderer::default();
+    let renderer = crate::helm::renderer();
     let mut desired: HashMap<String, Vec<Value>> = HashMap::new();
     let mut watched: BTreeSet<(String, String)> = BTreeSet::new();
     while let Some(job) = jobs.recv().await {

@@ -7,7 +7,10 @@
 //! ```
 //!
 //! * The bundle is read from `DIR` (default `.`) with `fleet-bundle`, as `fleet apply` reads
-//!   it; `--targets-file` adds GitRepo targets the way `fleet apply` takes them.
+//!   it (remote charts are downloaded); `--targets-file` adds GitRepo targets the way
+//!   `fleet apply` takes them.
+//! * Helm charts (and raw bundles with `templates/`) render with the native renderer
+//!   ([`crate::helm`]).
 //! * Without `-g`, `-l`, `-L` or `-t` the cluster is in group `default` (as in Fleet).
 //! * `-t NAME` picks the target entry with that name instead of matching.
 //! * The matched target's name goes to stderr as `# Matched: NAME`; `-q` stops there.
@@ -29,12 +32,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
-use fleet_bundle::chart::Offline;
+use fleet_bundle::fetch::HttpFetcher;
 use fleet_bundle::read::{BundleDir, Options as ReadOptions, TargetsFile};
 use fleet_bundle::tree::DirTree;
 use fleet_core::crd::{BundleSpec, TargetCustomizationMode};
 use fleet_render::files::Files;
-use fleet_render::render::{ClusterFacts, RenderRequest, Renderer, SubstituteOptions};
+use fleet_render::render::{ClusterFacts, RenderRequest, SubstituteOptions};
 use fleet_targeting::deployment;
 use fleet_targeting::values::ClusterContext;
 use fleet_targeting::{
@@ -111,6 +114,8 @@ pub fn load_bundle(
             Ok(TargetsFile::parse(&file.display().to_string(), &text)?)
         })
         .transpose()?;
+    // Remote charts are fetched as `fleet apply` fetches them.
+    let fetcher = HttpFetcher::default();
     let tree = DirTree::new(dir).with_context(|| format!("reading {}", dir.display()))?;
     let opts = ReadOptions {
         repo_name: "test".to_string(),
@@ -119,7 +124,7 @@ pub fn load_bundle(
         targets_file: targets,
         compress: false,
         image_scans: false,
-        fetcher: &Offline,
+        fetcher: &fetcher,
     };
     let bundle_dir = BundleDir {
         path: String::new(),
@@ -344,7 +349,7 @@ pub fn run(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
         label_prefix: "",
         ..RenderRequest::new(&bundle.name, &bundle.files, &options, &cluster)
     };
-    let objects = Renderer::default().render(&request)?;
+    let objects = crate::helm::renderer().render(&request)?;
     // Fleet's `yaml.Export` layout: each document as YAML, joined by "\n---\n".
     let mut text = String::new();
     for (i, object) in objects.iter().enumerate() {

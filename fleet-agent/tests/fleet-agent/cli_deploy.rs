@@ -141,8 +141,9 @@ async fn deploy_then_uninstall_a_bundle_through_the_binary() -> Result<()> {
 }
 
 #[tokio::test]
-async fn a_bundle_that_cannot_render_reports_its_error_in_the_status() -> Result<()> {
-    // Fleet's own Content + BundleDeployment file: a Helm chart, which does not render here.
+async fn fleet_helm_bundle_deployment_deploys_its_chart() -> Result<()> {
+    // Fleet's own Content + BundleDeployment file: a local Helm chart with values in the
+    // options and a pre-install hook.
     let Some(fleet_bd) =
         fleet_test_tools::shared::path("corpus/fleet-cli-assets/bundledeployment/bd.yaml")
     else {
@@ -160,6 +161,86 @@ async fn a_bundle_that_cannot_render_reports_its_error_in_the_status() -> Result
         &text(&fleet_bd),
         "--content",
         &text(&fleet_bd),
+        "--state-dir",
+        &text(&tmp.path().join("state")),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let status: Value = fleet_core::yaml::from_str(&String::from_utf8(out.stdout)?)?;
+    let deployed = status["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Deployed"))
+        .context("no Deployed condition")?;
+    assert_eq!(deployed["status"], "True", "{status}");
+    let client = client_for(&server.url())?;
+    // The BundleDeployment's values win over the chart's default `name: default-name`.
+    let cm = Api::<ConfigMap>::namespaced(client.clone(), "default")
+        .get("test-simple-chart-config")
+        .await?;
+    let data = cm.data.unwrap_or_default();
+    assert_eq!(data.get("name").map(String::as_str), Some("example-value"));
+    assert_eq!(data.get("test").map(String::as_str), Some("value123"));
+    // Hooks are Helm's to run; they are not part of the deployed objects.
+    let accounts = Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(client, "default")
+        .list(&Default::default())
+        .await?;
+    assert!(
+        accounts
+            .items
+            .iter()
+            .all(|a| a.metadata.name.as_deref() != Some("some-operator")),
+        "the hook was applied"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bundle_that_cannot_render_reports_its_error_in_the_status() -> Result<()> {
+    let server = KubeServer::start()?;
+    let tmp = tempfile::tempdir()?;
+    let kubeconfig = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig)?;
+    // A chart whose template fails unless a value is given, and a deployment without it.
+    let resources = vec![
+        BundleResource {
+            name: "Chart.yaml".into(),
+            content: "apiVersion: v2\nname: needs-values\nversion: 0.1.0\n".into(),
+            ..BundleResource::default()
+        },
+        BundleResource {
+            name: "templates/cm.yaml".into(),
+            content: "{{ required \"host is required\" .Values.host }}\n".into(),
+            ..BundleResource::default()
+        },
+    ];
+    let manifest = Manifest::from_bundle_resources(&resources)?;
+    let bundle = json!({
+        "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Bundle",
+        "metadata": {"name": "needs-values", "namespace": "fleet-local"},
+        "spec": {"resources": resources},
+    });
+    let deployment_id = format!("{}:opts", manifest.id());
+    let bd = json!({
+        "apiVersion": "fleet.cattle.io/v1alpha1", "kind": "BundleDeployment",
+        "metadata": {"name": "needs-values", "namespace": "cluster-fleet-local-local-1a3d67d0a899",
+                     "labels": {"fleet.cattle.io/cluster": "local"}},
+        "spec": {"deploymentID": deployment_id, "stagedDeploymentID": deployment_id,
+                 "options": {}},
+    });
+    let bundle_path = tmp.path().join("bundle.yaml");
+    let bd_path = tmp.path().join("bd.yaml");
+    std::fs::write(&bundle_path, fleet_core::yaml::to_string(&bundle)?)?;
+    std::fs::write(&bd_path, fleet_core::yaml::to_string(&bd)?)?;
+    let out = bin(&[
+        "deploy",
+        "--kubeconfig",
+        &text(&kubeconfig),
+        "--bundle-deployment",
+        &text(&bd_path),
+        "--bundle",
+        &text(&bundle_path),
+        "--state-dir",
+        &text(&tmp.path().join("state")),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let status: Value = fleet_core::yaml::from_str(&String::from_utf8(out.stdout)?)?;
@@ -169,10 +250,10 @@ async fn a_bundle_that_cannot_render_reports_its_error_in_the_status() -> Result
         .context("no Deployed condition")?;
     assert_eq!(deployed["status"], "False");
     let message = deployed["message"].as_str().unwrap_or_default();
-    assert!(message.contains("Helm chart renderer"), "{message}");
+    assert!(message.contains("host is required"), "{message}");
     assert_eq!(status["display"]["state"], "ErrApplied");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("testbundle-simple-chart"), "{stderr}");
+    assert!(stderr.contains("needs-values"), "{stderr}");
     // Nothing was applied: no inventory, no agent namespace.
     let client = client_for(&server.url())?;
     let inventories = Api::<ConfigMap>::namespaced(client, "cattle-fleet-system")

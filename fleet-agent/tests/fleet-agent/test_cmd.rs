@@ -1,8 +1,8 @@
 //! `fleet-agent test` against Fleet's own `fleet test` goldens (fleet-examples) and fixtures.
 //!
 //! Differences from Fleet's `fleet test`, each covered below:
-//! * Helm chart bundles fail with a clear "needs a Helm chart renderer" error (Helm rendering
-//!   is not implemented); Fleet renders them.
+//! * Helm chart bundles render with the native renderer (`fleet_agent::helm`); charts of remote
+//!   repositories are not fetched by `fleet-agent test` (see `helm_remote`).
 //! * A cluster that gets nothing prints a note on stderr and exits 0; Fleet's `fleet test`
 //!   fails with "no match found".
 //! * With GitRepo targets (`--targets-file`), Fleet's `fleet test` renders with the deploy
@@ -10,7 +10,7 @@
 //!   Fleet's controller does for the real BundleDeployment. Both print the deploy target's
 //!   name.
 //!
-//! Every raw-YAML and kustomize golden is reproduced byte for byte.
+//! Every raw-YAML, kustomize and local-chart Helm golden is reproduced byte for byte.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -106,21 +106,94 @@ fn helm_multi_chart_root_renders_nothing_like_fleet() {
 }
 
 #[test]
-fn helm_bundles_fail_clearly_with_nothing_on_stdout() {
+fn helm_chart_goldens_byte_for_byte() {
     let Some(root) = examples() else { return };
-    for (case, args) in [
-        ("single-cluster/helm", vec![]),
-        ("multi-cluster/helm", vec!["-l", "env=dev"]),
+    let mut compared = 0;
+    for (case, label) in [
+        ("single-cluster/helm", None),
+        ("multi-cluster/helm", Some("env")),
     ] {
-        let out = run(&args, &root.join(case));
-        assert!(!out.status.success(), "{case}");
-        assert!(out.stdout.is_empty(), "{case}: stdout not empty");
-        assert!(
-            stderr(&out).contains("needs a Helm chart renderer"),
-            "{case}: {}",
-            stderr(&out)
-        );
+        for env in ["dev", "test", "prod"] {
+            let label = label.map(|k| format!("{k}={env}"));
+            let args: Vec<&str> = match &label {
+                Some(l) => vec!["-l", l],
+                None => vec![],
+            };
+            let out = run(&args, &root.join(case));
+            assert!(out.status.success(), "{case} {env}: {}", stderr(&out));
+            let want = std::fs::read_to_string(
+                root.join(format!("tests/expected/{case}/{env}-output.yaml")),
+            )
+            .expect("golden");
+            assert_eq!(stdout(&out), want, "{case} {env}");
+            compared += 1;
+        }
     }
+    assert_eq!(compared, 6);
+}
+
+#[test]
+fn chart_errors_exit_non_zero_with_nothing_on_stdout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/cm.yaml"),
+        "{{ required \"image.tag is required\" .Values.image.tag }}\n",
+    )
+    .unwrap();
+    let out = run(&[], dir.path());
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("image.tag is required"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn raw_bundle_templates_render_as_a_chart_named_after_the_bundle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("fleet.yaml"),
+        "defaultNamespace: apps\nhelm:\n  values:\n    greeting: hi\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("plain.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  raw: \"{{ not templated }}\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/cm.yaml"),
+        concat!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n",
+            "data:\n  chart: {{ .Chart.Name }}\n  greeting: {{ .Values.greeting }}\n",
+            "  namespace: {{ .Release.Namespace }}\n",
+        ),
+    )
+    .unwrap();
+    let out = run(&[], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let objects = objects(&out);
+    let templated = objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "test-cm")
+        .expect("the templated ConfigMap");
+    assert_eq!(templated["data"]["chart"], "test");
+    assert_eq!(templated["data"]["greeting"], "hi");
+    assert_eq!(templated["data"]["namespace"], "apps");
+    let plain = objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "plain")
+        .expect("the raw ConfigMap");
+    assert_eq!(plain["data"]["raw"], "{{ not templated }}");
 }
 
 #[test]

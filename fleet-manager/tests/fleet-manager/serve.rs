@@ -517,10 +517,6 @@ fn demo_runs_the_whole_loop() {
         "2",
         "--repo",
         "../examples/repo",
-        "--path",
-        "manifests",
-        "--path",
-        "kustomize",
         "--timeout-seconds",
         "120",
     ]);
@@ -531,6 +527,7 @@ fn demo_runs_the_whole_loop() {
         "{}",
         r.stdout
     );
-    // The final table: the GitRepo at the new commit with every BundleDeployment Ready.
-    assert!(r.stdout.contains("4/4"), "{}", r.stdout);
+    // The final table: the GitRepo at the new commit with every BundleDeployment (raw,
+    // kustomize and Helm bundles on two clusters) Ready.
+    assert!(r.stdout.contains("6/6"), "{}", r.stdout);
 }

@@ -12,12 +12,14 @@
 
 pub mod chart;
 pub mod coalesce;
+pub mod crypto;
 pub mod dependencies;
 pub mod helm_funcs;
 pub mod kube_version;
 pub mod objects;
 pub mod order;
 pub mod render;
+pub mod schema;
 pub mod strvals;
 pub mod toml;
 pub mod values;

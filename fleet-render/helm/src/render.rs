@@ -232,6 +232,7 @@ fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
 pub fn helm_funcs() -> Funcs {
     let mut funcs = Funcs::builtin();
     helm_funcs::register(&mut funcs);
+    crate::crypto::register(&mut funcs);
     funcs
 }
 

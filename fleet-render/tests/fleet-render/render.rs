@@ -276,3 +276,119 @@ fn rendering_is_deterministic() {
     let b = render::render(&RenderRequest::new("b", &files, &options, &cluster)).expect("b");
     assert_eq!(a, b);
 }
+
+/// A chart renderer that returns fixed objects and records what it was asked.
+struct FixedChart {
+    objects: Vec<Value>,
+    seen: Mutex<Vec<(String, String, String, bool)>>,
+}
+
+impl fleet_render::chart::ChartRenderer for FixedChart {
+    fn render(
+        &self,
+        request: &fleet_render::chart::ChartRequest<'_>,
+    ) -> Result<Vec<Value>, fleet_render::chart::ChartError> {
+        self.seen.lock().unwrap().push((
+            request.chart_dir.to_string(),
+            request.release_name.to_string(),
+            request.bundle_name.to_string(),
+            request.skip_schema_validation,
+        ));
+        Ok(self.objects.clone())
+    }
+}
+
+fn renderer_with(objects: Vec<Value>) -> (Renderer, std::sync::Arc<FixedChart>) {
+    let chart = std::sync::Arc::new(FixedChart {
+        objects,
+        seen: Mutex::new(Vec::new()),
+    });
+    struct Shared(std::sync::Arc<FixedChart>);
+    impl fleet_render::chart::ChartRenderer for Shared {
+        fn render(
+            &self,
+            request: &fleet_render::chart::ChartRequest<'_>,
+        ) -> Result<Vec<Value>, fleet_render::chart::ChartError> {
+            self.0.render(request)
+        }
+    }
+    let renderer = Renderer {
+        charts: Box::new(Shared(chart.clone())),
+        ..Renderer::default()
+    };
+    (renderer, chart)
+}
+
+#[test]
+fn helm_output_goes_through_the_kustomize_dir_as_fleet_manifests() {
+    let mut files = Files::new();
+    files
+        .insert(
+            "chart/Chart.yaml",
+            "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+        )
+        .expect("insert");
+    files
+        .insert(
+            "overlay/kustomization.yaml",
+            "resources:\n- extra.yaml\npatches:\n- target:\n    kind: ConfigMap\n    name: from-chart\n  patch: |-\n    - op: add\n      path: /data/patched\n      value: \"yes\"\n",
+        )
+        .expect("insert");
+    files
+        .insert(
+            "overlay/extra.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
+        )
+        .expect("insert");
+    let chart_object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "from-chart"}, "data": {"a": "1"}});
+    let (renderer, chart) = renderer_with(vec![chart_object.clone()]);
+    let options: BundleDeploymentOptions = serde_json::from_value(json!({
+        "helm": {"chart": "chart", "skipSchemaValidation": true},
+        "kustomize": {"dir": "overlay"}
+    }))
+    .expect("opts");
+    let cluster = ClusterFacts::named("c", "ns");
+    let objects = renderer
+        .render(&RenderRequest::new("my-bundle", &files, &options, &cluster))
+        .expect("render");
+    let names: Vec<&str> = objects
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap_or_default())
+        .collect();
+    // The chart's output comes first in resources, then the kustomization's own.
+    assert_eq!(names, ["from-chart", "extra"]);
+    assert_eq!(objects[0]["data"]["patched"], "yes");
+    assert_eq!(objects[0]["data"]["a"], "1");
+    assert_eq!(
+        chart.seen.lock().unwrap()[0],
+        (
+            "chart".to_string(),
+            "my-bundle".to_string(),
+            "my-bundle".to_string(),
+            true
+        )
+    );
+
+    // Without a kustomization in kustomize.dir, the chart's objects are the output.
+    let plain: BundleDeploymentOptions =
+        serde_json::from_value(json!({"helm": {"chart": "chart", "releaseName": "rel"}}))
+            .expect("opts");
+    let objects = renderer
+        .render(&RenderRequest::new("my-bundle", &files, &plain, &cluster))
+        .expect("render");
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0]["metadata"]["name"], "from-chart");
+    assert_eq!(chart.seen.lock().unwrap()[1].1, "rel");
+
+    // A chart that renders nothing leaves the kustomization's resources as they are.
+    let (empty, _) = renderer_with(Vec::new());
+    let objects = empty
+        .render(&RenderRequest::new("my-bundle", &files, &options, &cluster))
+        .expect("render");
+    let names: Vec<&str> = objects
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["extra"]);
+}
