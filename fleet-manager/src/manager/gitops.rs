@@ -58,18 +58,26 @@ pub enum Error {
     },
 }
 
+/// `(namespace, name)` of a stored object.
+fn namespace_and_name(object: &Value) -> (String, String) {
+    let field = |k: &str| {
+        object["metadata"][k]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (field("namespace"), field("name"))
+}
+
 /// A stored GitRepo, typed.
 pub fn typed(object: &Value) -> Result<GitRepo, Error> {
-    serde_json::from_value(object.clone()).map_err(|source| Error::Invalid {
-        namespace: object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        name: object["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        source,
+    serde_json::from_value(object.clone()).map_err(|source| {
+        let (namespace, name) = namespace_and_name(object);
+        Error::Invalid {
+            namespace,
+            name,
+            source,
+        }
     })
 }
 
@@ -266,16 +274,11 @@ fn repo_status(object: &Value) -> Value {
 }
 
 fn put(kind: &str, object: Value) -> Write {
+    let (namespace, name) = namespace_and_name(&object);
     Write::Put {
         kind: kind.into(),
-        namespace: object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        name: object["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        namespace,
+        name,
         object,
     }
 }

@@ -2,49 +2,17 @@
 //! created from the first commit, updated by a commit announced with a signed webhook, pruned
 //! when their directory disappears; fetch failures recorded in the GitRepo's status.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve_tls(data: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fleet-manager"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env(
-            "RUST_LOG",
-            std::env::var("FLEET_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the listen line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    assert!(base.starts_with("https://"), "{base}");
-    Server { child, base }
+fn serve_tls(data: &Path) -> crate::serve::Server {
+    let server = crate::serve::start(data, &[]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    server
 }
 
 /// A client trusting the manager's generated CA.

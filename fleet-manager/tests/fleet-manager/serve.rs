@@ -6,9 +6,11 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-struct Server {
+/// A `fleet-manager serve` process, killed (as with -9) when dropped.
+pub struct Server {
     child: Child,
-    base: String,
+    /// Its base URL, from the `listening on` line.
+    pub base: String,
 }
 
 impl Drop for Server {
@@ -23,12 +25,23 @@ fn serve(data: &Path) -> Server {
 }
 
 fn serve_with(data: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--plain-http"];
+    args.extend_from_slice(extra);
+    start(data, &args)
+}
+
+/// Starts `fleet-manager serve --listen 127.0.0.1:0 ARGS --data DATA` (TLS unless ARGS say
+/// `--plain-http`); `FLEET_TEST_LOG` sets its log filter.
+pub fn start(data: &Path, args: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fleet-manager"))
-        .args(["serve", "--plain-http", "--listen", "127.0.0.1:0"])
-        .args(extra)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
         .arg("--data")
         .arg(data)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("FLEET_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
