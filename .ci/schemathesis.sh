@@ -6,10 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+export PATH="$HOME/.local/bin:$PATH"
 if ! command -v schemathesis >/dev/null 2>&1; then
+  # pip itself may be missing on a fresh machine: ensurepip, else the Debian package.
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    python3 -m ensurepip --user >/dev/null 2>&1 || {
+      sudo_cmd=""
+      [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+      $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq python3-pip
+    }
+  fi
   python3 -m pip install --quiet --user schemathesis 2>/dev/null \
     || python3 -m pip install --quiet --user --break-system-packages schemathesis
-  export PATH="$HOME/.local/bin:$PATH"
 fi
 schemathesis --version
 
