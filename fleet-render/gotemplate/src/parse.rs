@@ -440,7 +440,8 @@ fn find_close(s: &str, right: &str) -> Option<(usize, usize, bool)> {
                 let end = s[i + 2..].find("*/")?;
                 i += end + 3;
             }
-            _ if s[i..].starts_with(right) => {
+            // Bytes, not `&s[i..]`: `i` may be inside a multi-byte character here.
+            _ if bytes[i..].starts_with(right.as_bytes()) => {
                 let trim = i >= 2
                     && bytes[i - 1] == b'-'
                     && matches!(bytes[i - 2], b' ' | b'\t' | b'\n' | b'\r');

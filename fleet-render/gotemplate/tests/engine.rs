@@ -338,3 +338,21 @@ fn undefined_variables_fail_at_parse_time() {
     let ok = "{{ $x := 1 }}{{ range $i, $v := .l }}{{ $x = $v }}{{ $i }}{{ else }}{{ $x }}{{ end }}{{ with $w := .m }}{{ $w }}{{ else }}{{ $w }}{{ end }}{{ $.a }}";
     assert!(Template::parse("t", ok, &options).is_ok());
 }
+
+#[test]
+fn multi_byte_text_inside_an_action_is_a_parse_error_not_a_panic() {
+    // Found by the gotemplate_parse fuzz target: a combining character right after `{{`.
+    for text in [
+        "{{\u{332}",
+        "{{ \"é\" }}{{é",
+        "{{/* ü */}}{{ü}}",
+        "{{ `ß` }}",
+    ] {
+        let result = render_with(text, &serde_json::json!({}), MissingKey::Default);
+        if text == "{{ `ß` }}" {
+            assert_eq!(result.unwrap(), "ß");
+        } else {
+            assert!(result.is_err(), "{text:?}");
+        }
+    }
+}
