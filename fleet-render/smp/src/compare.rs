@@ -285,6 +285,63 @@ fn contains_map<'v>(
     true
 }
 
+/// Whether `a` and `b` are the same object under `cmp`: [`contains_at`] both ways, and lists
+/// pair their items by position. Containment both ways is weaker for lists: matched by key,
+/// `[{}, {port: 1}]` and `[{port: 1}, {port: 1}]` contain each other, and so do two orders of
+/// the same keyed items; a patch that must give `b` exactly, order included, needs this.
+pub(crate) fn equivalent_at<'v>(
+    cmp: &Compare<'_>,
+    path: &mut Vec<&'v str>,
+    node: Node<'_>,
+    a: &'v Value,
+    b: &'v Value,
+) -> bool {
+    match (a, b) {
+        (Value::Object(am), Value::Object(bm)) => {
+            let present =
+                |m: &'v Map<String, Value>, key: &str| m.get(key).filter(|v| !v.is_null());
+            let keys = am.keys().chain(bm.keys().filter(|k| !am.contains_key(*k)));
+            for key in keys {
+                if (cmp.skip)(path, key) {
+                    continue;
+                }
+                let same = match (present(am, key), present(bm, key)) {
+                    (None, None) => true,
+                    (Some(v), None) | (None, Some(v)) => cmp.absent_ok(v),
+                    (Some(av), Some(bv)) => {
+                        let sub = cmp.child(node, key);
+                        path.push(key);
+                        let same = equivalent_at(cmp, path, sub, av, bv);
+                        path.pop();
+                        same
+                    }
+                };
+                if !same {
+                    return false;
+                }
+            }
+            true
+        }
+        (Value::Array(al), Value::Array(bl)) => equivalent_list(cmp, path, node, al, bl),
+        _ => scalar_at(cmp, path, a, b) && scalar_at(cmp, path, b, a),
+    }
+}
+
+/// [`equivalent_at`] for the items of the list at the end of `path`.
+pub(crate) fn equivalent_list<'v>(
+    cmp: &Compare<'_>,
+    path: &mut Vec<&'v str>,
+    node: Node<'_>,
+    a: &'v [Value],
+    b: &'v [Value],
+) -> bool {
+    let elem = node.items();
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(ai, bi)| equivalent_at(cmp, path, elem, ai, bi))
+}
+
 /// [`Compare::scalar_eq`] at the end of `path`.
 pub(crate) fn scalar_at(cmp: &Compare<'_>, path: &[&str], desired: &Value, live: &Value) -> bool {
     let (parent, key) = match path {

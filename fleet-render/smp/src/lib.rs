@@ -956,7 +956,8 @@ pub fn apply_json6902(target: &mut Value, ops: &Value) -> Result<(), Error> {
 /// The two-way strategic merge patch that turns `original` into `modified` for the kind of
 /// `modified` (`CreateTwoWayMergePatch`): [`create_patch`] with exact comparison and
 /// [`Deletions::Include`]. Apply it with [`merge`] and [`MergeOptions::api_server`]. An empty
-/// map when nothing changed.
+/// map when nothing changed. A set (a merged list of scalars, such as `finalizers`) holds each
+/// value once, as on the API server: duplicates in `modified` come out as one.
 pub fn two_way(original: &Value, modified: &Value, schema: &Schema) -> Value {
     create_patch(
         &Compare::exact(schema),
@@ -1249,5 +1250,105 @@ mod tests {
         let changed = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "b"}]}}}});
         assert!(!is_contained(&changed, &live, Schema::builtin()));
+    }
+}
+/// Every pair of small lists, applied as `two_way` patches: the merge gives the modified
+/// object exactly. Items without their merge key, with a shared key or reordered are where
+/// containment both ways is weaker than equality.
+#[cfg(test)]
+mod two_way_exhaustive {
+    use super::*;
+    use serde_json::json;
+
+    /// The lists of up to two items drawn from `items`, and no list at all.
+    fn lists(items: &[Value]) -> Vec<Option<Vec<Value>>> {
+        let mut out = vec![None, Some(Vec::new())];
+        for a in items {
+            out.push(Some(vec![a.clone()]));
+            for b in items {
+                out.push(Some(vec![a.clone(), b.clone()]));
+            }
+        }
+        out
+    }
+
+    /// Failing pairs of `make(original)` → `make(modified)`, as text.
+    fn failures(items: &[Value], make: impl Fn(&Option<Vec<Value>>) -> Value) -> Vec<String> {
+        let schema = Schema::builtin();
+        let opts = MergeOptions {
+            server_directives: true,
+            ..MergeOptions::default()
+        };
+        let all = lists(items);
+        let mut failed = Vec::new();
+        for from in &all {
+            for to in &all {
+                let (original, modified) = (make(from), make(to));
+                let patch = two_way(&original, &modified, schema);
+                let merged = merge(&original, &patch, schema, &opts).expect("the patch applies");
+                if merged.as_ref() != Some(&modified) {
+                    failed.push(format!("{original} -> {modified}: patch {patch}"));
+                }
+            }
+        }
+        failed
+    }
+
+    #[test]
+    fn service_ports_keyed_by_port_round_trip() {
+        let items = [
+            json!({}),
+            json!({"port": 1}),
+            json!({"port": 2}),
+            json!({"port": 1, "protocol": "UDP"}),
+            json!({"name": "a"}),
+            json!({"port": 1, "name": "a"}),
+        ];
+        let failed = failures(&items, |list| match list {
+            None => json!({"apiVersion": "v1", "kind": "Service", "spec": {}}),
+            Some(l) => json!({"apiVersion": "v1", "kind": "Service", "spec": {"ports": l}}),
+        });
+        assert!(
+            failed.is_empty(),
+            "{} pairs fail, first: {}",
+            failed.len(),
+            failed[0]
+        );
+    }
+
+    #[test]
+    fn container_ports_and_finalizers_round_trip() {
+        let ports = [
+            json!({}),
+            json!({"containerPort": 80}),
+            json!({"containerPort": 80, "protocol": "UDP"}),
+            json!({"containerPort": 81, "name": "x"}),
+        ];
+        let failed = failures(&ports, |list| match list {
+            None => json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}),
+            Some(l) => json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "ports": l}]}}}}),
+        });
+        assert!(
+            failed.is_empty(),
+            "{} pairs fail, first: {}",
+            failed.len(),
+            failed[0]
+        );
+        // A set holds each scalar once (the API server merges duplicates into one).
+        let finalizers = [json!("a"), json!("b")];
+        let failed = failures(&finalizers, |list| match list {
+            Some(l) if l.len() == 2 && l[0] == l[1] => json!({}),
+            None => json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m"}}),
+            Some(l) => json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "m", "finalizers": l}}),
+        });
+        assert!(
+            failed.is_empty(),
+            "{} pairs fail, first: {}",
+            failed.len(),
+            failed[0]
+        );
     }
 }

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::Node;
-use super::compare::{Compare, ListKind, contains_list, keyed, scalar_at};
+use super::compare::{Compare, ListKind, contains_list, equivalent_list, keyed, scalar_at};
 
 /// Whether the items of a keyed list can be patched one by one: each has its key, and no two
 /// share it.
@@ -132,12 +132,9 @@ impl Creator<'_, '_> {
     ) {
         let unchanged = match self.deletions {
             Deletions::Ignore => contains_list(self.cmp, path, node, to, from),
-            // Both ways: a field only an item of `from` has must be removed too.
-            Deletions::Include => {
-                from.len() == to.len()
-                    && contains_list(self.cmp, path, node, to, from)
-                    && contains_list(self.cmp, path, node, from, to)
-            }
+            // Exactly, order included: a field only an item of `from` has must be removed
+            // too, and applied, the patch must give `to`'s order.
+            Deletions::Include => equivalent_list(self.cmp, path, node, from, to),
         };
         if unchanged {
             return;
