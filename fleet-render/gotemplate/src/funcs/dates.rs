@@ -1,33 +1,67 @@
-//! sprig's date functions over UTC instants, with Go's reference-time layouts
-//! (`2006-01-02T15:04:05Z07:00`). Zones other than UTC are not known here: `dateInZone`
-//! prints in UTC for every zone name.
+//! sprig's date functions with Go's reference-time layouts (`2006-01-02T15:04:05Z07:00`).
+//! Instants are UTC unless `dateInZone` puts them in an IANA zone (from the tz database
+//! compiled into the crate, so rendering reads no files); Go's `Local` zone is UTC here, as in
+//! a container without a `TZ`.
 
 use std::rc::Rc;
 
 use super::{Pure, R, str_param, want, want_at_least};
 use crate::value::{GoValue, Object};
 
-/// An instant: seconds and nanoseconds since the Unix epoch, in UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An instant (seconds and nanoseconds since the Unix epoch) and the zone it is shown in.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Time {
     secs: i64,
     nanos: u32,
+    /// The zone's offset from UTC at this instant and its abbreviation (`CET`, `EST`, `+03`);
+    /// `None` is UTC.
+    zone: Option<(i32, Rc<str>)>,
 }
 
 impl Time {
+    fn utc(secs: i64, nanos: u32) -> Time {
+        Time {
+            secs,
+            nanos,
+            zone: None,
+        }
+    }
+
     fn now() -> Time {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
+        Time::utc(d.as_secs() as i64, d.subsec_nanos())
+    }
+
+    /// The same instant in the IANA zone `name`, as Go's `t.In(time.LoadLocation(name))`; an
+    /// unknown name gives UTC, as sprig's `dateInZone` falls back to. `Local` is UTC.
+    fn in_zone(&self, name: &str) -> Time {
+        let utc = Time::utc(self.secs, self.nanos);
+        if name.is_empty() || name == "UTC" || name == "Local" {
+            return utc;
+        }
+        let (Ok(tz), Ok(ts)) = (
+            jiff::tz::TimeZone::get(name),
+            jiff::Timestamp::new(self.secs, self.nanos as i32),
+        ) else {
+            return utc;
+        };
+        let info = tz.to_offset_info(ts);
         Time {
-            secs: d.as_secs() as i64,
-            nanos: d.subsec_nanos(),
+            zone: Some((info.offset().seconds(), Rc::from(info.abbreviation()))),
+            ..utc
         }
     }
 
+    fn offset(&self) -> i32 {
+        self.zone.as_ref().map_or(0, |(o, _)| *o)
+    }
+
     fn civil(&self) -> (i64, u32, u32, u32, u32, u32, u32) {
-        let days = self.secs.div_euclid(86_400);
-        let rem = self.secs.rem_euclid(86_400) as u32;
+        let local = self.secs + i64::from(self.offset());
+        let days = local.div_euclid(86_400);
+        let rem = local.rem_euclid(86_400) as u32;
         // Howard Hinnant's days-to-civil.
         let z = days + 719_468;
         let era = z.div_euclid(146_097);
@@ -50,10 +84,10 @@ impl Time {
         let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         let days = era * 146_097 + doe - 719_468;
-        Time {
-            secs: days * 86_400 + i64::from(h) * 3600 + i64::from(min) * 60 + i64::from(s),
-            nanos: 0,
-        }
+        Time::utc(
+            days * 86_400 + i64::from(h) * 3600 + i64::from(min) * 60 + i64::from(s),
+            0,
+        )
     }
 
     /// Formats with a Go layout.
@@ -82,24 +116,52 @@ impl Time {
             "Saturday",
         ];
         let (y, mo, d, h, mi, s, wd) = self.civil();
-        let tokens: [(&str, String); 27] = [
+        let zone = |z: bool, colons: bool, minutes: bool, seconds: bool| {
+            let off = self.offset();
+            if z && off == 0 {
+                return "Z".to_string();
+            }
+            let sign = if off < 0 { '-' } else { '+' };
+            let a = off.unsigned_abs();
+            let (hh, mm, ss) = (a / 3600, a / 60 % 60, a % 60);
+            let sep = if colons { ":" } else { "" };
+            let mut out = format!("{sign}{hh:02}");
+            if minutes {
+                out.push_str(&format!("{sep}{mm:02}"));
+            }
+            if seconds {
+                out.push_str(&format!("{sep}{ss:02}"));
+            }
+            out
+        };
+        let abbreviation = self
+            .zone
+            .as_ref()
+            .map_or_else(|| "UTC".to_string(), |(_, a)| a.to_string());
+        // Longest first where one token starts another, as Go's layout scanner reads them.
+        let tokens: [(&str, String); 32] = [
             ("January", MONTHS[mo as usize - 1].to_string()),
             ("Monday", DAYS[wd as usize].to_string()),
-            ("Z07:00", "Z".into()),
-            ("-07:00", "+00:00".into()),
-            ("Z0700", "Z".into()),
-            ("-0700", "+0000".into()),
+            ("Z070000", zone(true, false, true, true)),
+            ("Z07:00:00", zone(true, true, true, true)),
+            ("Z0700", zone(true, false, true, false)),
+            ("Z07:00", zone(true, true, true, false)),
+            ("Z07", zone(true, false, false, false)),
+            ("-070000", zone(false, false, true, true)),
+            ("-07:00:00", zone(false, true, true, true)),
+            ("-0700", zone(false, false, true, false)),
+            ("-07:00", zone(false, true, true, false)),
             ("2006", format!("{y:04}")),
             ("Jan", MONTHS[mo as usize - 1][..3].to_string()),
             ("Mon", DAYS[wd as usize][..3].to_string()),
-            ("MST", "UTC".into()),
+            ("MST", abbreviation),
             (".000000000", format!(".{:09}", self.nanos)),
             (".000000", format!(".{:06}", self.nanos / 1000)),
             (".000", format!(".{:03}", self.nanos / 1_000_000)),
             (".999999999", trimmed_fraction(self.nanos, 9)),
             (".999999", trimmed_fraction(self.nanos / 1000, 6)),
             (".999", trimmed_fraction(self.nanos / 1_000_000, 3)),
-            ("-07", "+00".into()),
+            ("-07", zone(false, false, false, false)),
             ("01", format!("{mo:02}")),
             ("02", format!("{d:02}")),
             ("_2", format!("{d:>2}")),
@@ -166,7 +228,7 @@ impl Object for Time {
             "Hour" => GoValue::Int(i64::from(self.civil().3)),
             "Minute" => GoValue::Int(i64::from(self.civil().4)),
             "Second" => GoValue::Int(i64::from(self.civil().5)),
-            "UTC" | "Local" => GoValue::Object(Rc::new(*self)),
+            "UTC" | "Local" => GoValue::Object(Rc::new(Time::utc(self.secs, self.nanos))),
             "Format" => match args.first() {
                 Some(GoValue::Str(l)) => GoValue::from(self.format(l)),
                 _ => return Some(Err("Format needs a layout string".into())),
@@ -194,13 +256,10 @@ fn time_arg(v: &GoValue) -> Time {
         GoValue::Object(o) => o
             .as_any()
             .downcast_ref::<Time>()
-            .copied()
+            .cloned()
             .unwrap_or_else(Time::now),
-        GoValue::Int(i) | GoValue::Int64(i) => Time { secs: *i, nanos: 0 },
-        GoValue::Float(f) => Time {
-            secs: *f as i64,
-            nanos: 0,
-        },
+        GoValue::Int(i) | GoValue::Int64(i) => Time::utc(*i, 0),
+        GoValue::Float(f) => Time::utc(*f as i64, 0),
         _ => Time::now(),
     }
 }
@@ -326,7 +385,10 @@ pub(super) fn register(t: &mut Vec<(&'static str, Pure)>) {
         }),
         ("htmlDateInZone", |a| {
             want("htmlDateInZone", a, 2)?;
-            Ok(GoValue::from(time_arg(&a[0]).format("2006-01-02")))
+            let zone = str_param(a, 1)?;
+            Ok(GoValue::from(
+                time_arg(&a[0]).in_zone(&zone).format("2006-01-02"),
+            ))
         }),
         ("unixEpoch", |a| {
             want("unixEpoch", a, 1)?;
@@ -336,12 +398,7 @@ pub(super) fn register(t: &mut Vec<(&'static str, Pure)>) {
             want("toDate", a, 2)?;
             Ok(parse_layout(&str_param(a, 0)?, &str_param(a, 1)?)
                 .map(|t| GoValue::Object(Rc::new(t)))
-                .unwrap_or_else(|_| {
-                    GoValue::Object(Rc::new(Time {
-                        secs: -62_135_596_800,
-                        nanos: 0,
-                    }))
-                }))
+                .unwrap_or_else(|_| GoValue::Object(Rc::new(Time::utc(-62_135_596_800, 0)))))
         }),
         ("mustToDate", |a| {
             want("mustToDate", a, 2)?;
@@ -387,7 +444,10 @@ fn date(a: &[GoValue]) -> R {
 
 fn date_in_zone(a: &[GoValue]) -> R {
     want("dateInZone", a, 3)?;
-    Ok(GoValue::from(time_arg(&a[1]).format(&str_param(a, 0)?)))
+    let zone = str_param(a, 2)?;
+    Ok(GoValue::from(
+        time_arg(&a[1]).in_zone(&zone).format(&str_param(a, 0)?),
+    ))
 }
 
 fn date_modify(a: &[GoValue], must: bool) -> R {
@@ -396,7 +456,7 @@ fn date_modify(a: &[GoValue], must: bool) -> R {
     match parse_duration(&str_param(a, 0)?) {
         Ok(d) => Ok(GoValue::Object(Rc::new(Time {
             secs: t.secs + d as i64,
-            nanos: t.nanos,
+            ..t
         }))),
         Err(e) if must => Err(e),
         Err(_) => Ok(GoValue::Object(Rc::new(t))),
@@ -421,5 +481,93 @@ mod tests {
         );
         assert_eq!(parse_duration("1h30m"), Ok(5400.0));
         assert_eq!(duration_string(3725), "1h2m5s");
+    }
+
+    /// What Go's `t.In(time.LoadLocation(zone)).Format(layout)` prints for these instants.
+    #[test]
+    fn zones_format_as_go_does() {
+        let winter = Time::from_civil(2024, 2, 29, 13, 5, 9);
+        let summer = Time::from_civil(2024, 7, 1, 0, 0, 0);
+        let layout = "2006-01-02 15:04:05 MST -0700 Z07:00 -07";
+        for (t, zone, want) in [
+            (
+                &winter,
+                "Europe/Berlin",
+                "2024-02-29 14:05:09 CET +0100 +01:00 +01",
+            ),
+            (
+                &summer,
+                "Europe/Berlin",
+                "2024-07-01 02:00:00 CEST +0200 +02:00 +02",
+            ),
+            (
+                &winter,
+                "America/New_York",
+                "2024-02-29 08:05:09 EST -0500 -05:00 -05",
+            ),
+            (
+                &winter,
+                "Asia/Kolkata",
+                "2024-02-29 18:35:09 IST +0530 +05:30 +05",
+            ),
+            // Zones whose tz database entry has no letters show the numeric abbreviation.
+            (
+                &winter,
+                "Asia/Dubai",
+                "2024-02-29 17:05:09 +04 +0400 +04:00 +04",
+            ),
+            (
+                &summer,
+                "America/Los_Angeles",
+                "2024-06-30 17:00:00 PDT -0700 -07:00 -07",
+            ),
+            // A date crosses back over midnight and a month end.
+            (
+                &summer,
+                "Pacific/Honolulu",
+                "2024-06-30 14:00:00 HST -1000 -10:00 -10",
+            ),
+            // Unknown names fall back to UTC, as sprig's dateInZone does; Local is UTC here.
+            (
+                &winter,
+                "Nowhere/Zone",
+                "2024-02-29 13:05:09 UTC +0000 Z +00",
+            ),
+            (&winter, "Local", "2024-02-29 13:05:09 UTC +0000 Z +00"),
+        ] {
+            assert_eq!(t.in_zone(zone).format(layout), want, "{zone}");
+        }
+        let kolkata = winter.in_zone("Asia/Kolkata");
+        assert_eq!(kolkata.format("Z070000 -07:00:00"), "+053000 +05:30:00");
+        assert_eq!(kolkata.in_zone("UTC"), winter);
+    }
+
+    #[test]
+    fn date_in_zone_and_html_date_in_zone_take_the_zone() {
+        let t = GoValue::Object(Rc::new(Time::from_civil(2024, 2, 29, 20, 0, 0)));
+        let tokyo = GoValue::from("Asia/Tokyo");
+        let text = |r: R| match r {
+            Ok(GoValue::Str(s)) => s.to_string(),
+            other => panic!("not a string: {other:?}"),
+        };
+        assert_eq!(
+            text(date_in_zone(&[
+                GoValue::from("2006-01-02T15:04:05Z07:00"),
+                t.clone(),
+                tokyo.clone()
+            ])),
+            "2024-03-01T05:00:00+09:00"
+        );
+        let table: Vec<(&str, Pure)> = {
+            let mut t = Vec::new();
+            register(&mut t);
+            t
+        };
+        let html = table
+            .iter()
+            .find(|(name, _)| *name == "htmlDateInZone")
+            .map(|(_, f)| *f)
+            .expect("registered");
+        assert_eq!(text(html(&[t, tokyo])), "2024-03-01");
     }
 }
