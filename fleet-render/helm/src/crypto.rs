@@ -10,7 +10,10 @@
 //! * Keys are written as Go's `pemBlockForKey` writes them: RSA as PKCS#1
 //!   (`RSA PRIVATE KEY`), ECDSA P-256 as SEC1 (`EC PRIVATE KEY`), Ed25519 as PKCS#8 v1
 //!   (`PRIVATE KEY`). `genPrivateKey "rsa"` makes a 4096-bit key; the certificate functions
-//!   make 2048-bit keys when not given one. DSA keys are refused ([`Error::DsaUnsupported`]).
+//!   make 2048-bit keys when not given one. `genPrivateKey "dsa"` makes L = 2048, N = 256
+//!   parameters and a key, written as sprig's `DSAKeyFormat` (`DSA PRIVATE KEY`: the
+//!   sequence version 0, P, Q, G, Y, X). Go's X.509 code cannot sign with a DSA key or
+//!   certify one, so the certificate functions refuse DSA keys with Go's messages.
 //! * Certificates carry a random 128-bit serial, the common name as the whole subject,
 //!   validity from now for `days` × 24 h, key usage digital signature + key encipherment
 //!   (+ certificate signing for a CA), extended key usage server + client auth, basic
@@ -38,9 +41,6 @@ pub enum Error {
     /// `genPrivateKey` was asked for a key type sprig does not know.
     #[error("unknown private key type {0:?}")]
     UnknownKeyType(String),
-    /// DSA keys (sprig's `genPrivateKey "dsa"` and `DSA PRIVATE KEY` blocks) are not supported.
-    #[error("dsa keys are not supported (use rsa, ecdsa or ed25519)")]
-    DsaUnsupported,
     /// Key generation or encoding failed.
     #[error("error generating {kind} key: {reason}")]
     KeyGeneration {
@@ -341,16 +341,18 @@ pub enum KeyType {
     Ecdsa,
     /// Ed25519.
     Ed25519,
+    /// DSA with L = 2048, N = 256 parameters (new parameters for every key, as sprig does).
+    Dsa,
 }
 
 impl KeyType {
-    /// sprig's names: `""` and `rsa`, `ecdsa`, `ed25519`; `dsa` is refused.
+    /// sprig's names: `""` and `rsa`, `ecdsa`, `ed25519`, `dsa`.
     pub fn parse(name: &str) -> Result<KeyType, Error> {
         match name {
             "" | "rsa" => Ok(KeyType::Rsa),
             "ecdsa" => Ok(KeyType::Ecdsa),
             "ed25519" => Ok(KeyType::Ed25519),
-            "dsa" => Err(Error::DsaUnsupported),
+            "dsa" => Ok(KeyType::Dsa),
             other => Err(Error::UnknownKeyType(other.to_string())),
         }
     }
@@ -365,6 +367,8 @@ pub enum PrivateKey {
     EcdsaP256(p256::SecretKey),
     /// Ed25519, by its 32-byte seed.
     Ed25519([u8; 32]),
+    /// DSA.
+    Dsa(Box<dsa::SigningKey>),
 }
 
 impl std::fmt::Debug for PrivateKey {
@@ -374,6 +378,7 @@ impl std::fmt::Debug for PrivateKey {
             PrivateKey::Rsa(_) => "PrivateKey::Rsa(..)",
             PrivateKey::EcdsaP256(_) => "PrivateKey::EcdsaP256(..)",
             PrivateKey::Ed25519(_) => "PrivateKey::Ed25519(..)",
+            PrivateKey::Dsa(_) => "PrivateKey::Dsa(..)",
         })
     }
 }
@@ -437,6 +442,13 @@ impl PrivateKey {
                     .map_err(|_| Error::Random("short read".to_string()))?;
                 Ok(PrivateKey::Ed25519(seed))
             }
+            KeyType::Dsa => {
+                let mut rng = rsa::rand_core::OsRng;
+                let components = dsa::Components::generate(&mut rng, dsa::KeySize::DSA_2048_256);
+                Ok(PrivateKey::Dsa(Box::new(dsa::SigningKey::generate(
+                    &mut rng, components,
+                ))))
+            }
         }
     }
 
@@ -468,7 +480,9 @@ impl PrivateKey {
             "EC PRIVATE KEY" => p256::SecretKey::from_sec1_der(&der)
                 .map(PrivateKey::EcdsaP256)
                 .map_err(|e| bad("parsing EC private key from PEM (P-256 only)", &e)),
-            "DSA PRIVATE KEY" => Err(Error::DsaUnsupported),
+            "DSA PRIVATE KEY" => dsa_from_der(&der)
+                .map(|k| PrivateKey::Dsa(Box::new(k)))
+                .map_err(|e| bad("parsing DSA private key from PEM", &e)),
             other if other.ends_with(" PRIVATE KEY") => Err(Error::PrivateKey(format!(
                 "invalid private key type {other}"
             ))),
@@ -494,6 +508,7 @@ impl PrivateKey {
                 .map_err(|e| fail("ecdsa", &e))?
                 .to_string(),
             PrivateKey::Ed25519(seed) => pem_block("PRIVATE KEY", &ed25519_pkcs8(seed)),
+            PrivateKey::Dsa(key) => pem_block("DSA PRIVATE KEY", &dsa_to_der(key)),
         })
     }
 
@@ -514,19 +529,128 @@ impl PrivateKey {
                 .as_bytes()
                 .to_vec(),
             PrivateKey::Ed25519(seed) => ed25519_pkcs8(seed),
+            PrivateKey::Dsa(_) => return Err(dsa_cannot_sign()),
         })
     }
 
     fn signing_key(&self) -> Result<rcgen::KeyPair, Error> {
-        let der = self.to_pkcs8_der()?;
         let alg = match self {
             PrivateKey::Rsa(_) => &rcgen::PKCS_RSA_SHA256,
             PrivateKey::EcdsaP256(_) => &rcgen::PKCS_ECDSA_P256_SHA256,
             PrivateKey::Ed25519(_) => &rcgen::PKCS_ED25519,
+            PrivateKey::Dsa(_) => return Err(dsa_cannot_sign()),
         };
+        let der = self.to_pkcs8_der()?;
         rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der.as_slice().into(), alg)
             .map_err(|e| Error::Signing(format!("unusable signing key: {e}")))
     }
+}
+
+/// Go's `x509.CreateCertificate` with a DSA signing key: `*dsa.PrivateKey` is no
+/// `crypto.Signer`.
+fn dsa_cannot_sign() -> Error {
+    Error::Signing("x509: certificate private key does not implement crypto.Signer".into())
+}
+
+/// DER of a non-negative INTEGER from its big-endian magnitude.
+fn der_uint(magnitude: &[u8], out: &mut Vec<u8>) {
+    let trimmed = match magnitude.iter().position(|b| *b != 0) {
+        Some(i) => &magnitude[i..],
+        None => &[0u8][..],
+    };
+    let pad = trimmed[0] & 0x80 != 0;
+    out.push(0x02);
+    der_len(trimmed.len() + usize::from(pad), out);
+    if pad {
+        out.push(0);
+    }
+    out.extend_from_slice(trimmed);
+}
+
+fn der_len(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let first = bytes
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(bytes.len() - 1);
+        out.push(0x80 | (bytes.len() - first) as u8);
+        out.extend_from_slice(&bytes[first..]);
+    }
+}
+
+/// sprig's `DSAKeyFormat` as Go's `asn1.Marshal` writes it: SEQUENCE { version 0, P, Q, G, Y,
+/// X }.
+fn dsa_to_der(key: &dsa::SigningKey) -> Vec<u8> {
+    let public = key.verifying_key();
+    let c = public.components();
+    let mut body = Vec::new();
+    der_uint(&[0], &mut body);
+    for n in [c.p(), c.q(), c.g(), public.y(), key.x()] {
+        der_uint(&n.to_bytes_be(), &mut body);
+    }
+    let mut out = vec![0x30];
+    der_len(body.len(), &mut out);
+    out.extend(body);
+    out
+}
+
+/// Reads one DER element of tag `tag` at the start of `input`: its contents and the rest.
+fn der_take(input: &[u8], tag: u8) -> Result<(&[u8], &[u8]), String> {
+    let (&t, rest) = input
+        .split_first()
+        .ok_or("asn1: syntax error: data truncated")?;
+    if t != tag {
+        return Err(format!(
+            "asn1: structure error: tags don't match (tag {tag:#04x}, found {t:#04x})"
+        ));
+    }
+    let (&first, mut rest) = rest
+        .split_first()
+        .ok_or("asn1: syntax error: data truncated")?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return Err("asn1: syntax error: invalid length".into());
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        rest = &rest[n..];
+        len
+    };
+    if rest.len() < len {
+        return Err("asn1: syntax error: data truncated".into());
+    }
+    Ok(rest.split_at(len))
+}
+
+/// Parses sprig's `DSAKeyFormat` (see [`dsa_to_der`]).
+fn dsa_from_der(der: &[u8]) -> Result<dsa::SigningKey, String> {
+    let (mut body, trailing) = der_take(der, 0x30)?;
+    if !trailing.is_empty() {
+        return Err("asn1: syntax error: trailing data".into());
+    }
+    let mut ints = Vec::with_capacity(6);
+    while !body.is_empty() {
+        let (int, rest) = der_take(body, 0x02)?;
+        if int.first().is_some_and(|b| b & 0x80 != 0) {
+            return Err("asn1: structure error: negative integer".into());
+        }
+        ints.push(dsa::BigUint::from_bytes_be(int));
+        body = rest;
+    }
+    let [_version, p, q, g, y, x]: [dsa::BigUint; 6] = ints
+        .try_into()
+        .map_err(|v: Vec<_>| format!("asn1: structure error: {} integers, want 6", v.len()))?;
+    let invalid = |_| "not a valid DSA key".to_string();
+    let components = dsa::Components::from_components(p, q, g).map_err(invalid)?;
+    let public = dsa::VerifyingKey::from_components(components, y).map_err(invalid)?;
+    dsa::SigningKey::from_components(public, x).map_err(invalid)
 }
 
 fn ed25519_pkcs8(seed: &[u8; 32]) -> Vec<u8> {
@@ -678,6 +802,13 @@ pub fn gen_signed_cert(
     let issuer = rcgen::Issuer::from_ca_cert_pem(&ca.cert, ca_key.signing_key()?)
         .map_err(|e| Error::Certificate(format!("error parsing certificate: {e}")))?;
     let key = rsa_2048_or(key)?;
+    // Go checks the CA's key first (above); a DSA key to certify fails next, when its public
+    // key is marshalled.
+    if matches!(key, PrivateKey::Dsa(_)) {
+        return Err(Error::Signing(
+            "x509: unsupported public key type: *dsa.PublicKey".into(),
+        ));
+    }
     let signer = key.signing_key()?;
     let mut params = base_params(req)?;
     params.use_authority_key_identifier_extension = true;

@@ -184,10 +184,7 @@ fn private_keys_use_sprig_pem_types_and_round_trip() {
         PrivateKey::from_pem(&rsa_pem).unwrap().to_pem().unwrap(),
         rsa_pem
     );
-    assert!(matches!(
-        crypto::gen_private_key("dsa"),
-        Err(crypto::Error::DsaUnsupported)
-    ));
+
     assert!(matches!(
         crypto::gen_private_key("rsa3"),
         Err(crypto::Error::UnknownKeyType(_))
@@ -381,13 +378,86 @@ fn template_errors_name_the_function() {
         err.contains("error calling genSelfSignedCert: error parsing ip: not-an-ip"),
         "{err}"
     );
-    let err = render_chart(r#"{{ genPrivateKey "dsa" }}"#).unwrap_err();
-    assert!(err.contains("dsa keys are not supported"), "{err}");
+    let err = render_chart(
+        r#"{{ (genSelfSignedCertWithKey "x" nil nil 1 (genPrivateKey "dsa")).Cert }}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.contains(
+            "error calling genSelfSignedCertWithKey: error creating certificate: \
+             x509: certificate private key does not implement crypto.Signer"
+        ),
+        "{err}"
+    );
     let err = render_chart(r#"{{ randAlpha "x" }}"#).unwrap_err();
     assert!(err.contains("expected int"), "{err}");
     // sprig returns this message as text, not as an error.
     assert_eq!(
         render_chart(r#"{{ genPrivateKey "rsa3" }}"#).unwrap(),
         "Unknown type rsa3"
+    );
+}
+
+/// `genPrivateKey "dsa"` writes sprig's `DSAKeyFormat`: version 0 then P, Q, G, Y, X, with
+/// L = 2048 and N = 256 parameters, and the key reads back as itself. Go's X.509 code signs
+/// with no DSA key and certifies none.
+#[test]
+fn dsa_keys_follow_sprig_and_certificates_refuse_them() {
+    let pem = crypto::gen_private_key("dsa").unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN DSA PRIVATE KEY-----\n"),
+        "{pem}"
+    );
+    assert!(pem.lines().all(|l| l.len() <= 64));
+    let key = PrivateKey::from_pem(&pem).unwrap();
+    assert_eq!(key.to_pem().unwrap(), pem);
+    // The DER, read with an independent parser: six INTEGERs, sizes as L2048N256 makes them.
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap();
+    let (rest, seq) = x509_parser::der_parser::parse_der(&der).unwrap();
+    assert!(rest.is_empty());
+    let items = seq.as_sequence().unwrap();
+    assert_eq!(items.len(), 6);
+    let bits = |i: usize| {
+        let bytes = items[i].as_slice().unwrap();
+        let bytes = &bytes[bytes.iter().position(|b| *b != 0).unwrap()..];
+        bytes.len() * 8 - bytes[0].leading_zeros() as usize
+    };
+    assert_eq!(items[0].as_u32().unwrap(), 0);
+    assert_eq!(bits(1), 2048, "P");
+    assert_eq!(bits(2), 256, "Q");
+    assert!(bits(5) <= 256, "X below Q");
+
+    let req = crypto::CertRequest {
+        common_name: "dsa".into(),
+        days_valid: 1,
+        ..Default::default()
+    };
+    let no_signer = "error creating certificate: x509: certificate private key does not implement crypto.Signer";
+    assert_eq!(
+        crypto::gen_ca("dsa", 1, Some(key.clone()))
+            .unwrap_err()
+            .to_string(),
+        no_signer
+    );
+    assert_eq!(
+        crypto::gen_self_signed_cert(&req, Some(key.clone()))
+            .unwrap_err()
+            .to_string(),
+        no_signer
+    );
+    let ca = crypto::gen_ca("ca", 1, None).unwrap();
+    assert_eq!(
+        crypto::gen_signed_cert(&req, &ca, Some(key))
+            .unwrap_err()
+            .to_string(),
+        "error creating certificate: x509: unsupported public key type: *dsa.PublicKey"
+    );
+    let broken = pem.replacen("MII", "MIJ", 1);
+    assert!(
+        PrivateKey::from_pem(&broken)
+            .unwrap_err()
+            .to_string()
+            .starts_with("parsing private key: parsing DSA private key from PEM: "),
     );
 }
