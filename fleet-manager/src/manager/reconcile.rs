@@ -238,7 +238,11 @@ pub fn reconcile(state: &State<'_>) -> Result<Plan, Error> {
                     && l["fleet.cattle.io/bundle-name"] == name.as_str()
             })
             .collect();
-        let status = roll_up(&mine, staged.bundles.get(&(ns.clone(), name.clone())), &kept);
+        let status = roll_up(
+            &mine,
+            staged.bundles.get(&(ns.clone(), name.clone())),
+            &kept,
+        );
         if b.get("status") != Some(&status) {
             let mut nb = b.clone();
             nb["status"] = status;

@@ -73,7 +73,7 @@ pub struct Error {
     pub name: String,
     /// What is wrong.
     #[source]
-    pub source: RolloutError,
+    pub source: Box<RolloutError>,
 }
 
 /// `(namespace, name)` of a stored object.
@@ -179,12 +179,7 @@ pub fn stage(
         .collect();
     let cluster_by_key: BTreeMap<(&str, &str), &Cluster> = clusters
         .iter()
-        .map(|c| {
-            (
-                (c.metadata.namespace.as_str(), c.metadata.name.as_str()),
-                c,
-            )
-        })
+        .map(|c| ((c.metadata.namespace.as_str(), c.metadata.name.as_str()), c))
         .collect();
     let mut by_bundle: BTreeMap<Key, Vec<Value>> = BTreeMap::new();
     for bd in desired {
@@ -196,7 +191,10 @@ pub fn stage(
     }
     let mut out = Staged::default();
     for bundle in bundles {
-        let bkey = (bundle.metadata.namespace.clone(), bundle.metadata.name.clone());
+        let bkey = (
+            bundle.metadata.namespace.clone(),
+            bundle.metadata.name.clone(),
+        );
         let mut mine = by_bundle.remove(&bkey).unwrap_or_default();
         // Fleet walks targets in cluster-name order (the partitions are cut from it).
         mine.sort_by(|a, b| {
@@ -244,11 +242,13 @@ pub fn stage(
             |source| Error {
                 namespace: bkey.0.clone(),
                 name: bkey.1.clone(),
-                source,
+                source: Box::new(source),
             },
         )?;
         let mut finals: Vec<Option<Value>> = Vec::with_capacity(mine.len());
-        for ((desired, target), outcome) in mine.into_iter().zip(&targets).zip(&plan.bundle_deployments) {
+        for ((desired, target), outcome) in
+            mine.into_iter().zip(&targets).zip(&plan.bundle_deployments)
+        {
             let Some(outcome) = outcome else {
                 finals.push(None);
                 continue;
@@ -272,8 +272,11 @@ pub fn stage(
             .partitions
             .iter()
             .map(|p| {
-                let present: Vec<&Value> =
-                    p.targets.iter().filter_map(|&i| finals[i].as_ref()).collect();
+                let present: Vec<&Value> = p
+                    .targets
+                    .iter()
+                    .filter_map(|&i| finals[i].as_ref())
+                    .collect();
                 PartitionOut {
                     status: json!({
                         "name": p.name,
@@ -536,7 +539,10 @@ mod tests {
         }
 
         fn unavailable(&self) -> usize {
-            self.bds.iter().filter(|bd| super::is_unavailable(bd)).count()
+            self.bds
+                .iter()
+                .filter(|bd| super::is_unavailable(bd))
+                .count()
         }
 
         fn status(&self) -> &Value {
@@ -566,7 +572,10 @@ mod tests {
     #[test]
     fn max_unavailable_one_moves_one_cluster_at_a_time_until_it_reports_ready() {
         let mut sim = Sim::new(json!({"maxUnavailable": 1}), &FOUR);
-        let old = sim.bd("c1")["spec"]["deploymentID"].as_str().unwrap().to_owned();
+        let old = sim.bd("c1")["spec"]["deploymentID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(sim.on(&old).len(), 4);
         assert_eq!(sim.status()["display"]["readyClusters"], "4/4");
         sim.change_bundle("v2");
@@ -575,7 +584,10 @@ mod tests {
         for (step, cluster) in ["c1", "c2", "c3", "c4"].into_iter().enumerate() {
             // Exactly this cluster moved; the others wait on the old deployment with the new
             // one staged, and more passes without a status change move nothing.
-            assert_eq!(sim.on(&new), FOUR[..=step].iter().map(|c| c.0).collect::<Vec<_>>());
+            assert_eq!(
+                sim.on(&new),
+                FOUR[..=step].iter().map(|c| c.0).collect::<Vec<_>>()
+            );
             for c in &FOUR[step + 1..] {
                 let bd = sim.bd(c.0);
                 assert_eq!(bd["spec"]["deploymentID"], old.as_str(), "{c:?}");
@@ -586,7 +598,10 @@ mod tests {
             assert_eq!(sim.status()["unavailable"], 1);
             assert_eq!(sim.status()["maxUnavailable"], 1);
             assert_eq!(sim.status()["display"]["state"], "WaitApplied");
-            assert!(sim.pass().writes.is_empty(), "a pass with nothing new wrote");
+            assert!(
+                sim.pass().writes.is_empty(),
+                "a pass with nothing new wrote"
+            );
             assert_eq!(sim.on(&new).len(), step + 1);
             sim.agent_ready(cluster);
         }
@@ -618,7 +633,10 @@ mod tests {
             {"name": "prod", "maxUnavailable": 1, "clusterSelector": {"matchLabels": {"stage": "prod"}}},
         ]});
         let mut sim = Sim::new(strategy, &FOUR);
-        let old = sim.bd("c1")["spec"]["deploymentID"].as_str().unwrap().to_owned();
+        let old = sim.bd("c1")["spec"]["deploymentID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         sim.change_bundle("v2");
         let new = sim.bd("c1")["spec"]["stagedDeploymentID"]
             .as_str()
@@ -670,7 +688,10 @@ mod tests {
     #[test]
     fn paused_bundles_and_clusters_stay_on_their_deployment() {
         let mut sim = Sim::new(Value::Null, &FOUR);
-        let old = sim.bd("c1")["spec"]["deploymentID"].as_str().unwrap().to_owned();
+        let old = sim.bd("c1")["spec"]["deploymentID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         sim.bundles[0]["spec"]["paused"] = json!(true);
         sim.change_bundle("v2");
         let new = sim.target_id();
@@ -700,8 +721,10 @@ mod tests {
     fn a_new_cluster_of_a_paused_bundle_gets_its_deployment_staged_only() {
         let mut sim = Sim::new(Value::Null, &FOUR[..1]);
         sim.bundles[0]["spec"]["paused"] = json!(true);
-        sim.clusters.push(json!({"apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Cluster",
-            "metadata": {"namespace": "fleet-default", "name": "c9"}, "spec": {}}));
+        sim.clusters.push(
+            json!({"apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Cluster",
+            "metadata": {"namespace": "fleet-default", "name": "c9"}, "spec": {}}),
+        );
         sim.reconcile();
         let bd = sim.bd("c9");
         assert!(bd["spec"].get("deploymentID").is_none(), "{bd}");
@@ -747,8 +770,10 @@ mod tests {
     #[test]
     fn an_invalid_strategy_is_an_error_naming_the_bundle() {
         let b = [bundle("v1", json!({"maxUnavailable": "lots"}))];
-        let c = [json!({"apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Cluster",
-            "metadata": {"namespace": "fleet-default", "name": "c1"}, "spec": {}})];
+        let c = [
+            json!({"apiVersion": "fleet.cattle.io/v1alpha1", "kind": "Cluster",
+            "metadata": {"namespace": "fleet-default", "name": "c1"}, "spec": {}}),
+        ];
         let err = reconcile(&State {
             bundles: &b,
             clusters: &c,
@@ -759,6 +784,9 @@ mod tests {
         })
         .unwrap_err()
         .to_string();
-        assert!(err.contains("fleet-default/app") && err.contains("lots"), "{err}");
+        assert!(
+            err.contains("fleet-default/app") && err.contains("lots"),
+            "{err}"
+        );
     }
 }

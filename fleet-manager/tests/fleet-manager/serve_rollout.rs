@@ -171,7 +171,8 @@ impl Rig {
                 heartbeat_seconds: 5,
             };
             std::thread::spawn(move || {
-                let _ = fleet_agent::cmd::run::run(&args, &mut std::io::sink(), &mut std::io::sink());
+                let _ =
+                    fleet_agent::cmd::run::run(&args, &mut std::io::sink(), &mut std::io::sink());
             });
             rig.clusters.push(server);
         }
@@ -221,7 +222,11 @@ impl Rig {
     fn server_of(&self, cluster: &str) -> Option<&KubeServer> {
         let clusters = self.list("clusters")?;
         let c = clusters.iter().find(|c| c["metadata"]["name"] == cluster)?;
-        let index: usize = c["spec"]["clientID"].as_str()?.strip_prefix("cluster-")?.parse().ok()?;
+        let index: usize = c["spec"]["clientID"]
+            .as_str()?
+            .strip_prefix("cluster-")?
+            .parse()
+            .ok()?;
         self.clusters.get(index)
     }
 
@@ -259,7 +264,8 @@ impl Rig {
 }
 
 fn unavailable(bd: &Value) -> bool {
-    bd["status"]["ready"] != true || bd["status"]["appliedDeploymentID"] != bd["spec"]["deploymentID"]
+    bd["status"]["ready"] != true
+        || bd["status"]["appliedDeploymentID"] != bd["spec"]["deploymentID"]
 }
 
 fn cluster_of(bd: &Value) -> String {
@@ -290,15 +296,26 @@ impl Watch {
     /// Samples the stored BundleDeployments (one consistent read) and checks the invariant.
     fn sample(&mut self, rig: &Rig, old: &str) -> Option<Vec<Value>> {
         let bds = rig.list("bundledeployments")?;
-        let down: Vec<String> = bds.iter().filter(|bd| unavailable(bd)).map(cluster_of).collect();
+        let down: Vec<String> = bds
+            .iter()
+            .filter(|bd| unavailable(bd))
+            .map(cluster_of)
+            .collect();
         assert!(
             down.len() <= 1,
             "more than one cluster unavailable under maxUnavailable 1: {down:?}"
         );
         self.max_unavailable = self.max_unavailable.max(down.len());
-        let moved: Vec<&Value> = bds.iter().filter(|bd| bd["spec"]["deploymentID"] != old).collect();
+        let moved: Vec<&Value> = bds
+            .iter()
+            .filter(|bd| bd["spec"]["deploymentID"] != old)
+            .collect();
         self.moved_counts.insert(moved.len());
-        self.moving = moved.iter().filter(|bd| unavailable(bd)).map(|bd| cluster_of(bd)).collect();
+        self.moving = moved
+            .iter()
+            .filter(|bd| unavailable(bd))
+            .map(|bd| cluster_of(bd))
+            .collect();
         for bd in moved {
             let c = cluster_of(bd);
             if !self.order.contains(&c) {
@@ -382,7 +399,10 @@ fn a_commit_rolls_out_one_cluster_at_a_time_under_max_unavailable_one() {
     );
     assert_eq!(watch.max_unavailable, 1);
     assert!(watch.saw_kept_back);
-    assert!(watch.saw_budget_status, "the Bundle never showed unavailable 1/1");
+    assert!(
+        watch.saw_budget_status,
+        "the Bundle never showed unavailable 1/1"
+    );
     for c in &rig.clusters {
         assert_eq!(running_version(c).as_deref(), Some("2"));
     }
