@@ -672,6 +672,38 @@ mod tests {
     }
 
     #[test]
+    fn automatic_partitions_from_the_threshold_gate_each_other() {
+        let strategy = json!({"autoPartitionThreshold": 4, "autoPartitionSize": 2,
+            "maxUnavailable": "50%"});
+        let mut sim = Sim::new(strategy, &FOUR);
+        let old = sim.bd("c1")["spec"]["deploymentID"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        sim.change_bundle("v2");
+        let new = sim.target_id();
+        let parts = sim.status()["partitions"].as_array().unwrap().clone();
+        let names: Vec<&str> = parts.iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Partition 0 - 2", "Partition 2 - 4"]);
+        // 50% of a partition of two is one: c1 moves, c2 waits, and the first partition is
+        // over its budget, so the second one is not staged.
+        assert_eq!(parts[0]["maxUnavailable"], 1);
+        assert_eq!(sim.status()["maxUnavailable"], 2);
+        assert_eq!(sim.on(&new), ["c1"]);
+        assert_eq!(sim.bd("c3")["spec"]["stagedDeploymentID"], old.as_str());
+        // c1 ready: c2 moves and leaves its partition within budget, so the second one is
+        // staged and c3 moves too (the global budget of two allows it).
+        sim.agent_ready("c1");
+        assert_eq!(sim.on(&new), ["c1", "c2", "c3"]);
+        assert_eq!(sim.bd("c4")["spec"]["stagedDeploymentID"], new.as_str());
+        // c4 waits for c3, its partition's budget.
+        sim.agent_ready("c2");
+        assert_eq!(sim.on(&new).len(), 3);
+        sim.agent_ready("c3");
+        assert_eq!(sim.on(&new).len(), 4);
+    }
+
+    #[test]
     fn clusters_no_manual_partition_matches_get_nothing() {
         let strategy = json!({"partitions": [
             {"name": "canary", "clusterSelector": {"matchLabels": {"stage": "canary"}}},
