@@ -3,6 +3,7 @@
 
 pub mod gitops;
 pub mod reconcile;
+pub mod rollout;
 pub mod server;
 pub mod sources;
 pub mod store;

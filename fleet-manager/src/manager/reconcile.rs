@@ -44,6 +44,9 @@ pub enum Error {
     /// A BundleDeployment could not be encoded.
     #[error("cannot encode a BundleDeployment: {0}")]
     Encode(String),
+    /// A Bundle's rollout strategy is invalid.
+    #[error(transparent)]
+    Rollout(#[from] super::rollout::Error),
 }
 
 fn meta(v: &Value) -> (String, String) {
@@ -140,6 +143,9 @@ pub struct Plan {
     pub writes: Vec<Write>,
     /// BundleDeployment namespaces whose content changed (their agents' ETags move).
     pub changed_namespaces: BTreeSet<String>,
+    /// The rollout stopped at `maxNew` creations: run another pass once these writes are
+    /// committed.
+    pub more: bool,
 }
 
 /// Computes the writes that bring the BundleDeployments and Bundle statuses up to date.
@@ -178,9 +184,14 @@ pub fn reconcile(state: &State<'_>) -> Result<Plan, Error> {
     };
     let existing: BTreeMap<(String, String), &Value> =
         state.deployments.iter().map(|v| (meta(v), v)).collect();
-    let mut plan = Plan::default();
+    // Staging and promotion per the Bundles' rollout strategies (spec §4.4).
+    let staged = super::rollout::stage(&bundles, &clusters, &groups, desired, &existing)?;
+    let mut plan = Plan {
+        more: staged.more,
+        ..Plan::default()
+    };
     let mut kept: BTreeMap<(String, String), Value> = BTreeMap::new();
-    for mut bd in desired {
+    for mut bd in staged.deployments {
         let key = meta(&bd);
         if let Some(old) = existing.get(&key) {
             if let Some(status) = old.get("status") {
@@ -227,7 +238,11 @@ pub fn reconcile(state: &State<'_>) -> Result<Plan, Error> {
                     && l["fleet.cattle.io/bundle-name"] == name.as_str()
             })
             .collect();
-        let status = roll_up(&mine);
+        let status = roll_up(
+            &mine,
+            staged.bundles.get(&(ns.clone(), name.clone())),
+            &kept,
+        );
         if b.get("status") != Some(&status) {
             let mut nb = b.clone();
             nb["status"] = status;
@@ -282,7 +297,9 @@ fn summary_of<'v>(bds: impl Iterator<Item = &'v Value>) -> (Value, u64, u64) {
     let mut summary = json!({"desiredReady": desired, "ready": ready});
     for (k, field) in [
         ("WaitApplied", "waitApplied"),
+        ("ErrApplied", "errApplied"),
         ("NotReady", "notReady"),
+        ("OutOfSync", "outOfSync"),
         ("Modified", "modified"),
         ("Offline", "offline"),
     ] {
@@ -291,6 +308,38 @@ fn summary_of<'v>(bds: impl Iterator<Item = &'v Value>) -> (Value, u64, u64) {
         }
     }
     (summary, ready, desired)
+}
+
+/// Adds targets that have no BundleDeployment yet to a summary as Fleet's `Pending`.
+fn add_pending(summary: &mut Value, pending: u64) {
+    if pending == 0 {
+        return;
+    }
+    summary["pending"] = json!(pending);
+    let desired = summary["desiredReady"].as_u64().unwrap_or(0);
+    summary["desiredReady"] = json!(desired + pending);
+}
+
+/// Fleet's display state of a summary: the highest-ranked state it counts (`""` when all are
+/// Ready).
+fn summary_state(summary: &Value) -> &'static str {
+    use fleet_core::state::{BUNDLE_STATES_BY_RANK, BundleState};
+    BUNDLE_STATES_BY_RANK
+        .iter()
+        .rev()
+        .find(|s| {
+            let field = match s {
+                BundleState::Ready => return false,
+                BundleState::NotReady => "notReady",
+                BundleState::WaitApplied => "waitApplied",
+                BundleState::ErrApplied => "errApplied",
+                BundleState::OutOfSync => "outOfSync",
+                BundleState::Pending => "pending",
+                BundleState::Modified => "modified",
+            };
+            summary[field].as_u64().unwrap_or(0) > 0
+        })
+        .map_or("", |s| s.as_str())
 }
 
 fn ready_condition(ready: bool) -> Value {
@@ -487,30 +536,28 @@ fn roll_up_clusters(
     }
 }
 
-/// Fleet's state of one BundleDeployment from the status its agent posted (spec §7.2).
+/// Fleet's state of one BundleDeployment from the status its agent posted (spec §7.2, in
+/// Fleet's order: `WaitApplied`/`ErrApplied`, `NotReady`, `OutOfSync`, `Modified`, `Ready`),
+/// or `Offline` while its cluster's agent is silent.
 pub fn deployment_state(bd: &Value) -> &'static str {
-    let s = &bd["status"];
-    if is_marked_offline(s) {
+    if is_marked_offline(&bd["status"]) {
         return "Offline";
     }
-    if s.is_null() {
-        return "WaitApplied";
-    }
-    if s["ready"] == true && s["nonModified"] != false {
-        "Ready"
-    } else if s["nonModified"] == false {
-        "Modified"
-    } else if s["appliedDeploymentID"] != bd["spec"]["deploymentID"] {
-        "WaitApplied"
-    } else {
-        "NotReady"
-    }
+    fleet_core::state::deployment_state(&super::rollout::JsonBd(bd)).as_str()
 }
 
-/// A Bundle's status from its BundleDeployments: summary counts by state, `display` and the
-/// `Ready` condition; the non-ready list is bounded to 10 entries as in Fleet.
-fn roll_up(bds: &[&Value]) -> Value {
-    let (mut summary, ready, desired) = summary_of(bds.iter().copied());
+/// A Bundle's status from its BundleDeployments: summary counts by state (targets the rollout
+/// has not created a BundleDeployment for yet count as `Pending`), `display` and the `Ready`
+/// condition, the non-ready list bounded to 10 entries as in Fleet; with the rollout's
+/// counters and partitions (each with its own summary).
+fn roll_up(
+    bds: &[&Value],
+    rollout: Option<&super::rollout::BundleRollout>,
+    kept: &BTreeMap<(String, String), Value>,
+) -> Value {
+    let (mut summary, ready, _) = summary_of(bds.iter().copied());
+    add_pending(&mut summary, rollout.map_or(0, |r| r.pending));
+    let desired = summary["desiredReady"].as_u64().unwrap_or(0);
     let non_ready: Vec<Value> = bds
         .iter()
         .filter(|bd| deployment_state(bd) != "Ready")
@@ -520,24 +567,45 @@ fn roll_up(bds: &[&Value]) -> Value {
             json!({"name": format!("{ns}/{name}"), "bundleState": deployment_state(bd)})
         })
         .collect();
+    let state = summary_state(&summary);
     if !non_ready.is_empty() {
         summary["nonReadyResources"] = Value::Array(non_ready);
     }
     let all_ready = ready == desired;
-    json!({
+    let mut status = json!({
         "summary": summary,
-        "display": {"readyClusters": format!("{ready}/{desired}")},
+        "display": {"readyClusters": format!("{ready}/{desired}"), "state": state},
         "readyClusters": ready,
         "desiredReadyClusters": desired,
         "conditions": [{
             "type": "Ready",
             "status": if all_ready { "True" } else { "False" },
         }],
-    })
+    });
+    if let Some(r) = rollout {
+        if let (Some(s), Value::Object(c)) = (status.as_object_mut(), &r.counters) {
+            s.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let partitions: Vec<Value> = r
+            .partitions
+            .iter()
+            .map(|p| {
+                let (mut summary, _, _) = summary_of(p.members.iter().filter_map(|k| kept.get(k)));
+                add_pending(&mut summary, p.pending);
+                let mut out = p.status.clone();
+                out["summary"] = summary;
+                out
+            })
+            .collect();
+        if !partitions.is_empty() {
+            status["partitions"] = Value::Array(partitions);
+        }
+    }
+    status
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn bundle(selector: Value) -> Value {
@@ -579,7 +647,7 @@ mod tests {
         assert_eq!(bds.len(), 1);
         let mut c = c.to_vec();
         apply_writes(&mut c, &plan.writes, CLUSTER);
-        let mut b2 = b.clone();
+        let mut b2 = b.to_vec();
         for w in &plan.writes {
             if let Write::Put { kind, object, .. } = w
                 && kind == BUNDLE
@@ -588,6 +656,27 @@ mod tests {
             }
         }
         assert_eq!(b2[0]["status"]["display"]["readyClusters"], "0/1");
+        assert_eq!(b2[0]["status"]["newlyCreated"], 1);
+        // The next pass creates nothing: the Bundle's per-pass rollout counters settle once.
+        let settle = reconcile(&State {
+            bundles: &b2,
+            clusters: &c,
+            groups: &[],
+            deployments: &bds,
+            gitrepos: &[],
+            offline: &BTreeSet::new(),
+        })
+        .unwrap();
+        apply_writes(&mut b2, &settle.writes, BUNDLE);
+        assert_eq!(b2[0]["status"]["newlyCreated"], 0);
+        assert!(
+            settle
+                .writes
+                .iter()
+                .all(|w| matches!(w, Write::Put { kind, .. } if kind == BUNDLE)),
+            "{:?}",
+            settle.writes
+        );
         let again = reconcile(&State {
             bundles: &b2,
             clusters: &c,
@@ -615,7 +704,8 @@ mod tests {
         );
     }
 
-    fn apply_writes(objects: &mut Vec<Value>, writes: &[Write], kind: &str) {
+    /// Applies a plan's writes of one kind to a list of stored objects.
+    pub(in crate::manager) fn apply_writes(objects: &mut Vec<Value>, writes: &[Write], kind: &str) {
         for w in writes {
             match w {
                 Write::Put {

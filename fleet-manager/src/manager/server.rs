@@ -304,9 +304,17 @@ impl App {
         }
     }
 
-    /// Recomputes BundleDeployments and roll-ups and commits the changes in one transaction.
+    /// Recomputes BundleDeployments and roll-ups and commits the changes in one transaction;
+    /// again while a rollout stopped at `maxNew` creations (each pass its own transaction, as
+    /// each of Fleet's bundle reconciles is).
     pub async fn reconcile(&self) -> ApiResult<()> {
         let _guard = self.reconcile_lock.lock().await;
+        while self.reconcile_pass()? {}
+        Ok(())
+    }
+
+    /// One reconcile pass; whether another one is due.
+    fn reconcile_pass(&self) -> ApiResult<bool> {
         let started = Instant::now();
         let bundles = self.store.list(BUNDLE)?;
         let clusters = self.store.list(CLUSTER)?;
@@ -335,7 +343,7 @@ impl App {
             self.changed.notify_waiters();
         }
         self.observe("reconcile", started);
-        Ok(())
+        Ok(plan.more && !plan.writes.is_empty())
     }
 }
 

@@ -6,6 +6,7 @@ mod gitops;
 use fleet_test_tools::git_http;
 mod rollout;
 mod serve;
+mod serve_rollout;
 mod target;
 
 use std::process::Command;

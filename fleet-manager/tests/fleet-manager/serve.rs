@@ -33,8 +33,13 @@ fn serve_with(data: &Path, extra: &[&str]) -> Server {
 /// Starts `fleet-manager serve --listen 127.0.0.1:0 ARGS --data DATA` (TLS unless ARGS say
 /// `--plain-http`); `FLEET_TEST_LOG` sets its log filter.
 pub fn start(data: &Path, args: &[&str]) -> Server {
+    start_on(data, "127.0.0.1:0", args)
+}
+
+/// [`start`] on a given listen address (a restart that agents must find again).
+pub fn start_on(data: &Path, listen: &str, args: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fleet-manager"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
         .args(args)
         .arg("--data")
         .arg(data)
