@@ -309,8 +309,16 @@ pub fn comparable(status: &BundleDeploymentStatus) -> Value {
     value
 }
 
+/// What of a spec the agent deploys: everything but the staged deployment, which the manager
+/// moves ahead of `deploymentID` while a rollout holds a cluster back (Fleet's agent deploys
+/// `deploymentID` and `options` only).
 fn spec_key(spec: &BundleDeploymentSpec) -> Value {
-    serde_json::to_value(spec).unwrap_or(Value::Null)
+    let mut value = serde_json::to_value(spec).unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.remove("stagedDeploymentID");
+        map.remove("stagedOptions");
+    }
+    value
 }
 
 impl Agent {
@@ -820,6 +828,24 @@ mod tests {
                 wait_seconds: POLL_WAIT_SECONDS
             }]
         );
+    }
+
+    /// A rollout that holds this cluster back moves only the staged deployment: nothing to
+    /// deploy until `deploymentID` moves too.
+    #[test]
+    fn a_staged_deployment_alone_is_not_deployed() {
+        let first = bd("app", "m1", json!({}));
+        let (mut agent, now) = running(vec![first]);
+        let held_back = bd(
+            "app",
+            "m1",
+            json!({"stagedDeploymentID": "m2:opts", "stagedOptions": {"namespace": "next"}}),
+        );
+        let actions = agent.step(list("\"2\"", vec![held_back]), now, STAMP);
+        assert!(deploys(&actions).is_empty(), "{actions:?}");
+        let moved = bd("app", "m1", json!({"deploymentID": "m1:other"}));
+        let actions = agent.step(list("\"3\"", vec![moved]), now, STAMP);
+        assert_eq!(deploys(&actions), ["app"]);
     }
 
     #[test]
