@@ -293,12 +293,15 @@ impl Executor {
         force: bool,
     ) -> Result<Inventory, Error> {
         // A kind discovery has not seen may have been added since it ran.
-        let unknown = objects.iter().any(|o| {
-            let field = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("");
-            self.discovery
-                .get(field("apiVersion"), field("kind"))
-                .is_none()
-        });
+        let unknown = objects
+            .iter()
+            .chain(hooks.iter().map(|h| &h.object))
+            .any(|o| {
+                let field = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("");
+                self.discovery
+                    .get(field("apiVersion"), field("kind"))
+                    .is_none()
+            });
         if unknown {
             self.refresh_discovery().await?;
         }
