@@ -689,7 +689,12 @@ impl Executor {
             .await?;
         }
         let live = self.live_of(&inventory.objects, &release_ns).await?;
-        let doomed = deploy::plan_uninstall(spec, &inventory, &live);
+        let mut doomed = deploy::plan_uninstall(spec, &inventory, &live);
+        // With `deleteNamespace` the plan ends with the release namespace; Fleet deletes it
+        // after Helm's uninstall, so after the post-delete hooks, which may live there.
+        let namespace = (spec.options.delete_namespace && !inventory.namespace.is_empty())
+            .then(|| doomed.pop())
+            .flatten();
         for r in &doomed {
             self.delete(r, &release_ns).await?;
         }
@@ -701,16 +706,24 @@ impl Executor {
             Err(e) => return Err(api_error("delete", format!("configmap {name}"), e)),
         }
         // Helm runs post-delete hooks after the release is gone and reports their failure
-        // without bringing the release back.
-        if run_hooks {
+        // without bringing the release back; the namespace goes either way, since nothing
+        // would be left to retry the uninstall with.
+        let post_delete = if run_hooks {
             self.run_hooks(
                 &inventory.hooks,
                 hooks::Event::PostDelete,
                 &release_ns,
                 timeout,
             )
-            .await?;
+            .await
+        } else {
+            Ok(())
+        };
+        if let Some(r) = namespace {
+            self.delete(&r, &release_ns).await?;
+            doomed.push(r);
         }
+        post_delete?;
         Ok(doomed)
     }
 

@@ -348,13 +348,23 @@ async fn helm_hooks_run_by_event_weight_and_delete_policy() -> Result<()> {
         Some("two")
     );
 
-    // Uninstall: the pre-delete hook (deleted after it succeeded), the objects, then the
-    // post-delete hook.
-    let bd = hooked("d2", json!({"message": "two"}));
+    // Uninstall with `deleteNamespace`: the pre-delete hook (deleted after it succeeded), the
+    // objects, the post-delete hook, and only then the namespace it was created in.
+    let bd = bundle_deployment(
+        "hooked",
+        "d2",
+        json!({"defaultNamespace": "app", "deleteNamespace": true,
+               "helm": {"values": {"message": "two"}, "timeoutSeconds": 10}}),
+    );
     let deleted = executor.uninstall("hooked", &bd.spec).await?;
-    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    let deleted: Vec<String> = deleted
+        .iter()
+        .map(|r| format!("{}/{}", r.kind, r.name))
+        .collect();
+    assert_eq!(deleted, ["ConfigMap/app-config", "Namespace/app"]);
+    let events = take(&log).await;
     assert_eq!(
-        take(&log).await,
+        events[..4],
         [
             "created Job/cleanup",
             "deleted Job/cleanup",
@@ -362,7 +372,25 @@ async fn helm_hooks_run_by_event_weight_and_delete_policy() -> Result<()> {
             "created ConfigMap/farewell",
         ]
     );
+    // Then the namespace goes, and with it what hooks left there.
+    let mut rest = events[4..].to_vec();
+    rest.sort();
+    assert_eq!(
+        rest,
+        [
+            "deleted ConfigMap/farewell",
+            "deleted ConfigMap/installed-marker",
+            "deleted Job/pre-b"
+        ]
+    );
     assert!(executor.read_inventory("hooked").await?.is_none());
+    let namespace = Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .get_opt("app")
+        .await?;
+    assert!(
+        namespace.is_none_or(|n| n.metadata.deletion_timestamp.is_some()),
+        "the namespace was not deleted"
+    );
     Ok(())
 }
 
