@@ -9,6 +9,8 @@
 //! sharing the machine's cores, not a real API server: the figures show the agent's request
 //! budget and its overhead, not what a cluster would take.
 
+// Shared with the tests, which use more of it (connection tracking) than the benchmark.
+#[allow(dead_code)]
 #[path = "../tests/fleet-agent/proxy.rs"]
 mod proxy;
 

@@ -19,6 +19,8 @@ use fleet_core::substitute::SubstituteOptions;
 use fleet_render::files::Files;
 use fleet_render::render::{ClusterFacts, RenderRequest, Renderer};
 
+use crate::hooks::{self, Hook, Operation};
+
 /// Objects labelled with this and `"false"` are never pruned.
 pub const PRUNE_LABEL: &str = "objectset.rio.cattle.io/prune";
 /// Label Fleet puts on BundleDeployments: the bundle's name.
@@ -205,6 +207,14 @@ pub enum Action {
         /// The object.
         object: ObjectRef,
     },
+    /// Run the Helm hooks of one event ([`crate::hooks::Run`]); their failure fails the deploy
+    /// with [`hooks::Event::failure`]'s message.
+    RunHooks {
+        /// The event.
+        event: hooks::Event,
+        /// The deployment's hooks (the run picks those of the event).
+        hooks: Vec<Hook>,
+    },
     /// Write the inventory (after every apply and delete succeeded).
     RecordInventory {
         /// The new inventory.
@@ -223,7 +233,22 @@ pub struct Inventory {
     pub namespace: String,
     /// Applied objects, sorted.
     pub objects: Vec<ObjectRef>,
+    /// The BundleDeployment's name (the ConfigMap's name may be a shortened form of it), so
+    /// that garbage collection can uninstall a deployment the manager no longer lists.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub bundle_deployment: String,
+    /// `keepResources` of the deploy that wrote it: an uninstall without the
+    /// BundleDeployment (garbage collection) keeps the objects then, as Fleet reads the
+    /// release's `fleet.cattle.io/keep-resources` annotation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_resources: bool,
+    /// The `pre-delete`/`post-delete` hooks of the last deploy, which an uninstall runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<Hook>,
 }
+
+/// Label of an inventory ConfigMap: the (shortened) name of its BundleDeployment.
+pub const INVENTORY_LABEL: &str = "fleet.cattle.io/inventory-of";
 
 /// Name of the inventory object of a BundleDeployment.
 pub fn inventory_name(bd_name: &str) -> String {
@@ -239,7 +264,7 @@ impl Inventory {
             "metadata": {
                 "name": inventory_name(bd_name),
                 "namespace": agent_namespace,
-                "labels": {"fleet.cattle.io/inventory-of": fleet_core::names::safe_concat_name(&[bd_name])},
+                "labels": {INVENTORY_LABEL: fleet_core::names::safe_concat_name(&[bd_name])},
             },
             "data": {
                 "inventory": serde_json::to_string(self).unwrap_or_default(),
@@ -343,8 +368,10 @@ pub struct PlanInput<'a> {
     pub bd_name: &'a str,
     /// Its spec.
     pub spec: &'a BundleDeploymentSpec,
-    /// Rendered objects (labels and namespaces already set by the renderer).
+    /// Rendered objects (labels and namespaces already set by the renderer), hooks split off.
     pub objects: &'a [Value],
+    /// The Helm hooks rendered beside them ([`hooks::split`]).
+    pub hooks: &'a [Hook],
     /// The previous inventory, if any.
     pub inventory: Option<&'a Inventory>,
     /// Live objects of the previous inventory, to honour `prune=false` and `resource-policy: keep`.
@@ -446,6 +473,21 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<Action>, Error> {
         };
         (phase, install_rank(kind))
     });
+    // Helm runs the pre hooks once the release namespace and the CRDs exist, and the post
+    // hooks after every object was applied and every removed one deleted; a re-apply of the
+    // deployed ID runs none.
+    let operation = Operation::of(input.inventory, &input.spec.deployment_id);
+    let hook_action = |event: hooks::Event| {
+        input
+            .hooks
+            .iter()
+            .any(|h| h.events.contains(&event))
+            .then(|| Action::RunHooks {
+                event,
+                hooks: input.hooks.to_vec(),
+            })
+    };
+    let mut pre_hooks = operation.and_then(|op| hook_action(op.pre()));
     let mut crds_pending = Vec::new();
     for &i in &order {
         let r = &refs[i];
@@ -455,6 +497,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<Action>, Error> {
                     .drain(..)
                     .map(|name| Action::WaitEstablished { name }),
             );
+        }
+        if !matches!(r.kind.as_str(), "Namespace" | "CustomResourceDefinition") {
+            actions.extend(pre_hooks.take());
         }
         actions.push(Action::Apply {
             object: input.objects[i].clone(),
@@ -469,6 +514,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<Action>, Error> {
             .drain(..)
             .map(|name| Action::WaitEstablished { name }),
     );
+    actions.extend(pre_hooks.take());
 
     let desired: BTreeSet<_> = refs.iter().map(ObjectRef::group_kind_key).collect();
     if let Some(previous) = input.inventory {
@@ -487,13 +533,23 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Vec<Action>, Error> {
         );
     }
 
+    actions.extend(operation.and_then(|op| hook_action(op.post())));
+
     let mut objects = refs;
     objects.sort();
+    // A re-apply keeps the delete hooks of the deploy that ran the hooks.
+    let delete_hooks = match operation {
+        Some(_) => hooks::delete_hooks(input.hooks),
+        None => input.inventory.map(|i| i.hooks.clone()).unwrap_or_default(),
+    };
     actions.push(Action::RecordInventory {
         inventory: Inventory {
             deployment_id: input.spec.deployment_id.clone(),
             namespace: release_ns,
             objects,
+            bundle_deployment: input.bd_name.to_string(),
+            keep_resources: input.spec.options.keep_resources,
+            hooks: delete_hooks,
         },
     });
     Ok(actions)
@@ -535,14 +591,20 @@ fn prunable(r: &ObjectRef, live: &[Value]) -> bool {
     label != Some("false") && policy != Some(fleet_render::postrender::KEEP_POLICY)
 }
 
+/// Whether an uninstall keeps the objects: `keepResources` of the BundleDeployment or of the
+/// deploy that recorded the inventory.
+pub fn keeps_resources(spec: &BundleDeploymentSpec, inventory: &Inventory) -> bool {
+    spec.options.keep_resources || inventory.keep_resources
+}
+
 /// Plans an uninstall: every inventoried object in reverse install order (unless
-/// `keepResources`), then the release namespace when `deleteNamespace` is set.
+/// [`keeps_resources`]), then the release namespace when `deleteNamespace` is set.
 pub fn plan_uninstall(
     spec: &BundleDeploymentSpec,
     inventory: &Inventory,
     live: &[Value],
 ) -> Vec<ObjectRef> {
-    if spec.options.keep_resources {
+    if keeps_resources(spec, inventory) {
         return Vec::new();
     }
     let mut out: Vec<ObjectRef> = inventory
@@ -751,6 +813,7 @@ mod tests {
             objects,
             inventory,
             live,
+            hooks: &[],
             existing_namespaces: &BTreeSet::new(),
             discovery: &Served,
             force: false,
@@ -768,6 +831,7 @@ mod tests {
                 Action::WaitEstablished { name } => format!("wait:{name}"),
                 Action::Delete { object } => format!("delete:{}/{}", object.kind, object.name),
                 Action::RecordInventory { .. } => "inventory".to_string(),
+                Action::RunHooks { event, .. } => format!("hooks:{event}"),
             })
             .collect()
     }
@@ -862,6 +926,7 @@ mod tests {
                 ObjectRef::of(&obj("apps/v1", "Deployment", "default", "old"), 0).unwrap(),
                 ObjectRef::of(&obj("v1", "ConfigMap", "default", "stay"), 0).unwrap(),
             ],
+            ..Inventory::default()
         };
         let mut live_kept = obj("v1", "ConfigMap", "default", "kept");
         live_kept["metadata"]["labels"] = json!({PRUNE_LABEL: "false"});
@@ -896,6 +961,7 @@ mod tests {
                 ObjectRef::of(&obj("v1", "ConfigMap", "app", "c"), 0).unwrap(),
                 ObjectRef::of(&obj("apps/v1", "Deployment", "app", "d"), 0).unwrap(),
             ],
+            ..Inventory::default()
         };
         let plain = spec(json!({"deploymentID": "d1"}));
         let names: Vec<_> = plan_uninstall(&plain, &inv, &[])
@@ -914,11 +980,79 @@ mod tests {
     }
 
     #[test]
+    fn install_hooks_run_around_the_objects_and_upgrade_hooks_on_a_new_deployment_id() {
+        let hook = |name: &str, events: &str| {
+            json!({"apiVersion": "batch/v1", "kind": "Job",
+                   "metadata": {"name": name, "namespace": "app",
+                                "annotations": {"helm.sh/hook": events}}})
+        };
+        let (_, hooks) = crate::hooks::split(vec![
+            hook("pre", "pre-install,pre-upgrade"),
+            hook("post", "post-install"),
+            hook("cleanup", "pre-delete"),
+        ]);
+        let s = spec(json!({"deploymentID": "d1", "options": {"defaultNamespace": "app"}}));
+        let objects = [crd(), obj("v1", "ConfigMap", "app", "cfg")];
+        let planned = |inventory: Option<&Inventory>, spec: &BundleDeploymentSpec| {
+            plan(&PlanInput {
+                bd_name: "bd",
+                spec,
+                objects: &objects,
+                hooks: &hooks,
+                inventory,
+                live: &[],
+                existing_namespaces: &BTreeSet::new(),
+                discovery: &Served,
+                force: false,
+            })
+            .unwrap()
+        };
+        let install = planned(None, &s);
+        assert_eq!(
+            kinds(&install),
+            [
+                "ns:app",
+                "apply:CustomResourceDefinition",
+                "wait:widgets.example.com",
+                "hooks:pre-install",
+                "apply:ConfigMap",
+                "hooks:post-install",
+                "inventory"
+            ]
+        );
+        let Some(Action::RecordInventory { inventory }) = install.last() else {
+            unreachable!()
+        };
+        // Hooks are not inventoried objects; the delete hooks are kept for the uninstall.
+        assert_eq!(inventory.objects.len(), 2);
+        assert_eq!(inventory.hooks.len(), 1);
+        assert_eq!(inventory.bundle_deployment, "bd");
+        // The same deployment ID again: a re-apply without hooks, keeping the delete hooks.
+        let again = planned(Some(inventory), &s);
+        assert!(!kinds(&again).iter().any(|k| k.starts_with("hooks:")));
+        let Some(Action::RecordInventory { inventory: kept }) = again.last() else {
+            unreachable!()
+        };
+        assert_eq!(kept.hooks, inventory.hooks);
+        let s2 = spec(json!({"deploymentID": "d2", "options": {"defaultNamespace": "app"}}));
+        let upgrade = kinds(&planned(Some(inventory), &s2));
+        assert!(
+            upgrade.contains(&"hooks:pre-upgrade".to_string()),
+            "{upgrade:?}"
+        );
+        assert!(
+            !upgrade.iter().any(|k| k.ends_with("-install")),
+            "{upgrade:?}"
+        );
+    }
+
+    #[test]
     fn inventory_round_trips_through_its_config_map() {
         let inv = Inventory {
             deployment_id: "d1".into(),
             namespace: "app".into(),
             objects: vec![ObjectRef::of(&obj("v1", "ConfigMap", "app", "c"), 0).unwrap()],
+            ..Inventory::default()
         };
         let cm = inv.to_config_map("bd", "cattle-fleet-system");
         assert_eq!(cm["metadata"]["name"], "fleet-agent-inventory-bd");

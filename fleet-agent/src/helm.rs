@@ -15,8 +15,12 @@
 //!   `helm.skipSchemaValidation`.
 //! * Release: the name and namespace Fleet chose, revision 1, install.
 //! * Output: CRDs of `crds/` first (Helm installs them before the release), then every
-//!   manifest in Helm's install order; hooks (`helm.sh/hook`) and `NOTES.txt` are left out,
-//!   since Helm runs hooks itself and Fleet's post-renderer never sees them.
+//!   manifest in Helm's install order; `NOTES.txt` is left out. Hooks (`helm.sh/hook`) are
+//!   left out too ([`renderer`], what `fleet test` shows: the release manifest), or kept
+//!   among the objects with the template they came from in
+//!   [`crate::hooks::PATH_ANNOTATION`] ([`deploy_renderer`]): Helm v4 post-renders hooks
+//!   together with the release's objects, so they go through Fleet's post-render step, and
+//!   the agent splits them off afterwards ([`crate::hooks::split`]).
 
 use fleet_helm::chart::{self, Chart, File};
 use fleet_helm::order::{self, Manifest};
@@ -34,20 +38,36 @@ pub const DEFAULT_KUBE_VERSION: &str = "v1.31.0";
 pub struct HelmRenderer {
     /// What `.Capabilities.KubeVersion` reports (`v1.31.0`).
     pub kube_version: String,
+    /// Keep hooks among the objects (annotated with their template), for the deployer.
+    pub include_hooks: bool,
 }
 
 impl Default for HelmRenderer {
     fn default() -> Self {
         HelmRenderer {
             kube_version: DEFAULT_KUBE_VERSION.to_string(),
+            include_hooks: false,
         }
     }
 }
 
-/// The agent's bundle renderer: fleet-render's, with this Helm renderer plugged in.
+/// The bundle renderer of `fleet-agent test`: fleet-render's, with this Helm renderer plugged
+/// in, hooks left out.
 pub fn renderer() -> Renderer {
     Renderer {
         charts: Box::new(HelmRenderer::default()),
+        ..Renderer::default()
+    }
+}
+
+/// The deployer's bundle renderer: as [`renderer`], with the chart's hooks kept for
+/// [`crate::hooks::split`].
+pub fn deploy_renderer() -> Renderer {
+    Renderer {
+        charts: Box::new(HelmRenderer {
+            include_hooks: true,
+            ..HelmRenderer::default()
+        }),
         ..Renderer::default()
     }
 }
@@ -213,6 +233,30 @@ fn objects_of(source: &str, text: &str, out: &mut Vec<Value>) -> Result<(), Stri
     Ok(())
 }
 
+/// Records a hook's template in [`crate::hooks::PATH_ANNOTATION`], as Helm v4 does before
+/// post-rendering.
+fn annotate_path(object: &mut Value, source: &str) {
+    let Some(metadata) = object
+        .as_object_mut()
+        .map(|o| {
+            o.entry("metadata")
+                .or_insert_with(|| Value::Object(Default::default()))
+        })
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let annotations = metadata
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Some(map) = annotations.as_object_mut() {
+        map.insert(
+            crate::hooks::PATH_ANNOTATION.to_string(),
+            Value::String(source.to_string()),
+        );
+    }
+}
+
 impl HelmRenderer {
     fn render_objects(&self, request: &ChartRequest<'_>) -> Result<Vec<Value>, String> {
         check_release_name(request.release_name)?;
@@ -239,8 +283,16 @@ impl HelmRenderer {
         for (source, text) in &rendered.crds {
             objects_of(source, text, &mut objects)?;
         }
-        for manifest in rendered.manifests.iter().filter(|m| !m.hook) {
-            objects_of(&manifest.source, &manifest.content, &mut objects)?;
+        for manifest in &rendered.manifests {
+            if !manifest.hook {
+                objects_of(&manifest.source, &manifest.content, &mut objects)?;
+            } else if self.include_hooks {
+                let start = objects.len();
+                objects_of(&manifest.source, &manifest.content, &mut objects)?;
+                for object in &mut objects[start..] {
+                    annotate_path(object, &manifest.source);
+                }
+            }
         }
         Ok(objects)
     }

@@ -10,7 +10,8 @@
 //!
 //! The deploy logic is sans-I/O so it is tested without a cluster: [`deploy`] plans the
 //! ordered actions of one deploy (namespaces, CRDs waited for, Helm's install order, prune
-//! against an inventory, dependsOn), [`status`] builds Fleet's status from the outcome and a
+//! against an inventory, dependsOn), [`hooks`] decides which Helm hooks run, in what order,
+//! what is waited for and what is deleted when, [`status`] builds Fleet's status from the outcome and a
 //! monitoring pass, [`monitor`] aggregates watch events and decides drift correction, and
 //! [`cache`] keeps the last deployments in a state directory for offline restarts, and
 //! [`mod@run`] decides the pull loop of `fleet-agent run` (what to poll, fetch, deploy, uninstall,
@@ -31,6 +32,7 @@ pub mod cluster;
 pub mod cmd;
 pub mod deploy;
 pub mod helm;
+pub mod hooks;
 pub mod monitor;
 pub mod run;
 pub mod status;

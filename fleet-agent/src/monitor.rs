@@ -1,9 +1,12 @@
 //! Sans-I/O monitoring: watch events are aggregated per BundleDeployment for
 //! [`AGGREGATION_DELAY`] (Fleet's drift controller delay) so that a burst of changes costs one
-//! status recompute, and [`drift_action`] decides whether drifted objects are re-applied.
+//! status recompute, [`drift_action`] decides whether drifted objects are re-applied, and
+//! [`watch_changes`] which per-kind watches to open and close as deployments come and go.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use fleet_core::crd::BundleDeploymentSpec;
 use fleet_render::diff::Report;
@@ -53,6 +56,35 @@ impl Aggregator {
     pub fn clear(&mut self, bd: &str) {
         self.due.remove(bd);
     }
+}
+
+/// A watched kind: `(apiVersion, kind)`.
+pub type WatchedKind = (String, String);
+
+/// The kinds of the objects of every deployment monitored.
+pub fn kinds_of<'a>(desired: impl IntoIterator<Item = &'a [Value]>) -> BTreeSet<WatchedKind> {
+    desired
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            Some((
+                o.get("apiVersion")?.as_str()?.to_string(),
+                o.get("kind")?.as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The watches to open (needed, not watched) and to close (watched, no longer needed): a
+/// kind no deployment has any more costs no open watch.
+pub fn watch_changes(
+    watched: &BTreeSet<WatchedKind>,
+    needed: &BTreeSet<WatchedKind>,
+) -> (Vec<WatchedKind>, Vec<WatchedKind>) {
+    (
+        needed.difference(watched).cloned().collect(),
+        watched.difference(needed).cloned().collect(),
+    )
 }
 
 /// What to do after a recompute.
@@ -133,5 +165,26 @@ mod tests {
         );
         let off = spec(serde_json::json!({"deploymentID": "a"}));
         assert_eq!(drift_action(&off, "a", &report), DriftAction::None);
+    }
+
+    #[test]
+    fn watches_follow_the_kinds_deployments_have() {
+        use serde_json::json;
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap"});
+        let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment"});
+        let a = vec![cm.clone(), deploy.clone()];
+        let b = vec![cm.clone()];
+        let kind = |v: &str, k: &str| (v.to_string(), k.to_string());
+        let needed = kinds_of([a.as_slice(), b.as_slice()]);
+        let (open, close) = watch_changes(&BTreeSet::new(), &needed);
+        assert_eq!(
+            open,
+            [kind("apps/v1", "Deployment"), kind("v1", "ConfigMap")]
+        );
+        assert!(close.is_empty());
+        // `a` is uninstalled: only `b`'s ConfigMaps are left to watch.
+        let (open, close) = watch_changes(&needed, &kinds_of([b.as_slice()]));
+        assert!(open.is_empty());
+        assert_eq!(close, [kind("apps/v1", "Deployment")]);
     }
 }

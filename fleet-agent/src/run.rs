@@ -23,6 +23,11 @@
 //!   report is retried with [`manager_backoff`], and at once when the manager answers again.
 //! * Offline: [`Event::Started`] hands over the state directory's BundleDeployments, which
 //!   are deployed and monitored before the manager has answered.
+//! * Garbage collection at start (Fleet's agent cleanup): [`Event::Inventoried`] names the
+//!   BundleDeployments whose inventory the cluster holds; once the manager has listed its
+//!   BundleDeployments, every inventoried one it does not list (and this agent does not
+//!   track) is uninstalled, with the `keepResources` its inventory recorded. Ones the state
+//!   directory knows are uninstalled by the list itself, as any deployment gone from it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -81,6 +86,11 @@ pub enum Event {
     },
     /// The manager answered a poll.
     Polled(Poll),
+    /// The cluster holds inventories of these BundleDeployments (read once at start).
+    Inventoried {
+        /// Their names.
+        names: Vec<String>,
+    },
     /// A poll failed (unreachable, a server error, a malformed answer).
     PollFailed,
     /// A poll was refused for its credential (401/403: unknown or revoked).
@@ -291,6 +301,8 @@ pub struct Agent {
     /// The shell holds a registration token, so a refused credential is replaced.
     can_register: bool,
     register: Retry,
+    /// Inventoried BundleDeployments to check against the manager's first list.
+    inventoried: BTreeSet<String>,
 }
 
 /// How long after a failed registration a refused credential starts another (Fleet's agent
@@ -384,7 +396,12 @@ impl Agent {
                 if let Poll::Changed { etag, items } = poll {
                     self.etag = etag;
                     self.take_list(items, &mut actions);
+                    self.collect_garbage(&mut actions);
                 }
+            }
+            Event::Inventoried { names } => {
+                self.inventoried.extend(names);
+                self.collect_garbage(&mut actions);
             }
             Event::PollFailed => self.poll.failed(now, manager_backoff),
             Event::CredentialRefused => {
@@ -540,6 +557,35 @@ impl Agent {
             }
         }
         self.upstream = Some(names);
+    }
+
+    /// Uninstalls the inventoried BundleDeployments the manager does not list, once it has
+    /// listed; each inventory is looked at once.
+    fn collect_garbage(&mut self, actions: &mut Vec<Action>) {
+        let Some(upstream) = &self.upstream else {
+            return;
+        };
+        for name in std::mem::take(&mut self.inventoried) {
+            if upstream.contains(&name)
+                || self.tracked.contains_key(&name)
+                || self.removals.contains_key(&name)
+            {
+                continue;
+            }
+            // No spec is known: the inventory's own `keepResources` decides.
+            let spec = BundleDeploymentSpec::default();
+            self.removals.insert(
+                name.clone(),
+                Removal {
+                    spec: spec.clone(),
+                    retry: Retry {
+                        in_flight: true,
+                        ..Retry::default()
+                    },
+                },
+            );
+            actions.push(Action::Uninstall { name, spec });
+        }
     }
 
     fn deployed(
@@ -1126,6 +1172,67 @@ mod tests {
             STAMP,
         );
         assert_eq!(agent.next_wakeup(), None);
+    }
+
+    #[test]
+    fn inventories_the_manager_does_not_list_are_uninstalled_once_it_has_listed() {
+        let now = Instant::now();
+        let mut agent = Agent::new();
+        agent.step(
+            Event::Started {
+                cached: vec![bd("cached", "m1", json!({}))],
+                contents: vec!["m1".into()],
+            },
+            now,
+            STAMP,
+        );
+        // Before the manager answers nothing is collected: it may still list them.
+        let actions = agent.step(
+            Event::Inventoried {
+                names: vec!["cached".into(), "listed".into(), "stray".into()],
+            },
+            now,
+            STAMP,
+        );
+        assert!(
+            !actions
+                .iter()
+                .any(|a| matches!(a, Action::Uninstall { .. })),
+            "{actions:?}"
+        );
+        let actions = agent.step(list("e1", vec![bd("listed", "m1", json!({}))]), now, STAMP);
+        let mut uninstalled: Vec<&str> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Uninstall { name, spec } => {
+                    assert!(!spec.options.keep_resources);
+                    Some(name.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        uninstalled.sort();
+        // `cached` goes as any deployment gone from the list, `stray` by its inventory.
+        assert_eq!(uninstalled, ["cached", "stray"]);
+        // A later list does not collect again.
+        let actions = agent.step(list("e2", vec![bd("listed", "m1", json!({}))]), now, STAMP);
+        assert!(
+            !actions
+                .iter()
+                .any(|a| matches!(a, Action::Uninstall { .. }))
+        );
+        // Inventories reported after the list are collected at once.
+        let actions = agent.step(
+            Event::Inventoried {
+                names: vec!["late".into(), "listed".into()],
+            },
+            now,
+            STAMP,
+        );
+        assert!(actions.contains(&Action::Uninstall {
+            name: "late".into(),
+            spec: BundleDeploymentSpec::default(),
+        }));
     }
 
     #[test]

@@ -15,6 +15,10 @@
 //! * `WaitEstablished`: polls the CRD until `Established=True`, then refreshes discovery so its
 //!   kinds resolve.
 //! * `Delete`: background propagation; an object already gone is fine.
+//! * `RunHooks`: drives [`hooks::Run`]: deletes (background, then polled until gone),
+//!   creates with server-side apply (no `force`, as Helm creates hooks), and waits by polling
+//!   the created object every [`HOOK_POLL`] until [`hooks::progress`] says done or failed,
+//!   within [`hooks::timeout`].
 //! * `RecordInventory`: applies the inventory ConfigMap in the agent's namespace (created when
 //!   missing).
 
@@ -38,6 +42,7 @@ use crate::deploy::{
     self, Action, FIELD_MANAGER, Inventory, InventoryError, ObjectRef, PlanInput, inventory_name,
     release_namespace,
 };
+use crate::hooks::{self, Hook, Progress, Step, Wait};
 use crate::status;
 
 pub use discovery::ApiDiscovery;
@@ -49,6 +54,9 @@ pub const DEFAULT_AGENT_NAMESPACE: &str = "cattle-fleet-system";
 pub const ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
 
 const ESTABLISHED_POLL: Duration = Duration::from_millis(100);
+
+/// How often a hook being waited for (or deleted) is read again.
+pub const HOOK_POLL: Duration = Duration::from_millis(200);
 
 /// Why a deploy or uninstall could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +97,9 @@ pub enum Error {
     /// The monitoring comparison failed.
     #[error(transparent)]
     Observe(#[from] status::ObserveError),
+    /// A Helm hook failed; the message is Helm's (`failed pre-install: resource Job/…`).
+    #[error("{0}")]
+    Hook(String),
 }
 
 fn api_error(action: &'static str, object: impl std::fmt::Display, source: kube::Error) -> Error {
@@ -197,6 +208,42 @@ impl Executor {
         Ok(Some(Inventory::from_config_map(&value)?))
     }
 
+    /// The names of the BundleDeployments whose inventory the agent's namespace holds (the
+    /// name recorded in the inventory, else its ConfigMap's label); inventories that cannot
+    /// be read are skipped, since nothing could be uninstalled from them.
+    pub async fn inventories(&self) -> Result<Vec<String>, Error> {
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.agent_namespace);
+        let list = api
+            .list(&ListParams::default().labels(deploy::INVENTORY_LABEL))
+            .await
+            .map_err(|e| api_error("list", "inventory configmaps", e))?;
+        let mut names = Vec::new();
+        for config_map in list.items {
+            let label = config_map
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(deploy::INVENTORY_LABEL))
+                .cloned()
+                .unwrap_or_default();
+            let value = serde_json::to_value(&config_map).unwrap_or(Value::Null);
+            let Ok(inventory) = Inventory::from_config_map(&value) else {
+                continue;
+            };
+            let name = if inventory.bundle_deployment.is_empty() {
+                label
+            } else {
+                inventory.bundle_deployment
+            };
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     /// The live objects of `refs` that exist (kinds no longer served are skipped).
     async fn live_of(
         &self,
@@ -234,20 +281,27 @@ impl Executor {
 
     /// Renders nothing, decides nothing: plans `objects` for `bd_name` against what the cluster
     /// holds and executes the plan. Returns the inventory recorded.
+    ///
+    /// `hooks` are the Helm hooks rendered with the objects; those of the operation (install
+    /// or upgrade, from the inventory) run around the objects.
     pub async fn apply(
         &mut self,
         bd_name: &str,
         spec: &BundleDeploymentSpec,
         objects: &[Value],
+        hooks: &[Hook],
         force: bool,
     ) -> Result<Inventory, Error> {
         // A kind discovery has not seen may have been added since it ran.
-        let unknown = objects.iter().any(|o| {
-            let field = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("");
-            self.discovery
-                .get(field("apiVersion"), field("kind"))
-                .is_none()
-        });
+        let unknown = objects
+            .iter()
+            .chain(hooks.iter().map(|h| &h.object))
+            .any(|o| {
+                let field = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("");
+                self.discovery
+                    .get(field("apiVersion"), field("kind"))
+                    .is_none()
+            });
         if unknown {
             self.refresh_discovery().await?;
         }
@@ -278,6 +332,7 @@ impl Executor {
             bd_name,
             spec,
             objects,
+            hooks,
             inventory: inventory.as_ref(),
             live: &live,
             existing_namespaces: &existing_namespaces,
@@ -325,6 +380,9 @@ impl Executor {
                 .unwrap_or_default(),
             namespace: release_ns.to_string(),
             objects: objects.into_iter().collect(),
+            bundle_deployment: bd_name.to_string(),
+            keep_resources: previous.is_some_and(|p| p.keep_resources),
+            hooks: previous.map(|p| p.hooks.clone()).unwrap_or_default(),
         };
         let _ = self.record_inventory(bd_name, &inventory).await;
     }
@@ -351,6 +409,103 @@ impl Executor {
             Action::Delete { object } => self.delete(&object, release_ns).await,
             Action::RecordInventory { inventory } => {
                 self.record_inventory(bd_name, &inventory).await
+            }
+            Action::RunHooks { event, hooks } => {
+                self.run_hooks(&hooks, event, release_ns, hooks::timeout(spec))
+                    .await
+            }
+        }
+    }
+
+    /// Runs the hooks of `event` among `hooks`; the error is Helm's message for the event.
+    pub async fn run_hooks(
+        &mut self,
+        hooks: &[Hook],
+        event: hooks::Event,
+        release_ns: &str,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let mut run = hooks::Run::new(hooks, event);
+        let mut previous = Ok(());
+        loop {
+            previous = match run.next(previous) {
+                Step::Finished(Ok(())) => return Ok(()),
+                Step::Finished(Err(message)) => return Err(Error::Hook(event.failure(&message))),
+                Step::Delete(r) => self.delete_hook(&r, release_ns, timeout).await,
+                Step::Create(object) => self
+                    .apply_object(object, false, release_ns)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Step::Await(r, wait) => self.await_hook(&r, wait, release_ns, timeout).await,
+            };
+        }
+    }
+
+    /// Deletes a hook object and waits until it is gone (Helm waits so that the next create
+    /// does not meet the old copy).
+    async fn delete_hook(
+        &self,
+        r: &ObjectRef,
+        release_ns: &str,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let Ok((api, namespace)) = self.api_for(r, release_ns) else {
+            return Ok(());
+        };
+        match api.delete(&r.name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(api_error("delete", r, e).to_string()),
+        }
+        let started = Instant::now();
+        loop {
+            match api.get_opt(&r.name).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) if started.elapsed() < timeout => {}
+                Ok(Some(_)) => {
+                    return Err(format!(
+                        "resource {}/{namespace}/{} still exists\ncontext deadline exceeded",
+                        r.kind, r.name
+                    ));
+                }
+                Err(e) => return Err(api_error("get", r, e).to_string()),
+            }
+            tokio::time::sleep(HOOK_POLL).await;
+        }
+    }
+
+    /// Waits for a created hook as Helm's status watcher does for hooks.
+    async fn await_hook(
+        &self,
+        r: &ObjectRef,
+        wait: Wait,
+        release_ns: &str,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        if wait == Wait::Nothing {
+            return Ok(());
+        }
+        let (api, namespace) = self.api_for(r, release_ns).map_err(|e| e.to_string())?;
+        let shown = ObjectRef {
+            namespace,
+            ..r.clone()
+        };
+        let started = Instant::now();
+        loop {
+            let last = match api.get_opt(&r.name).await {
+                Ok(Some(object)) => {
+                    hooks::progress(wait, &serde_json::to_value(&object).unwrap_or(Value::Null))
+                }
+                Ok(None) => Progress::Running("Resource not found".to_string()),
+                Err(e) => return Err(api_error("get", r, e).to_string()),
+            };
+            match &last {
+                Progress::Done(_) => return Ok(()),
+                Progress::Failed(_) => return Err(hooks::not_ready(&shown, &last, false)),
+                Progress::Running(_) if started.elapsed() >= timeout => {
+                    return Err(hooks::not_ready(&shown, &last, true));
+                }
+                Progress::Running(_) => tokio::time::sleep(HOOK_POLL).await,
             }
         }
     }
@@ -521,8 +676,25 @@ impl Executor {
         } else {
             inventory.namespace.clone()
         };
+        // Fleet keeping the resources removes only the release record: no hooks either.
+        let run_hooks = !deploy::keeps_resources(spec, &inventory);
+        let timeout = hooks::timeout(spec);
+        if run_hooks {
+            self.run_hooks(
+                &inventory.hooks,
+                hooks::Event::PreDelete,
+                &release_ns,
+                timeout,
+            )
+            .await?;
+        }
         let live = self.live_of(&inventory.objects, &release_ns).await?;
-        let doomed = deploy::plan_uninstall(spec, &inventory, &live);
+        let mut doomed = deploy::plan_uninstall(spec, &inventory, &live);
+        // With `deleteNamespace` the plan ends with the release namespace; Fleet deletes it
+        // after Helm's uninstall, so after the post-delete hooks, which may live there.
+        let namespace = (spec.options.delete_namespace && !inventory.namespace.is_empty())
+            .then(|| doomed.pop())
+            .flatten();
         for r in &doomed {
             self.delete(r, &release_ns).await?;
         }
@@ -533,6 +705,25 @@ impl Executor {
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(api_error("delete", format!("configmap {name}"), e)),
         }
+        // Helm runs post-delete hooks after the release is gone and reports their failure
+        // without bringing the release back; the namespace goes either way, since nothing
+        // would be left to retry the uninstall with.
+        let post_delete = if run_hooks {
+            self.run_hooks(
+                &inventory.hooks,
+                hooks::Event::PostDelete,
+                &release_ns,
+                timeout,
+            )
+            .await
+        } else {
+            Ok(())
+        };
+        if let Some(r) = namespace {
+            self.delete(&r, &release_ns).await?;
+            doomed.push(r);
+        }
+        post_delete?;
         Ok(doomed)
     }
 
@@ -574,7 +765,14 @@ impl Executor {
                 namespace: String::new(),
                 name: String::new(),
             };
-            live.extend(list.items.into_iter().map(|o| with_type(o, &r)));
+            // Hooks carry the objectset label too (Helm v4 post-renders them) but are not
+            // release objects, so monitoring never sees them.
+            live.extend(
+                list.items
+                    .into_iter()
+                    .filter(|o| !is_hook(o))
+                    .map(|o| with_type(o, &r)),
+            );
         }
         Ok(live)
     }
@@ -587,6 +785,15 @@ pub fn set_hash(bd_name: &str) -> String {
         fleet_render::postrender::AGENT_LABEL_PREFIX,
         "",
     ))
+}
+
+/// Whether a live object is a Helm hook.
+pub fn is_hook(object: &DynamicObject) -> bool {
+    object
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(hooks::HOOK_ANNOTATION))
 }
 
 /// An object's identity across apiVersion bumps, as the planner compares inventories.
@@ -637,8 +844,9 @@ pub async fn deploy_bundle(
     let mut status = bd.status.clone().unwrap_or_default();
     let deployment_id = bd.spec.deployment_id.as_str();
     let (objects, result) = match deploy::render(renderer, bd, files, cluster) {
-        Ok(objects) => {
-            let result = apply_and_observe(executor, bd, &objects, &mut status, now).await;
+        Ok(rendered) => {
+            let (objects, hooks) = hooks::split(rendered);
+            let result = apply_and_observe(executor, bd, &objects, &hooks, &mut status, now).await;
             (objects, result)
         }
         Err(error) => (Vec::new(), Err(error.into())),
@@ -664,6 +872,7 @@ async fn apply_and_observe(
     executor: &mut Executor,
     bd: &BundleDeployment,
     objects: &[Value],
+    hooks: &[Hook],
     status: &mut BundleDeploymentStatus,
     now: &str,
 ) -> Result<(), Error> {
@@ -671,7 +880,7 @@ async fn apply_and_observe(
     let spec = &bd.spec;
     if !spec.paused {
         let force = spec.options.helm.as_ref().is_some_and(|h| h.force);
-        executor.apply(bd_name, spec, objects, force).await?;
+        executor.apply(bd_name, spec, objects, hooks, force).await?;
         let release = format!("{}/{}", release_namespace(spec), release_name(bd));
         status::applied(status, &spec.deployment_id, &release, now);
     }

@@ -150,7 +150,10 @@ async fn recompute(
     if let DriftAction::Reapply { .. } =
         drift_action(&bd.spec, &status.applied_deployment_id, &report)
     {
-        executor.apply(bd_name, &bd.spec, desired, true).await?;
+        // The deployed ID again: no hooks run, and the inventory keeps its delete hooks.
+        executor
+            .apply(bd_name, &bd.spec, desired, &[], true)
+            .await?;
         let live = executor.live_objects(bd_name, desired).await?;
         let (report, summary) = status::observe(bd_name, &bd.spec, desired, &live)?;
         status::monitored(status, &report, &summary, &live, now);
@@ -213,6 +216,10 @@ async fn watch_kind<T>(
                 )) => {
                     if let Some(v) = &object.metadata.resource_version {
                         version = v.clone();
+                    }
+                    // Hooks carry the objectset label but are not monitored.
+                    if super::is_hook(&object) {
+                        continue;
                     }
                     if let Some(t) = tag(&object)
                         && events.send(t).await.is_err()

@@ -302,7 +302,7 @@ pub fn run_deploy(args: &DeployArgs, out: &mut dyn Write, err: &mut dyn Write) -
     let output = args.output;
     let runtime = runtime()?;
     let mut executor = runtime.block_on(connect(&args.kubeconfig, &args.agent_namespace))?;
-    let renderer = crate::helm::renderer();
+    let renderer = crate::helm::deploy_renderer();
     let outcome = runtime.block_on(cluster::deploy_bundle(
         &mut executor,
         &renderer,

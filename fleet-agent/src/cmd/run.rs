@@ -13,7 +13,11 @@
 //!   passes one after the other (so they never interleave their reads and writes);
 //! * calls to the manager run as blocking tasks, each reporting back as an event;
 //! * one watch per kind deployed (`objectset.rio.cattle.io/hash` exists, all namespaces)
-//!   serves every BundleDeployment: changes are told apart by the label's value;
+//!   serves every BundleDeployment: changes are told apart by the label's value; a kind no
+//!   deployment has any more (after an uninstall or an upgrade that dropped it) has its
+//!   watch closed;
+//! * at start, the inventories in the cluster are listed once for garbage collection
+//!   ([`crate::run`]);
 //! * the loop sleeps until the agent's next wakeup, never polls.
 
 use std::collections::{BTreeSet, HashMap};
@@ -32,6 +36,7 @@ use fleet_core::manifest::Manifest;
 
 use crate::cache::{Credential, Entry, StateDir};
 use crate::cluster::{self, DEFAULT_AGENT_NAMESPACE, Executor};
+use crate::monitor::{self, WatchedKind};
 use crate::run::{Action, Agent, Event, manager_backoff};
 use crate::upstream::{self, Client};
 use crate::{deploy, status};
@@ -580,9 +585,23 @@ async fn cluster_task(
             }
         }
     };
-    let renderer = crate::helm::renderer();
+    // Garbage collection at start: the manager's first list decides which of these go.
+    match executor.inventories().await {
+        Ok(names) => {
+            let event = Event::Inventoried { names };
+            if messages
+                .send(Message::Event(Box::new(event)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        Err(e) => log(format_args!("garbage collection: {e}")),
+    }
+    let renderer = crate::helm::deploy_renderer();
     let mut desired: HashMap<String, Vec<Value>> = HashMap::new();
-    let mut watched: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut watches = Watches::default();
     while let Some(job) = jobs.recv().await {
         let event = match job {
             Job::Deploy {
@@ -616,8 +635,8 @@ async fn cluster_task(
                 };
                 let monitored = !outcome.objects.is_empty();
                 if monitored {
-                    watch_kinds(&executor, &outcome.objects, &mut watched, &messages);
                     desired.insert(name.clone(), outcome.objects);
+                    watches.sync(&executor, &desired, &messages);
                 }
                 Event::Deployed {
                     name,
@@ -628,7 +647,9 @@ async fn cluster_task(
                 }
             }
             Job::Uninstall { name, spec } => {
-                desired.remove(&name);
+                if desired.remove(&name).is_some() {
+                    watches.sync(&executor, &desired, &messages);
+                }
                 let ok = match executor.uninstall(&name, &spec).await {
                     Ok(deleted) => {
                         log(format_args!(
@@ -677,29 +698,42 @@ async fn cluster_task(
     }
 }
 
-/// Starts a watch for each kind of `objects` not watched yet (one per kind for the whole
-/// agent, for as long as it runs).
-fn watch_kinds(
-    executor: &Executor,
-    objects: &[Value],
-    watched: &mut BTreeSet<(String, String)>,
-    messages: &mpsc::Sender<Message>,
-) {
-    for object in objects {
-        let field = |k: &str| object.get(k).and_then(Value::as_str).unwrap_or("");
-        let kind = (field("apiVersion").to_string(), field("kind").to_string());
-        if watched.contains(&kind) {
-            continue;
+/// The agent's watches: one per kind some deployment has, across namespaces, shared by
+/// every deployment.
+#[derive(Default)]
+struct Watches {
+    open: HashMap<WatchedKind, tokio::task::JoinHandle<()>>,
+}
+
+impl Watches {
+    /// Opens a watch for each kind of `desired` not watched yet and closes those of kinds no
+    /// deployment has any more ([`monitor::watch_changes`]).
+    fn sync(
+        &mut self,
+        executor: &Executor,
+        desired: &HashMap<String, Vec<Value>>,
+        messages: &mpsc::Sender<Message>,
+    ) {
+        let watched: BTreeSet<WatchedKind> = self.open.keys().cloned().collect();
+        let needed = monitor::kinds_of(desired.values().map(Vec::as_slice));
+        let (start, stop) = monitor::watch_changes(&watched, &needed);
+        for kind in stop {
+            if let Some(handle) = self.open.remove(&kind) {
+                handle.abort();
+            }
         }
-        let Some(served) = executor.discovery().get(&kind.0, &kind.1) else {
-            continue;
-        };
-        let api: Api<DynamicObject> = Api::all_with(executor.client().clone(), &served.resource);
-        tokio::spawn(cluster::watch::watch_owned(
-            api,
-            messages.clone(),
-            Message::Changed,
-        ));
-        watched.insert(kind);
+        for kind in start {
+            let Some(served) = executor.discovery().get(&kind.0, &kind.1) else {
+                continue;
+            };
+            let api: Api<DynamicObject> =
+                Api::all_with(executor.client().clone(), &served.resource);
+            let handle = tokio::spawn(cluster::watch::watch_owned(
+                api,
+                messages.clone(),
+                Message::Changed,
+            ));
+            self.open.insert(kind, handle);
+        }
     }
 }

@@ -180,16 +180,27 @@ async fn fleet_helm_bundle_deployment_deploys_its_chart() -> Result<()> {
     let data = cm.data.unwrap_or_default();
     assert_eq!(data.get("name").map(String::as_str), Some("example-value"));
     assert_eq!(data.get("test").map(String::as_str), Some("value123"));
-    // Hooks are Helm's to run; they are not part of the deployed objects.
-    let accounts = Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(client, "default")
+    // The pre-install hook (a ServiceAccount) ran, as Helm runs it: created and left in
+    // place (`before-hook-creation`), but not one of the release's inventoried objects.
+    let account =
+        Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(client.clone(), "default")
+            .get_opt("some-operator")
+            .await?
+            .context("the pre-install hook did not run")?;
+    let annotations = account.metadata.annotations.unwrap_or_default();
+    assert!(annotations.contains_key("helm.sh/hook"), "{annotations:?}");
+    let inventory = Api::<ConfigMap>::namespaced(client, "cattle-fleet-system")
         .list(&Default::default())
         .await?;
+    let recorded: String = inventory
+        .items
+        .iter()
+        .filter_map(|cm| cm.data.as_ref()?.get("inventory").cloned())
+        .collect();
+    assert!(recorded.contains("test-simple-chart-config"), "{recorded}");
     assert!(
-        accounts
-            .items
-            .iter()
-            .all(|a| a.metadata.name.as_deref() != Some("some-operator")),
-        "the hook was applied"
+        !recorded.contains("\"name\":\"some-operator\""),
+        "{recorded}"
     );
     Ok(())
 }

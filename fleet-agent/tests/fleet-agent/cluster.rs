@@ -21,10 +21,10 @@ use serde_json::{Value, json};
 
 use crate::proxy::{Recorded, recording_proxy};
 
-const AGENT_NS: &str = "cattle-fleet-system";
+pub(crate) const AGENT_NS: &str = "cattle-fleet-system";
 const HASH_LABEL: &str = "objectset.rio.cattle.io/hash";
 
-fn client_for(url: &str) -> Result<Client> {
+pub(crate) fn client_for(url: &str) -> Result<Client> {
     let mut config = kube::Config::new(url.parse()?);
     config.default_namespace = "default".into();
     // The executor's own error handling is under test, not kube-rs's retries.
@@ -32,7 +32,11 @@ fn client_for(url: &str) -> Result<Client> {
     Ok(Client::try_from(config)?)
 }
 
-fn bundle_deployment(name: &str, deployment_id: &str, options: Value) -> BundleDeployment {
+pub(crate) fn bundle_deployment(
+    name: &str,
+    deployment_id: &str,
+    options: Value,
+) -> BundleDeployment {
     serde_json::from_value(json!({
         "apiVersion": "fleet.cattle.io/v1alpha1",
         "kind": "BundleDeployment",
@@ -58,7 +62,7 @@ fn dir_files(dir: &Path) -> Result<Files> {
     Ok(files)
 }
 
-fn inline_files(docs: &[(&str, &str)]) -> Result<Files> {
+pub(crate) fn inline_files(docs: &[(&str, &str)]) -> Result<Files> {
     let mut files = Files::new();
     for (name, text) in docs {
         files.insert(name, text.as_bytes().to_vec())?;

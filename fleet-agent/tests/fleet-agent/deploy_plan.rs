@@ -47,6 +47,7 @@ fn simple_example_plans_services_before_deployments_and_records_all() {
         bd_name: "simple",
         spec,
         objects: &objects,
+        hooks: &[],
         inventory: None,
         live: &[],
         existing_namespaces: &BTreeSet::new(),

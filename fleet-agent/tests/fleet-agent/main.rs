@@ -5,6 +5,7 @@ mod cluster;
 mod deploy_plan;
 mod diff_cmd;
 mod helm_remote;
+mod hooks;
 mod pipeline;
 mod proxy;
 mod real_cluster;

@@ -1,6 +1,6 @@
 //! A recording TCP proxy in front of the test API server: each HTTP/1.1 request line and
-//! content type as it crossed the wire (shared by the wire-contract tests and the deploy
-//! benchmark).
+//! content type as it crossed the wire, and which connections the client closed (shared by
+//! the wire-contract tests, the watch test of `fleet-agent run` and the deploy benchmark).
 
 use std::sync::{Arc, Mutex};
 
@@ -16,16 +16,31 @@ pub struct Recorded {
     pub target: String,
     /// The `Content-Type` header.
     pub content_type: String,
+    /// The connection it came on (numbered from 0 in accept order).
+    pub connection: usize,
 }
 
 /// A TCP proxy in front of the test server that records each request line and content type.
 pub async fn recording_proxy(upstream: String, log: Arc<Mutex<Vec<Recorded>>>) -> Result<String> {
+    tracking_proxy(upstream, log, Arc::default()).await
+}
+
+/// [`recording_proxy`], also noting in `closed` each connection the client closed.
+pub async fn tracking_proxy(
+    upstream: String,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    closed: Arc<Mutex<Vec<usize>>>,
+) -> Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {
+        let mut next = 0;
         while let Ok((inbound, _)) = listener.accept().await {
             let upstream = upstream.clone();
             let log = log.clone();
+            let closed = closed.clone();
+            let connection = next;
+            next += 1;
             tokio::spawn(async move {
                 let Ok(outbound) = tokio::net::TcpStream::connect(&upstream).await else {
                     return;
@@ -35,7 +50,9 @@ pub async fn recording_proxy(upstream: String, log: Arc<Mutex<Vec<Recorded>>>) -
                 tokio::spawn(async move {
                     let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
                 });
-                let _ = forward_requests(&mut client_read, &mut server_write, &log).await;
+                let _ =
+                    forward_requests(&mut client_read, &mut server_write, &log, connection).await;
+                closed.lock().expect("closed lock").push(connection);
             });
         }
     });
@@ -48,6 +65,7 @@ async fn forward_requests(
     from: &mut tokio::net::tcp::OwnedReadHalf,
     to: &mut tokio::net::tcp::OwnedWriteHalf,
     log: &Mutex<Vec<Recorded>>,
+    connection: usize,
 ) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     loop {
@@ -84,6 +102,7 @@ async fn forward_requests(
             method,
             target,
             content_type,
+            connection,
         });
         let Some(length) = length else {
             to.write_all(&buffer).await?;

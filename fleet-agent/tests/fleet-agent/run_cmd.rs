@@ -694,3 +694,274 @@ fn an_agent_reaches_the_manager_over_https_with_its_ca() -> Result<()> {
     runtime.shutdown_timeout(Duration::from_secs(2));
     Ok(())
 }
+
+/// Creates an object on a test server through its HTTP API.
+fn create(kube: &KubeServer, path: &str, object: &Value) -> Result<()> {
+    let url = format!("{}{path}", kube.url());
+    match call(
+        "POST",
+        &url,
+        None,
+        "application/json",
+        Some(object.to_string()),
+    )? {
+        (201 | 200, _) => Ok(()),
+        (s, v) => bail!("POST {url}: {s} {v}"),
+    }
+}
+
+/// Garbage collection at start: the cluster holds the inventories of two BundleDeployments
+/// the manager does not list (left behind, say, by a cluster whose agent state was lost);
+/// a starting agent uninstalls them once the manager has listed, keeping the objects of the
+/// one whose inventory recorded `keepResources`, and leaves what the manager lists alone.
+#[test]
+fn a_starting_agent_uninstalls_inventoried_deployments_the_manager_does_not_list() -> Result<()> {
+    use fleet_agent::deploy::{Inventory, ObjectRef};
+    let tmp = tempfile::tempdir()?;
+    let manager = Manager::start(&tmp.path().join("manager"), "127.0.0.1:0".parse()?)?;
+    let base = manager.url();
+    let kube = KubeServer::start()?;
+    let kubeconfig = tmp.path().join("kubeconfig");
+    kube.write_kubeconfig(&kubeconfig)?;
+    let token = admin(
+        &base,
+        "POST",
+        "/v1/admin/tokens",
+        Some(json!({"ttlSeconds": 600, "namespace": "fleet-default"}).to_string()),
+    )?["token"]
+        .as_str()
+        .context("no token")?
+        .to_string();
+    admin(
+        &base,
+        "POST",
+        "/v1/admin/apply",
+        Some(bundle("listed", "l1", None)),
+    )?;
+
+    for ns in ["app", "cattle-fleet-system"] {
+        create(
+            &kube,
+            "/api/v1/namespaces",
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        )?;
+    }
+    for (name, keep) in [("stray", false), ("kept-stray", true)] {
+        create(
+            &kube,
+            "/api/v1/namespaces/app/configmaps",
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+                    "data": {"v": "old"}}),
+        )?;
+        let inventory = Inventory {
+            deployment_id: "old-manifest:opts".into(),
+            namespace: "app".into(),
+            objects: vec![ObjectRef {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: "app".into(),
+                name: name.into(),
+            }],
+            bundle_deployment: name.into(),
+            keep_resources: keep,
+            hooks: Vec::new(),
+        };
+        create(
+            &kube,
+            "/api/v1/namespaces/cattle-fleet-system/configmaps",
+            &inventory.to_config_map(name, "cattle-fleet-system"),
+        )?;
+    }
+
+    let log = tmp.path().join("agent.log");
+    let args: Vec<String> = [
+        "--manager",
+        &base,
+        "--registration-token",
+        &token,
+        "--kubeconfig",
+        &text(&kubeconfig),
+        "--state-dir",
+        &text(&tmp.path().join("state")),
+        "--client-id",
+        "gc-cluster",
+        "--label",
+        "env=any",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let _agent = AgentProcess::start(&args, &log)?;
+    let inventory_of = |name: &str| {
+        config_map(
+            &kube,
+            "cattle-fleet-system",
+            &format!("fleet-agent-inventory-{name}"),
+        )
+    };
+    wait_for(
+        "the listed deploy and the strays collected",
+        Duration::from_secs(20),
+        &[log.as_path()],
+        || {
+            Ok((value_of(&kube, "listed")?.as_deref() == Some("l1")
+                && value_of(&kube, "stray")?.is_none()
+                && inventory_of("stray")?.is_none()
+                && inventory_of("kept-stray")?.is_none())
+            .then_some(()))
+        },
+    )?;
+    assert_eq!(
+        value_of(&kube, "kept-stray")?.as_deref(),
+        Some("old"),
+        "keepResources keeps the objects"
+    );
+    assert!(
+        inventory_of("listed")?.is_some(),
+        "what the manager lists stays"
+    );
+    let text = std::fs::read_to_string(&log)?;
+    assert!(text.contains("uninstalled stray"), "{text}");
+    Ok(())
+}
+
+/// One watch per kind, closed when no deployment has that kind any more: the agent talks to
+/// its cluster through a proxy that records requests and closed connections; once the only
+/// Bundle with a Secret is deleted and uninstalled, the Secret watch's connection is closed
+/// and not reopened, while the ConfigMap watch of the remaining Bundle stays open.
+#[test]
+fn run_closes_the_watch_of_a_kind_no_deployment_has_any_more() -> Result<()> {
+    use crate::proxy::{Recorded, tracking_proxy};
+    use std::sync::{Arc, Mutex};
+    let tmp = tempfile::tempdir()?;
+    let manager = Manager::start(&tmp.path().join("manager"), "127.0.0.1:0".parse()?)?;
+    let base = manager.url();
+    let kube = KubeServer::start()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+    let closed: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let upstream = kube.url().trim_start_matches("http://").to_string();
+    let proxy = runtime.block_on(tracking_proxy(upstream, requests.clone(), closed.clone()))?;
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        fleet_test_tools::kube_server::kubeconfig_for(&proxy),
+    )?;
+    let token = admin(
+        &base,
+        "POST",
+        "/v1/admin/tokens",
+        Some(json!({"ttlSeconds": 600, "namespace": "fleet-default"}).to_string()),
+    )?["token"]
+        .as_str()
+        .context("no token")?
+        .to_string();
+    let secret_bundle = "apiVersion: fleet.cattle.io/v1alpha1
+kind: Bundle
+metadata:
+  name: secret
+  namespace: fleet-default
+spec:
+  defaultNamespace: app
+  resources:
+  - name: secret.yaml
+    content: |
+      apiVersion: v1
+      kind: Secret
+      metadata:
+        name: secret
+      stringData:
+        v: s1
+  targets:
+  - clusterSelector:
+      matchExpressions: [{key: env, operator: Exists}]
+";
+    let bundles = [bundle("config", "c1", None), secret_bundle.to_string()].join("---\n");
+    admin(&base, "POST", "/v1/admin/apply", Some(bundles))?;
+    let log = tmp.path().join("agent.log");
+    let args: Vec<String> = [
+        "--manager",
+        &base,
+        "--registration-token",
+        &token,
+        "--kubeconfig",
+        &text(&kubeconfig),
+        "--state-dir",
+        &text(&tmp.path().join("state")),
+        "--client-id",
+        "watch-cluster",
+        "--label",
+        "env=any",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let _agent = AgentProcess::start(&args, &log)?;
+    let logs = [log.as_path()];
+    let watches_of = |plural: &str| -> Vec<usize> {
+        requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r.method == "GET"
+                    && r.target.starts_with(&format!("/api/v1/{plural}?"))
+                    && r.target.contains("watch=true")
+            })
+            .map(|r| r.connection)
+            .collect()
+    };
+    let secret_exists = || -> Result<bool> {
+        let url = format!("{}/api/v1/namespaces/app/secrets/secret", kube.url());
+        Ok(call("GET", &url, None, "", None)?.0 == 200)
+    };
+    let secret_watches = wait_for(
+        "both deploys and their watches",
+        Duration::from_secs(20),
+        &logs,
+        || {
+            let secrets = watches_of("secrets");
+            Ok((value_of(&kube, "config")?.as_deref() == Some("c1")
+                && secret_exists()?
+                && !secrets.is_empty()
+                && !watches_of("configmaps").is_empty())
+            .then_some(secrets))
+        },
+    )?;
+
+    admin(
+        &base,
+        "DELETE",
+        "/v1/admin/objects/bundles/fleet-default/secret",
+        None,
+    )?;
+    wait_for(
+        "the uninstall and the Secret watch closed",
+        Duration::from_secs(20),
+        &logs,
+        || {
+            let closed = closed.lock().unwrap().clone();
+            Ok(
+                (!secret_exists()? && secret_watches.iter().all(|c| closed.contains(c)))
+                    .then_some(()),
+            )
+        },
+    )?;
+    // Nothing watches Secrets any more; the ConfigMap watch is still open.
+    std::thread::sleep(Duration::from_millis(500));
+    let closed = closed.lock().unwrap().clone();
+    let secrets = watches_of("secrets");
+    assert!(
+        secrets.iter().all(|c| closed.contains(c)),
+        "a Secret watch was reopened: {secrets:?}, closed {closed:?}"
+    );
+    let config_maps = watches_of("configmaps");
+    assert!(
+        config_maps.iter().any(|c| !closed.contains(c)),
+        "the ConfigMap watch was closed too: {config_maps:?}, closed {closed:?}"
+    );
+    Ok(())
+}
