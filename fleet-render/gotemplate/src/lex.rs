@@ -2,25 +2,61 @@
 
 use crate::parse::{Lit, PErr, Tok};
 
+/// The character starting at byte `i` of `src` (`i` on a character boundary).
+fn char_at(src: &str, i: usize) -> Option<char> {
+    match src.as_bytes().get(i) {
+        Some(&b) if b.is_ascii() => Some(char::from(b)),
+        Some(_) => src[i..].chars().next(),
+        None => None,
+    }
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The end of the identifier characters of `src` from byte `i`.
+fn ident_end(src: &str, mut i: usize) -> usize {
+    let bytes = src.as_bytes();
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            i += 1;
+        } else if b.is_ascii() {
+            break;
+        } else {
+            match src[i..].chars().next() {
+                Some(c) if c.is_alphanumeric() => i += c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    i
+}
+
 /// Lexes an action's text into tokens and the byte offset of each within `src`.
+///
+/// It walks bytes and decodes a character only where a non-ASCII one stands: actions are
+/// nearly always ASCII, and a chart has tens of thousands of them.
 pub(crate) fn lex_action(src: &str, line: usize) -> Result<(Vec<Tok>, Vec<usize>), PErr> {
     let err = |m: String| PErr { line, message: m };
-    let chars: Vec<char> = src.chars().collect();
-    let bytes_at: Vec<usize> = src.char_indices().map(|(b, _)| b).collect();
+    let bytes = src.as_bytes();
     let mut i = 0;
     let mut out = Vec::new();
     let mut offsets = Vec::new();
     // Tokens pushed by one step of the loop start where that step started.
     let mut step_start = 0;
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
-    while i < chars.len() {
+    let digit_at = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_digit);
+    while i < bytes.len() {
         while offsets.len() < out.len() {
             offsets.push(step_start);
         }
-        step_start = bytes_at.get(i).copied().unwrap_or(src.len());
-        let c = chars[i];
+        step_start = i;
+        let Some(c) = char_at(src, i) else {
+            break;
+        };
         match c {
-            c if c.is_whitespace() => i += 1,
+            c if c.is_whitespace() => i += c.len_utf8(),
             '(' => {
                 out.push(Tok::LParen);
                 i += 1
@@ -37,7 +73,7 @@ pub(crate) fn lex_action(src: &str, line: usize) -> Result<(Vec<Tok>, Vec<usize>
                 out.push(Tok::Comma);
                 i += 1
             }
-            ':' if chars.get(i + 1) == Some(&'=') => {
+            ':' if bytes.get(i + 1) == Some(&b'=') => {
                 out.push(Tok::Declare);
                 i += 2
             }
@@ -45,52 +81,50 @@ pub(crate) fn lex_action(src: &str, line: usize) -> Result<(Vec<Tok>, Vec<usize>
                 out.push(Tok::Assign);
                 i += 1
             }
-            '.' if chars
-                .get(i + 1)
-                .is_some_and(|&n| ident(n) && !n.is_ascii_digit()) =>
-            {
+            '.' if char_at(src, i + 1).is_some_and(|n| is_ident(n) && !n.is_ascii_digit()) => {
                 // `.x` after a space starts a new operand (dot's field); right after a term
                 // it continues that term's field chain (`$v.x`, `(f).x`, `.a.x`).
-                let chained =
-                    i > 0 && !chars[i - 1].is_whitespace() && !"(|,=".contains(chars[i - 1]);
+                let chained = src[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|p| !p.is_whitespace() && !"(|,=".contains(p));
                 if !chained {
                     out.push(Tok::Dot);
                 }
-                let start = i + 1;
-                i += 1;
-                while i < chars.len() && ident(chars[i]) {
-                    i += 1;
-                }
-                out.push(Tok::Field(chars[start..i].iter().collect()));
+                let end = ident_end(src, i + 1);
+                out.push(Tok::Field(src[i + 1..end].to_string()));
+                i = end;
             }
-            '.' if !chars.get(i + 1).is_some_and(|n| n.is_ascii_digit()) => {
+            '.' if !digit_at(i + 1) => {
                 out.push(Tok::Dot);
                 i += 1
             }
             '$' => {
-                let start = i;
-                i += 1;
-                while i < chars.len() && ident(chars[i]) {
-                    i += 1;
-                }
-                out.push(Tok::Var(chars[start..i].iter().collect()));
+                let end = ident_end(src, i + 1);
+                out.push(Tok::Var(src[i..end].to_string()));
+                i = end;
             }
             '"' => {
                 i += 1;
                 let mut s = String::new();
                 loop {
-                    let Some(&c) = chars.get(i) else {
-                        return Err(err("unterminated quoted string".into()));
-                    };
+                    // The plain run up to the next quote, backslash or newline.
+                    let run = bytes[i..]
+                        .iter()
+                        .position(|b| matches!(b, b'"' | b'\\' | b'\n'))
+                        .ok_or_else(|| err("unterminated quoted string".into()))?;
+                    s.push_str(&src[i..i + run]);
+                    i += run;
+                    let b = bytes[i];
                     i += 1;
-                    match c {
-                        '"' => break,
-                        '\n' => return Err(err("unterminated quoted string".into())),
-                        '\\' => {
-                            let Some(&e) = chars.get(i) else {
+                    match b {
+                        b'"' => break,
+                        b'\n' => return Err(err("unterminated quoted string".into())),
+                        _ => {
+                            let Some(e) = char_at(src, i) else {
                                 return Err(err("unterminated quoted string".into()));
                             };
-                            i += 1;
+                            i += e.len_utf8();
                             match e {
                                 'n' => s.push('\n'),
                                 't' => s.push('\t'),
@@ -105,10 +139,13 @@ pub(crate) fn lex_action(src: &str, line: usize) -> Result<(Vec<Tok>, Vec<usize>
                                         'u' => 4,
                                         _ => 8,
                                     };
-                                    let hex: String =
-                                        chars.get(i..i + n).unwrap_or_default().iter().collect();
-                                    i += n;
-                                    let ch = u32::from_str_radix(&hex, 16)
+                                    // `n` characters; none when fewer are left.
+                                    let mut ends =
+                                        src[i..].char_indices().map(|(o, c)| i + o + c.len_utf8());
+                                    let hex_end = ends.nth(n - 1).unwrap_or(i);
+                                    let hex = &src[i..hex_end];
+                                    i = hex_end;
+                                    let ch = u32::from_str_radix(hex, 16)
                                         .ok()
                                         .and_then(char::from_u32)
                                         .ok_or_else(|| err(format!("invalid escape \\{e}{hex}")))?;
@@ -117,31 +154,26 @@ pub(crate) fn lex_action(src: &str, line: usize) -> Result<(Vec<Tok>, Vec<usize>
                                 other => return Err(err(format!("invalid escape \\{other}"))),
                             }
                         }
-                        c => s.push(c),
                     }
                 }
                 out.push(Tok::Str(s));
             }
             '`' => {
-                i += 1;
-                let start = i;
-                while i < chars.len() && chars[i] != '`' {
-                    i += 1;
-                }
-                if i >= chars.len() {
-                    return Err(err("unterminated raw quoted string".into()));
-                }
-                out.push(Tok::Str(chars[start..i].iter().collect()));
-                i += 1;
+                let end = bytes[i + 1..]
+                    .iter()
+                    .position(|b| *b == b'`')
+                    .ok_or_else(|| err("unterminated raw quoted string".into()))?;
+                out.push(Tok::Str(src[i + 1..i + 1 + end].to_string()));
+                i += end + 2;
             }
             '\'' => {
                 // A character constant prints as its code point, as in Go.
-                let end = chars[i + 1..]
+                let end = bytes[i + 1..]
                     .iter()
-                    .position(|&c| c == '\'')
+                    .position(|b| *b == b'\'')
                     .ok_or_else(|| err("unterminated character constant".into()))?;
-                let body: String = chars[i + 1..i + 1 + end].iter().collect();
-                let ch = match body.as_str() {
+                let body = &src[i + 1..i + 1 + end];
+                let ch = match body {
                     "\\n" => '\n',
                     "\\t" => '\t',
                     "\\\\" => '\\',
@@ -152,33 +184,28 @@ pub(crate) fn lex_action(src: &str, line: usize) -> Result<(Vec<Tok>, Vec<usize>
                 out.push(Tok::Num(Lit::Int(i64::from(ch as u32))));
                 i += end + 2;
             }
-            c if c.is_ascii_digit()
-                || ((c == '-' || c == '+' || c == '.')
-                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit())) =>
-            {
+            c if c.is_ascii_digit() || (matches!(c, '-' | '+' | '.') && digit_at(i + 1)) => {
                 let start = i;
                 i += 1;
-                while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric()
-                        || chars[i] == '.'
-                        || chars[i] == '_'
-                        || ((chars[i] == '-' || chars[i] == '+')
-                            && matches!(chars[i - 1], 'e' | 'E')))
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric()
+                        || bytes[i] == b'.'
+                        || bytes[i] == b'_'
+                        || ((bytes[i] == b'-' || bytes[i] == b'+')
+                            && matches!(bytes[i - 1], b'e' | b'E')))
                 {
                     i += 1;
                 }
-                let text: String = chars[start..i].iter().filter(|&&c| c != '_').collect();
+                let text: String = src[start..i].chars().filter(|&c| c != '_').collect();
                 out.push(Tok::Num(
                     parse_number(&text)
                         .ok_or_else(|| err(format!("bad number syntax: {text:?}")))?,
                 ));
             }
-            c if ident(c) => {
-                let start = i;
-                while i < chars.len() && ident(chars[i]) {
-                    i += 1;
-                }
-                out.push(Tok::Ident(chars[start..i].iter().collect()));
+            c if is_ident(c) => {
+                let end = ident_end(src, i);
+                out.push(Tok::Ident(src[i..end].to_string()));
+                i = end;
             }
             other => return Err(err(format!("unexpected {other:?} in command"))),
         }

@@ -344,8 +344,16 @@ pub(crate) fn split(src: &str, left: &str, right: &str) -> Result<Vec<Item>, PEr
     let mut rest = src;
     let mut line = 1;
     let mut trim_next = false;
+    // Where the current line starts in `src`, kept as `rest` advances: looking back for it at
+    // each action would scan long lines (dashboards held as one-line JSON) over and over.
+    let mut line_start = 0;
+    let advance_line_start = |line_start: &mut usize, from: usize, segment: &str| {
+        if let Some(p) = segment.rfind('\n') {
+            *line_start = from + p + 1;
+        }
+    };
     loop {
-        let Some(start) = rest.find(left) else {
+        let Some(start) = find_delim(rest, left) else {
             let text = if trim_next { rest.trim_start() } else { rest };
             if !text.is_empty() {
                 items.push(Item::Text(text.to_string()));
@@ -368,6 +376,8 @@ pub(crate) fn split(src: &str, left: &str, right: &str) -> Result<Vec<Item>, PEr
             items.push(Item::Text(text.to_string()));
         }
         line += rest[..start].matches('\n').count();
+        let offset = src.len() - rest.len();
+        advance_line_start(&mut line_start, offset, &rest[..start]);
         let body_start = if trim_left { &after[1..] } else { after };
         // Find the closing delimiter outside quotes and comments.
         let (body, close_len, trim_right) = find_close(body_start, right).ok_or_else(|| PErr {
@@ -384,9 +394,6 @@ pub(crate) fn split(src: &str, left: &str, right: &str) -> Result<Vec<Item>, PEr
                 });
             }
         } else {
-            let line_start = src[..src.len() - rest.len() + start]
-                .rfind('\n')
-                .map_or(0, |i| i + 1);
             // Go reports the column of the action's first token (0-based bytes).
             let lead = inner.len() - inner.trim_start_matches([' ', '\t']).len();
             let col = src.len() - rest.len() + start - line_start
@@ -408,10 +415,33 @@ pub(crate) fn split(src: &str, left: &str, right: &str) -> Result<Vec<Item>, PEr
             });
         }
         line += inner.matches('\n').count();
+        let action_start = src.len() - rest.len() + start;
         trim_next = trim_right;
         rest = &body_start[body + close_len..];
+        let action_end = src.len() - rest.len();
+        advance_line_start(
+            &mut line_start,
+            action_start,
+            &src[action_start..action_end],
+        );
     }
     Ok(items)
+}
+
+/// The first position of `delim` in `hay`: a search for its first character (a word at a
+/// time), then a comparison, which beats a general substring search for a two-byte delimiter
+/// met once per action.
+fn find_delim(hay: &str, delim: &str) -> Option<usize> {
+    let first = delim.chars().next()?;
+    let mut from = 0;
+    while let Some(p) = hay[from..].find(first) {
+        let at = from + p;
+        if hay[at..].starts_with(delim) {
+            return Some(at);
+        }
+        from = at + first.len_utf8();
+    }
+    None
 }
 
 /// Position of the closing `}` of an action (skipping quoted strings and comments), its length
