@@ -1294,6 +1294,24 @@ mod two_way_exhaustive {
         failed
     }
 
+    /// A map where the original had a scalar carries keyed lists whose items lack their key:
+    /// they go as `$patch: replace`, as for a field the original lacks (found by fuzzing).
+    #[test]
+    fn a_map_replacing_a_scalar_keeps_keyless_items_apart() {
+        let schema = Schema::builtin();
+        let original = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": "text"});
+        let modified = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [
+                {"image": "nginx", "n": "web"}, {"image": "busybox", "z": "side"}]}}}});
+        let patch = two_way(&original, &modified, schema);
+        let opts = MergeOptions {
+            server_directives: true,
+            ..MergeOptions::default()
+        };
+        let merged = merge(&original, &patch, schema, &opts).expect("applies");
+        assert_eq!(merged.as_ref(), Some(&modified), "patch {patch}");
+    }
+
     #[test]
     fn service_ports_keyed_by_port_round_trip() {
         let items = [

@@ -102,7 +102,14 @@ impl Creator<'_, '_> {
                         }
                         _ => {
                             if !scalar_at(self.cmp, path, tv, fv) {
-                                out.insert(key.clone(), self.new_value(path, tv));
+                                // A map or list where the target had a scalar is new to it, with
+                                // the same rules as a field the target lacks.
+                                let value = if tv.is_object() || tv.is_array() {
+                                    self.new_field(path, sub, tv)
+                                } else {
+                                    self.new_value(path, tv)
+                                };
+                                out.insert(key.clone(), value);
                             }
                         }
                     }
