@@ -62,6 +62,25 @@ fn has_repeated_scalar(value: &Value) -> bool {
     }
 }
 
+/// JSON equality with numbers compared by value, as the comparison behind `two_way` reads them
+/// (`0` and `-0.0`, `1` and `1.0` are the same number).
+fn same_values(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_values(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_values(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     // The input is `<kind byte> <original> \0 <patch or modified> [\0 <JSON 6902 ops>]`.
     let Some((&selector, rest)) = data.split_first() else {
@@ -108,6 +127,9 @@ fuzz_target!(|data: &[u8]| {
             ..MergeOptions::default()
         };
         let merged = merge(&original, &created, schema, &opts).expect("a created patch applies");
-        assert_eq!(merged.as_ref(), Some(&modified), "patch {created}");
+        assert!(
+            merged.as_ref().is_some_and(|m| same_values(m, &modified)),
+            "patch {created}\nmerged {merged:?}\nwanted {modified}"
+        );
     }
 });

@@ -472,7 +472,18 @@ fn merge_sorted<T>(
 fn key_text(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+        // Numbers by value, as patch creation compares them: `0`, `-0.0` and `0.0` are one key.
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f)
+                if n.as_i64().is_none()
+                    && n.as_u64().is_none()
+                    && f.fract() == 0.0
+                    && f.abs() < 9.0e15 =>
+            {
+                format!("{}", f as i64)
+            }
+            _ => n.to_string(),
+        },
         Some(Value::Bool(b)) => b.to_string(),
         _ => String::new(),
     }
@@ -1310,6 +1321,34 @@ mod two_way_exhaustive {
         };
         let merged = merge(&original, &patch, schema, &opts).expect("applies");
         assert_eq!(merged.as_ref(), Some(&modified), "patch {patch}");
+    }
+
+    /// Keys equal by value but written differently (`0` and `-0.0`) are one key on both
+    /// sides: patch creation and the merge's element order (found by fuzzing).
+    #[test]
+    fn number_keys_compare_by_value_in_the_merge_too() {
+        let schema = Schema::builtin();
+        let original = json!({"apiVersion": "v1", "kind": "Service",
+            "spec": {"ports": [{"port": -0.0}, {"port": 2}]}});
+        let modified = json!({"apiVersion": "v1", "kind": "Service",
+            "spec": {"ports": [{"port": 0}, {"port": "x"}]}});
+        let patch = two_way(&original, &modified, schema);
+        let opts = MergeOptions {
+            server_directives: true,
+            ..MergeOptions::default()
+        };
+        let merged = merge(&original, &patch, schema, &opts).expect("applies");
+        assert_eq!(
+            merged.as_ref().map(|m| m["spec"]["ports"][1].clone()),
+            Some(json!({"port": "x"})),
+            "patch {patch}"
+        );
+        assert_eq!(
+            merged
+                .as_ref()
+                .map(|m| m["spec"]["ports"].as_array().map(Vec::len)),
+            Some(Some(2))
+        );
     }
 
     #[test]
