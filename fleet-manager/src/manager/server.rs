@@ -40,6 +40,14 @@ pub struct App {
     changed: Notify,
     /// Serialises reconciles so two never interleave their read and write.
     reconcile_lock: tokio::sync::Mutex<()>,
+    /// Reconcile tickets: each caller of [`App::reconcile`] takes the next one after its write;
+    /// a reconcile that starts reading the store after ticket `n` was taken covers every ticket
+    /// up to `n`, so callers queued behind it return at once (requests coalesced).
+    reconcile_requested: std::sync::atomic::AtomicU64,
+    /// The highest ticket a successful reconcile covered.
+    reconcile_covered: std::sync::atomic::AtomicU64,
+    /// Calls of [`App::reconcile`] answered by another caller's reconcile.
+    reconciles_coalesced: std::sync::atomic::AtomicU64,
     heartbeats: Mutex<HashMap<String, Instant>>,
     metrics: Mutex<BTreeMap<String, (u64, f64)>>,
     sources: super::sources::Sources,
@@ -154,6 +162,9 @@ impl App {
                 .map_or(0, |d| d.as_nanos()),
             changed: Notify::new(),
             reconcile_lock: tokio::sync::Mutex::new(()),
+            reconcile_requested: std::sync::atomic::AtomicU64::new(0),
+            reconcile_covered: std::sync::atomic::AtomicU64::new(0),
+            reconciles_coalesced: std::sync::atomic::AtomicU64::new(0),
             heartbeats: Mutex::new(HashMap::new()),
             metrics: Mutex::new(BTreeMap::new()),
             sources: super::sources::Sources::new(options.webhook_secret),
@@ -307,9 +318,22 @@ impl App {
     /// Recomputes BundleDeployments and roll-ups and commits the changes in one transaction;
     /// again while a rollout stopped at `maxNew` creations (each pass its own transaction, as
     /// each of Fleet's bundle reconciles is).
+    ///
+    /// Callers that queue up while one runs are served by the next one: registrations and
+    /// status posts arriving together cost one reconcile, not one each. A caller returns only
+    /// once a reconcile that read the store after its call has succeeded.
     pub async fn reconcile(&self) -> ApiResult<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let ticket = self.reconcile_requested.fetch_add(1, SeqCst) + 1;
         let _guard = self.reconcile_lock.lock().await;
+        if self.reconcile_covered.load(SeqCst) >= ticket {
+            self.reconciles_coalesced.fetch_add(1, SeqCst);
+            return Ok(());
+        }
+        // Every ticket taken so far belongs to a write made before the store is read below.
+        let covering = self.reconcile_requested.load(SeqCst);
         while self.reconcile_pass()? {}
+        self.reconcile_covered.fetch_max(covering, SeqCst);
         Ok(())
     }
 
@@ -402,6 +426,12 @@ async fn metrics(State(app): State<Arc<App>>) -> ApiResult<String> {
     for (s, n) in states {
         out.push_str(&format!("fleet_bundledeployments{{state=\"{s}\"}} {n}\n"));
     }
+    let coalesced = app
+        .reconciles_coalesced
+        .load(std::sync::atomic::Ordering::Relaxed);
+    out.push_str(&format!(
+        "# TYPE fleet_reconciles_coalesced_total counter\nfleet_reconciles_coalesced_total {coalesced}\n"
+    ));
     let seen = app.heartbeats.lock().map_or(0, |h| h.len());
     let offline = app.offline.lock().map_or(0, |o| o.len());
     out.push_str(&format!(
@@ -915,5 +945,75 @@ mod tests {
         // Both start with generation 0 of every namespace, within the same second.
         let (first, second) = (open("a.redb"), open("b.redb"));
         assert_ne!(first.etag("cluster-ns"), second.etag("cluster-ns"));
+    }
+
+    /// Reconcile requests queued behind a running reconcile are served by one more reconcile,
+    /// and every caller returns only once its own write has been reconciled.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_reconciles_are_coalesced_and_each_write_is_reconciled() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RedbStore::open(&dir.path().join("s.redb")).expect("store");
+        let app = App::new(Box::new(store), "admin", Options::default());
+        let put = |kind: &str, object: Value| {
+            let (ns, name) = (
+                object["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                object["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            Write::Put {
+                kind: kind.into(),
+                namespace: ns,
+                name,
+                object,
+            }
+        };
+        app.store
+            .write(&[put(
+                BUNDLE,
+                json!({"apiVersion": FLEET_API, "kind": "Bundle",
+                    "metadata": {"namespace": "fleet-default", "name": "app"},
+                    "spec": {"resources": [{"name": "cm.yaml", "content": "kind: ConfigMap\n"}],
+                             "targets": [{"clusterSelector": {}}]}}),
+            )])
+            .expect("bundle");
+        // Hold the lock as a running reconcile would, while ten clusters arrive.
+        let running = app.reconcile_lock.lock().await;
+        let mut callers = Vec::new();
+        for i in 0..10 {
+            let app = app.clone();
+            callers.push(tokio::spawn(async move {
+                let cluster = json!({"apiVersion": FLEET_API, "kind": "Cluster",
+                    "metadata": {"namespace": "fleet-default", "name": format!("c{i}")},
+                    "spec": {}});
+                app.store.write(&[put(CLUSTER, cluster)]).expect("cluster");
+                app.reconcile().await
+            }));
+        }
+        while app.reconcile_requested.load(SeqCst) < 10 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        drop(running);
+        for caller in callers {
+            caller.await.expect("joined").expect("reconciled");
+        }
+        assert_eq!(app.reconciles_coalesced.load(SeqCst), 9);
+        assert_eq!(app.store.list(BUNDLE_DEPLOYMENT).expect("list").len(), 10);
+        // A later request is not taken for covered.
+        app.store
+            .write(&[put(
+                CLUSTER,
+                json!({"apiVersion": FLEET_API, "kind": "Cluster",
+                    "metadata": {"namespace": "fleet-default", "name": "late"}, "spec": {}}),
+            )])
+            .expect("cluster");
+        app.reconcile().await.expect("reconciled");
+        assert_eq!(app.store.list(BUNDLE_DEPLOYMENT).expect("list").len(), 11);
+        assert_eq!(app.reconciles_coalesced.load(SeqCst), 9);
     }
 }
