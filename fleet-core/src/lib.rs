@@ -7,6 +7,7 @@
 pub mod crd;
 pub mod fleetyaml;
 pub mod gojson;
+pub mod gostr;
 pub mod manifest;
 pub mod merge;
 pub mod meta;
@@ -14,6 +15,7 @@ pub mod names;
 pub mod path;
 pub mod rollout;
 pub mod selector;
+pub mod semver;
 pub mod state;
 pub mod substitute;
 pub mod yaml;
