@@ -317,7 +317,11 @@ pub fn file_objects(file: &str, bytes: &[u8]) -> Result<Vec<Value>, Error> {
                         reason: "a list item is not a mapping".to_string(),
                     });
                 };
-                let unset = |key: &str| item.get(key).and_then(Value::as_str).is_none_or(str::is_empty);
+                let unset = |key: &str| {
+                    item.get(key)
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                };
                 if unset("kind") && unset("apiVersion") {
                     item.insert("kind".to_string(), Value::from(item_kind.as_str()));
                     item.insert("apiVersion".to_string(), Value::from(api_version.as_str()));
