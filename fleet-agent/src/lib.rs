@@ -17,6 +17,29 @@
 //! [`mod@run`] decides the pull loop of `fleet-agent run` (what to poll, fetch, deploy, uninstall,
 //! recompute and report) from events, with the clock passed in.
 //!
+//! The entry point is [`run()`] over a parsed [`Cli`], as the binary calls it; here
+//! `fleet-agent template` renders a chart written to a temporary directory:
+//!
+//! ```
+//! use clap::Parser;
+//!
+//! let chart = tempfile::tempdir().unwrap();
+//! std::fs::write(chart.path().join("Chart.yaml"), "apiVersion: v2\nname: demo\nversion: 0.1.0\n").unwrap();
+//! std::fs::create_dir(chart.path().join("templates")).unwrap();
+//! std::fs::write(
+//!     chart.path().join("templates/cm.yaml"),
+//!     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n  namespace: {{ .Release.Namespace }}\n",
+//! )
+//! .unwrap();
+//! let path = chart.path().to_str().unwrap();
+//! let cli = fleet_agent::Cli::parse_from(["fleet-agent", "template", "web", path, "-n", "shop"]);
+//! let (mut out, mut err) = (Vec::new(), Vec::new());
+//! let status = fleet_agent::run(cli, &mut out, &mut err);
+//! assert_eq!(status, std::process::ExitCode::SUCCESS, "{}", String::from_utf8_lossy(&err));
+//! let manifest = String::from_utf8(out).unwrap();
+//! assert!(manifest.contains("  name: web-cm\n  namespace: shop\n"), "{manifest}");
+//! ```
+//!
 //! `cluster` (feature `kube`, on by default) is the kube-rs shell that executes those plans
 //! against an API server, and `upstream` the client of the manager's agent API; the
 //! `deploy`, `uninstall` and `run` subcommands drive them.

@@ -5,11 +5,11 @@ use serde_json::Value;
 
 use fleet_core::crd::{
     BundleDeployment, BundleDeploymentDisplay, BundleDeploymentResource, BundleDeploymentStatus,
-    Condition, ModifiedStatus, NonReadyStatus, ResourceCounts, ResourceSummary,
+    Condition, ModifiedStatus, NonReadyStatus, ResourceCounts,
 };
 use fleet_core::state::deployment_state;
-use fleet_render::diff::{Report, State};
-use fleet_render::readiness::{MAX_NON_READY, Readiness, Summary};
+use fleet_render::diff::Report;
+use fleet_render::readiness::{MAX_NON_READY, Summary};
 
 use crate::deploy::is_recorded_error;
 
@@ -96,47 +96,11 @@ pub fn monitored(
     live: &[Value],
     now: &str,
 ) {
-    let modified: Vec<ModifiedStatus> = report
-        .entries
-        .iter()
-        .map(|e| ModifiedStatus {
-            kind: e.kind.clone(),
-            api_version: e.api_version.clone(),
-            namespace: e.namespace.clone(),
-            name: e.name.clone(),
-            missing: e.state == State::Missing,
-            exist: e.exist,
-            delete: e.state == State::Extra,
-            patch: e.patch.clone().unwrap_or_default(),
-            ..ModifiedStatus::default()
-        })
-        .collect();
+    let modified: Vec<ModifiedStatus> = report.entries.iter().map(ModifiedStatus::from).collect();
     let non_ready: Vec<NonReadyStatus> = summary
         .non_ready_resources
         .iter()
-        .map(|n| NonReadyStatus {
-            uid: n.uid.clone(),
-            kind: n.kind.clone(),
-            api_version: n.api_version.clone(),
-            namespace: n.namespace.clone(),
-            name: n.name.clone(),
-            summary: ResourceSummary {
-                state: match n.state {
-                    Readiness::Error => "error",
-                    _ => "in-progress",
-                }
-                .to_string(),
-                error: n.state == Readiness::Error,
-                transitioning: n.state != Readiness::Error,
-                message: if n.message.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![n.message.clone()]
-                },
-                ..ResourceSummary::default()
-            },
-            ..NonReadyStatus::default()
-        })
+        .map(NonReadyStatus::from)
         .collect();
 
     status.ready = non_ready.is_empty();
@@ -144,15 +108,7 @@ pub fn monitored(
     status.incomplete_state = summary.incomplete || modified.len() > MAX_NON_READY;
     status.modified_status = modified.into_iter().take(MAX_NON_READY).collect();
     status.non_ready_status = non_ready.into_iter().take(MAX_NON_READY).collect();
-    status.resource_counts = Some(ResourceCounts {
-        ready: summary.ready as i64,
-        desired_ready: summary.desired_ready as i64,
-        modified: summary.modified as i64,
-        orphaned: summary.orphaned as i64,
-        missing: summary.missing as i64,
-        not_ready: summary.not_ready as i64,
-        ..ResourceCounts::default()
-    });
+    status.resource_counts = Some(ResourceCounts::from(summary));
     status.resources = report
         .compared
         .iter()
@@ -279,8 +235,8 @@ pub fn display(bd: &BundleDeployment) -> BundleDeploymentDisplay {
 mod tests {
     use super::*;
     use fleet_core::state::BundleState;
-    use fleet_render::diff::{Compared, Entry};
-    use fleet_render::readiness::NonReady;
+    use fleet_render::diff::{Compared, Entry, State};
+    use fleet_render::readiness::{NonReady, Readiness};
 
     fn bd_with(status: BundleDeploymentStatus) -> BundleDeployment {
         let mut bd: BundleDeployment = serde_json::from_value(serde_json::json!({

@@ -58,7 +58,7 @@ pub enum FetchError {
     NoChart(String),
     /// The version constraint does not parse.
     #[error(transparent)]
-    Semver(#[from] crate::semver::Error),
+    Semver(#[from] fleet_core::semver::Error),
     /// A downloaded file or index is malformed.
     #[error("{what}: {reason}")]
     Malformed {

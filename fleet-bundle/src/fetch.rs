@@ -18,8 +18,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::chart::{ChartFetcher, ChartRef, FetchError, MAX_ARCHIVE_BYTES, unpack_archive};
-use crate::semver;
 use crate::tree::MemTree;
+use fleet_core::semver;
 
 /// Basic-auth credentials for chart repositories and registries.
 #[derive(Debug, Clone, PartialEq, Eq)]

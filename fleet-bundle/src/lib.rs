@@ -33,7 +33,6 @@ pub mod fetch;
 pub mod git;
 pub mod ignore;
 pub mod read;
-pub mod semver;
 pub mod tree;
 pub mod walk;
 

@@ -186,8 +186,10 @@ where
     message
 }
 
-/// The `kind.group namespace/name` form Fleet uses in status messages.
-fn object_name(api_version: &str, kind: &str, namespace: &str, name: &str) -> String {
+/// The `kind.group namespace/name` form Fleet uses in status messages: the kind lower-cased
+/// rune by rune (Go's `strings.ToLower`), the part of `apiVersion` before `/` (so the core
+/// group shows its version: `configmap.v1`).
+pub fn object_name(api_version: &str, kind: &str, namespace: &str, name: &str) -> String {
     let kind = go_lower(kind);
     let ns_name = if namespace.is_empty() {
         name.to_string()
@@ -208,10 +210,13 @@ fn go_lower(s: &str) -> String {
         .collect()
 }
 
-/// `ModifiedStatus.String()`: `kind.group ns/name missing|extra|modified <patch>`.
+/// `ModifiedStatus.String()`: `kind.group ns/name missing|is not owned by us|extra|modified
+/// <patch>`.
 pub fn modified_status_string(m: &ModifiedStatus) -> String {
     let name = object_name(&m.api_version, &m.kind, &m.namespace, &m.name);
-    if m.missing {
+    if m.missing && m.exist {
+        format!("{name} is not owned by us")
+    } else if m.missing {
         format!("{name} missing")
     } else if m.delete {
         format!("{name} extra")
@@ -237,6 +242,22 @@ pub fn resource_summary_string(s: &ResourceSummary) -> String {
         out.push_str(&s.message.join(", "));
     }
     out
+}
+
+/// The wrangler summary of a non-ready resource as Fleet's agent records it: state `error`
+/// with `error: true`, or `in-progress` with `transitioning: true`; the message, if any.
+pub fn non_ready_summary(error: bool, message: &str) -> ResourceSummary {
+    ResourceSummary {
+        state: if error { "error" } else { "in-progress" }.to_string(),
+        error,
+        transitioning: !error,
+        message: if message.is_empty() {
+            Vec::new()
+        } else {
+            vec![message.to_string()]
+        },
+        ..ResourceSummary::default()
+    }
 }
 
 /// `NonReadyStatus.String()`: `kind.group ns/name <summary>`.

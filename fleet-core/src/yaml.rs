@@ -154,8 +154,9 @@ pub fn to_string_multi<T: Serialize>(values: &[T]) -> Result<String, Error> {
 
 /// The items of a Kubernetes list object: any object whose `kind` ends in `List` with an
 /// `items` array (`kind: List`, `ConfigMapList`, …), as kubectl and kustomize expand them.
-/// `None` for every other value. (Fleet's own raw-YAML reader uses a looser rule, any object
-/// with `items`; see `fleet_render::raw_yaml`.)
+/// `None` for every other value. (Fleet's agent reads raw YAML with apimachinery's rule
+/// instead, any object with an `items` field whatever its kind; `fleet_render::raw_yaml`
+/// keeps that rule, since it decides which objects a raw-YAML bundle deploys.)
 ///
 /// ```
 /// let list = serde_json::json!({"kind": "List", "items": [{"kind": "ConfigMap"}]});

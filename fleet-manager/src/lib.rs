@@ -14,6 +14,42 @@
 //! `fleet-manager serve` runs the manager's API server over a store ([`manager`]: the store,
 //! the pure reconcile and the HTTP shell), and `fleet-manager ctl` administers a running one.
 //! A new subcommand needs only its module under [`cmd`] and a [`Command`] variant.
+//!
+//! The entry point is [`run`] over a parsed [`Cli`], as the binary calls it; here
+//! `fleet-manager target` computes the BundleDeployment of one bundle for the one cluster its
+//! target selects:
+//!
+//! ```
+//! use clap::Parser;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let bundle = dir.path().join("bundle.yaml");
+//! let clusters = dir.path().join("clusters.yaml");
+//! std::fs::write(
+//!     &bundle,
+//!     "apiVersion: fleet.cattle.io/v1alpha1\nkind: Bundle\nmetadata: {name: shop, namespace: fleet-default}\nspec:\n  defaultNamespace: shop\n  targets:\n  - clusterSelector: {matchLabels: {env: prod}}\n",
+//! )
+//! .unwrap();
+//! std::fs::write(
+//!     &clusters,
+//!     "apiVersion: fleet.cattle.io/v1alpha1\nkind: Cluster\nmetadata: {name: prod-1, namespace: fleet-default, labels: {env: prod}}\n---\napiVersion: fleet.cattle.io/v1alpha1\nkind: Cluster\nmetadata: {name: dev-1, namespace: fleet-default, labels: {env: dev}}\n",
+//! )
+//! .unwrap();
+//! let cli = fleet_manager::Cli::parse_from([
+//!     "fleet-manager",
+//!     "target",
+//!     "--bundle",
+//!     bundle.to_str().unwrap(),
+//!     "--clusters",
+//!     clusters.to_str().unwrap(),
+//! ]);
+//! let (mut out, mut err) = (Vec::new(), Vec::new());
+//! let status = fleet_manager::run(cli, &mut out, &mut err);
+//! assert_eq!(status, std::process::ExitCode::SUCCESS, "{}", String::from_utf8_lossy(&err));
+//! let printed = String::from_utf8(out).unwrap();
+//! assert_eq!(printed.matches("kind: BundleDeployment").count(), 1, "{printed}");
+//! assert!(printed.contains("name: shop"), "{printed}");
+//! ```
 
 use std::io::Write;
 use std::process::ExitCode;

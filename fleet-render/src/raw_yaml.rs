@@ -290,13 +290,23 @@ pub fn file_objects(file: &str, bytes: &[u8]) -> Result<Vec<Value>, Error> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        if let Some(items) = map.get("items").filter(|v| !v.is_null()) {
-            let Value::Array(items) = items else {
-                return Err(Error::NotAnObject {
-                    file: file.to_string(),
-                    index,
-                    reason: "items is not a list".to_string(),
-                });
+        // Fleet's rule for lists is not `fleet_core::yaml::list_items` (kubectl's and
+        // kustomize's: a kind ending in `List`): Fleet's agent decodes each document with
+        // apimachinery's unstructured JSON scheme (`unstructuredJSONScheme.decode`), which takes
+        // any object with an `items` field for a list, whatever its kind, `items: null` being an
+        // empty list; an item without both kind and apiVersion gets the list's apiVersion and
+        // its kind minus `List` (`decodeToList`).
+        if let Some(items) = map.get("items") {
+            let items: &[Value] = match items {
+                Value::Null => &[],
+                Value::Array(items) => items,
+                _ => {
+                    return Err(Error::NotAnObject {
+                        file: file.to_string(),
+                        index,
+                        reason: "items is not a list".to_string(),
+                    });
+                }
             };
             let item_kind = kind.strip_suffix("List").unwrap_or(kind).to_string();
             for item in items {
@@ -307,18 +317,13 @@ pub fn file_objects(file: &str, bytes: &[u8]) -> Result<Vec<Value>, Error> {
                         reason: "a list item is not a mapping".to_string(),
                     });
                 };
-                if item
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .is_none_or(str::is_empty)
-                {
+                let unset = |key: &str| {
+                    item.get(key)
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                };
+                if unset("kind") && unset("apiVersion") {
                     item.insert("kind".to_string(), Value::from(item_kind.as_str()));
-                }
-                if item
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
-                    .is_none_or(str::is_empty)
-                {
                     item.insert("apiVersion".to_string(), Value::from(api_version.as_str()));
                 }
                 let keep = item

@@ -11,4 +11,3 @@ use fleet_test_tools::git_http;
 mod goldens;
 #[cfg(feature = "http")]
 mod http;
-mod semver_props;

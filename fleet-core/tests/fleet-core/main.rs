@@ -7,5 +7,6 @@ mod merge;
 mod names;
 mod rollout;
 mod selector;
+mod semver;
 mod state;
 mod yaml;

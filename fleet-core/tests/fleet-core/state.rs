@@ -326,6 +326,63 @@ fn summary_arithmetic_and_ready_message() {
     );
 }
 
+#[test]
+fn status_strings_of_modified_and_non_ready_resources() {
+    let m = |missing, exist, delete| {
+        state::modified_status_string(&fleet_core::crd::ModifiedStatus {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: "web".into(),
+            name: "api".into(),
+            missing,
+            exist,
+            delete,
+            patch: "{}".into(),
+            ..Default::default()
+        })
+    };
+    assert_eq!(m(true, false, false), "deployment.apps web/api missing");
+    assert_eq!(
+        m(true, true, false),
+        "deployment.apps web/api is not owned by us"
+    );
+    assert_eq!(m(false, false, true), "deployment.apps web/api extra");
+    assert_eq!(
+        m(false, false, false),
+        "deployment.apps web/api modified {}"
+    );
+    assert_eq!(
+        state::object_name("", "Namespace", "", "ns"),
+        "namespace ns"
+    );
+    assert_eq!(
+        state::object_name("v1", "ConfigMap", "", "cm"),
+        "configmap.v1 cm"
+    );
+    let non_ready = |error, message| fleet_core::crd::NonReadyStatus {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        namespace: "default".into(),
+        name: "p".into(),
+        summary: state::non_ready_summary(error, message),
+        ..Default::default()
+    };
+    let progressing = non_ready(false, "Pod is in the Pending phase");
+    assert_eq!(progressing.summary.state, "in-progress");
+    assert!(progressing.summary.transitioning && !progressing.summary.error);
+    assert_eq!(
+        state::non_ready_status_string(&progressing),
+        "pod.v1 default/p [progressing] Pod is in the Pending phase"
+    );
+    let failed = non_ready(true, "");
+    assert_eq!(failed.summary.state, "error");
+    assert!(failed.summary.message.is_empty());
+    assert_eq!(
+        state::non_ready_status_string(&failed),
+        "pod.v1 default/p error]"
+    );
+}
+
 /// The CRD BundleDeployment implements the state view (a missing status reads as empty).
 #[test]
 fn deployment_state_of_crd_objects() {

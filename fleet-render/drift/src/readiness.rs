@@ -20,7 +20,10 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::diff::{Report, display_name};
+use fleet_core::crd::{NonReadyStatus, ResourceCounts};
+use fleet_core::state;
+
+use crate::diff::Report;
 
 /// Fleet's readiness outcome for one object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -424,19 +427,26 @@ pub struct NonReady {
     pub message: String,
 }
 
+impl From<&NonReady> for NonReadyStatus {
+    /// The object as a BundleDeployment's `status.nonReadyStatus` item.
+    fn from(n: &NonReady) -> NonReadyStatus {
+        NonReadyStatus {
+            uid: n.uid.clone(),
+            kind: n.kind.clone(),
+            api_version: n.api_version.clone(),
+            namespace: n.namespace.clone(),
+            name: n.name.clone(),
+            summary: state::non_ready_summary(n.state == Readiness::Error, &n.message),
+            ..NonReadyStatus::default()
+        }
+    }
+}
+
 impl fmt::Display for NonReady {
-    /// Fleet's `NonReadyStatus.String()`: `<kind>.<group> <ns>/<name> [progressing] <message>`.
+    /// Fleet's `NonReadyStatus.String()` ([`fleet_core::state::non_ready_status_string`]):
+    /// `<kind>.<group> <ns>/<name> [progressing] <message>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tag = match self.state {
-            Readiness::Error => "[error]",
-            _ => "[progressing]",
-        };
-        write!(
-            f,
-            "{} {tag} {}",
-            display_name(&self.api_version, &self.kind, &self.namespace, &self.name),
-            self.message
-        )
+        f.write_str(&state::non_ready_status_string(&NonReadyStatus::from(self)))
     }
 }
 
@@ -464,8 +474,23 @@ pub struct Summary {
     pub incomplete: bool,
 }
 
+impl From<&Summary> for ResourceCounts {
+    /// The counts as a BundleDeployment's `status.resourceCounts`.
+    fn from(s: &Summary) -> ResourceCounts {
+        ResourceCounts {
+            ready: s.ready as i64,
+            desired_ready: s.desired_ready as i64,
+            modified: s.modified as i64,
+            orphaned: s.orphaned as i64,
+            missing: s.missing as i64,
+            not_ready: s.not_ready as i64,
+            ..ResourceCounts::default()
+        }
+    }
+}
+
 /// At most this many non-ready objects are listed (as Fleet).
-pub const MAX_NON_READY: usize = 10;
+pub use fleet_core::state::MAX_NON_READY_RESOURCES as MAX_NON_READY;
 
 /// Summarises the live objects the diff compared.
 pub fn summarize(

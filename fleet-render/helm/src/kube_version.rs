@@ -46,8 +46,8 @@ pub fn check(chart: &Chart, kube_version: &str) -> Result<(), Error> {
         kube_version: kube_version.to_string(),
         reason,
     };
-    let version = Version::parse(kube_version).map_err(invalid)?;
-    let constraints = Constraints::parse(constraint).map_err(invalid)?;
+    let version = Version::parse(kube_version).map_err(|e| invalid(e.to_string()))?;
+    let constraints = Constraints::parse(constraint).map_err(|e| invalid(e.to_string()))?;
     if constraints.check(&version) {
         Ok(())
     } else {

@@ -276,3 +276,39 @@ mod props {
         }
     }
 }
+
+/// Fleet's list rule (apimachinery's unstructured decoding) against kubectl's
+/// (`fleet_core::yaml::list_items`): any object with `items` is a list, `items: null` is an
+/// empty one, and only items with neither kind nor apiVersion inherit the list's.
+#[test]
+fn any_object_with_items_is_a_list() {
+    let thing = "apiVersion: ex.com/v1\nkind: Thing\nitems:\n- metadata:\n    name: t1\n- kind: Other\n  metadata:\n    name: dropped\n- apiVersion: v1\n  metadata:\n    name: nokind\n";
+    let names: Vec<String> = raw_yaml::file_objects("thing.yaml", thing.as_bytes())
+        .expect("read")
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {}/{}",
+                o["apiVersion"].as_str().unwrap_or(""),
+                o["kind"].as_str().unwrap_or(""),
+                o["metadata"]["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    // `Other` has a kind but no apiVersion: it inherits nothing and is dropped.
+    assert_eq!(names, ["ex.com/v1 Thing/t1", "v1 /nokind"]);
+    // kubectl's rule does not see a list there.
+    let doc: Value = fleet_core::yaml::documents(thing).expect("yaml").remove(0);
+    assert!(fleet_core::yaml::list_items(&doc).is_none());
+    // `items: null` is an empty list, not an object.
+    let null_items = "apiVersion: v1\nkind: ConfigMapList\nitems: null\n";
+    assert_eq!(
+        raw_yaml::file_objects("null.yaml", null_items.as_bytes()).expect("read"),
+        Vec::<Value>::new()
+    );
+    let not_a_list = "apiVersion: v1\nkind: ConfigMapList\nitems: x\n";
+    assert!(matches!(
+        raw_yaml::file_objects("bad.yaml", not_a_list.as_bytes()),
+        Err(Error::NotAnObject { .. })
+    ));
+}

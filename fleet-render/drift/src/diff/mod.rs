@@ -37,6 +37,7 @@ use std::collections::{BTreeSet, HashMap};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
 
+use fleet_core::crd::ModifiedStatus;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -135,29 +136,32 @@ impl Entry {
     }
 }
 
-/// Fleet's object name in status messages: `<kind>.<first part of apiVersion> <ns>/<name>`
-/// (the core group shows its version: `configmap.v1`).
-pub fn display_name(api_version: &str, kind: &str, namespace: &str, name: &str) -> String {
-    let kind = kind.to_lowercase();
-    let prefix = api_version.split('/').next().unwrap_or("");
-    match (api_version.is_empty(), namespace.is_empty()) {
-        (true, true) => format!("{kind} {name}"),
-        (true, false) => format!("{kind} {namespace}/{name}"),
-        (false, true) => format!("{kind}.{prefix} {name}"),
-        (false, false) => format!("{kind}.{prefix} {namespace}/{name}"),
+/// Fleet's object name in status messages (`<kind>.<group> <ns>/<name>`).
+pub use fleet_core::state::object_name as display_name;
+
+impl From<&Entry> for ModifiedStatus {
+    /// The entry as a BundleDeployment's `status.modifiedStatus` item.
+    fn from(e: &Entry) -> ModifiedStatus {
+        ModifiedStatus {
+            kind: e.kind.clone(),
+            api_version: e.api_version.clone(),
+            namespace: e.namespace.clone(),
+            name: e.name.clone(),
+            missing: e.state == State::Missing,
+            exist: e.exist,
+            delete: e.state == State::Extra,
+            patch: e.patch.clone().unwrap_or_default(),
+            ..ModifiedStatus::default()
+        }
     }
 }
 
 impl fmt::Display for Entry {
-    /// Fleet's `ModifiedStatus.String()`.
+    /// Fleet's `ModifiedStatus.String()` ([`fleet_core::state::modified_status_string`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = display_name(&self.api_version, &self.kind, &self.namespace, &self.name);
-        match self.state {
-            State::Missing if self.exist => write!(f, "{name} is not owned by us"),
-            State::Missing => write!(f, "{name} missing"),
-            State::Extra => write!(f, "{name} extra"),
-            State::Modified => write!(f, "{name} modified {}", self.patch.as_deref().unwrap_or("")),
-        }
+        f.write_str(&fleet_core::state::modified_status_string(
+            &ModifiedStatus::from(self),
+        ))
     }
 }
 

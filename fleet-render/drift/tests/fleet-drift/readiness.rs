@@ -176,3 +176,90 @@ fn summary_counts_and_truncation() {
         "pod.v1 default/p11 [progressing] Pod is in the Pending phase"
     );
 }
+
+/// Drift and readiness output converts into the BundleDeployment status types, and prints
+/// with the status strings of `fleet_core::state`.
+#[test]
+fn output_converts_to_the_status_types() {
+    use fleet_core::crd::{ModifiedStatus, NonReadyStatus, ResourceCounts};
+
+    let hash = diff::set_hash(&diff::set_id("app", "default", ""));
+    let desired = vec![
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": "1"}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "gone"}}),
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {}}),
+    ];
+    let label = json!({diff::LABEL_HASH: hash});
+    let live = vec![
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cm", "namespace": "default", "labels": label}, "data": {"a": "2"}}),
+        json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "j", "namespace": "default", "uid": "u1", "labels": label},
+            "spec": {}, "status": {"conditions": [{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]}}),
+    ];
+    let rules = Rules::default();
+    let report = diff::diff(
+        &desired,
+        &live,
+        &DiffOptions::new(&BuiltinSchema, &hash, &rules),
+    )
+    .expect("diff");
+    let modified: Vec<ModifiedStatus> = report.entries.iter().map(ModifiedStatus::from).collect();
+    assert_eq!(modified.len(), 2, "{modified:?}");
+    let missing = modified
+        .iter()
+        .find(|m| m.name == "gone")
+        .expect("missing entry");
+    assert!(missing.missing && !missing.delete && missing.patch.is_empty());
+    let changed = modified
+        .iter()
+        .find(|m| m.name == "cm")
+        .expect("modified entry");
+    assert!(!changed.missing && !changed.delete);
+    assert_eq!(changed.patch, r#"{"data":{"a":"1"}}"#);
+    for (entry, status) in report.entries.iter().zip(&modified) {
+        assert_eq!(
+            entry.to_string(),
+            fleet_core::state::modified_status_string(status)
+        );
+    }
+    assert_eq!(
+        report
+            .entries
+            .iter()
+            .find(|e| e.name == "gone")
+            .unwrap()
+            .to_string(),
+        "configmap.v1 default/gone missing"
+    );
+
+    let summary = readiness::summarize(&report, &desired, &live, &[]);
+    let non_ready: Vec<NonReadyStatus> = summary
+        .non_ready_resources
+        .iter()
+        .map(NonReadyStatus::from)
+        .collect();
+    assert_eq!(non_ready.len(), 1);
+    assert_eq!(
+        (non_ready[0].uid.as_str(), non_ready[0].kind.as_str()),
+        ("u1", "Job")
+    );
+    assert_eq!(non_ready[0].summary.state, "error");
+    assert!(non_ready[0].summary.error && !non_ready[0].summary.transitioning);
+    assert_eq!(
+        summary.non_ready_resources[0].to_string(),
+        fleet_core::state::non_ready_status_string(&non_ready[0])
+    );
+    let counts = ResourceCounts::from(&summary);
+    assert_eq!(
+        (
+            counts.desired_ready,
+            counts.ready,
+            counts.not_ready,
+            counts.modified,
+            counts.missing,
+            counts.orphaned
+        ),
+        (3, 0, 1, 1, 1, 0)
+    );
+}

@@ -1,25 +1,25 @@
 //! Property tests of the Masterminds constraint layer.
 
-use fleet_bundle::semver::{Constraint, Version, select};
+use fleet_core::semver::{Constraints, Version, select};
 use proptest::prelude::*;
 
 proptest! {
     #[test]
     fn caret_is_same_major_and_not_lower(a in 1u64..20, b in 0u64..20, c in 0u64..20,
                                           x in 0u64..25, y in 0u64..25, z in 0u64..25) {
-        let con = Constraint::parse(&format!("^{a}.{b}.{c}")).unwrap();
+        let con = Constraints::parse(&format!("^{a}.{b}.{c}")).unwrap();
         let v = Version::parse(&format!("{x}.{y}.{z}")).unwrap();
         let expect = x == a && (y, z) >= (b, c);
-        prop_assert_eq!(con.matches(&v), expect);
+        prop_assert_eq!(con.check(&v), expect);
     }
 
     #[test]
     fn tilde_is_same_minor_and_not_lower(a in 0u64..20, b in 0u64..20, c in 0u64..20,
                                           x in 0u64..25, y in 0u64..25, z in 0u64..25) {
-        let con = Constraint::parse(&format!("~{a}.{b}.{c}")).unwrap();
+        let con = Constraints::parse(&format!("~{a}.{b}.{c}")).unwrap();
         let v = Version::parse(&format!("{x}.{y}.{z}")).unwrap();
         let expect = x == a && y == b && z >= c;
-        prop_assert_eq!(con.matches(&v), expect);
+        prop_assert_eq!(con.check(&v), expect);
     }
 
     #[test]
@@ -33,7 +33,7 @@ proptest! {
 
     #[test]
     fn parse_never_panics(s in ".{0,20}") {
-        let _ = Constraint::parse(&s);
+        let _ = Constraints::parse(&s);
         let _ = Version::parse(&s);
     }
 }
