@@ -17,7 +17,7 @@
 //!   deployment has any more (after an uninstall or an upgrade that dropped it) has its
 //!   watch closed;
 //! * at start, the inventories in the cluster are listed once for garbage collection
-//!   ([`crate::run`]);
+//!   ([`crate::run`](mod@crate::run));
 //! * the loop sleeps until the agent's next wakeup, never polls.
 
 use std::collections::{BTreeSet, HashMap};
