@@ -304,6 +304,25 @@ fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// Runs the `git` CLI in `dir` with a fixed identity and no commit signing, as fixture
+/// repositories are made; returns its trimmed standard output and panics with its standard
+/// error when it fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Makes a bare copy `NAME.git` of the repository `src` under `root`, ready to serve.
 pub fn publish(src: &Path, root: &Path, name: &str) -> PathBuf {
     let dst = root.join(format!("{name}.git"));

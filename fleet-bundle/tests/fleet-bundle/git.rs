@@ -11,25 +11,7 @@ use fleet_bundle::git::FetchOptions;
 use fleet_bundle::{Scan, read_repo};
 
 use crate::common::{as_json, options, resource_names};
-use crate::git_http::{TEST_CA_PEM, free_port, serve_repo};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use crate::git_http::{TEST_CA_PEM, free_port, git, serve_repo};
 
 fn have_git() -> bool {
     let ok = Command::new("git").arg("--version").output().is_ok();

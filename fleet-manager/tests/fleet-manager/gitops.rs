@@ -3,9 +3,9 @@
 //! when their directory disappears; fetch failures recorded in the GitRepo's status.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use fleet_test_tools::git_http::git;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 
@@ -33,21 +33,6 @@ fn client(data: &Path) -> ureq::Agent {
         )
         .build()
         .new_agent()
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn write(dir: &Path, rel: &str, text: &str) {

@@ -5,30 +5,14 @@
 //! unavailable until then and every step of the rollout can be watched.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use fleet_test_tools::git_http::git;
 use fleet_test_tools::kube_server::store::WriteOptions;
 use fleet_test_tools::kube_server::{KubeServer, Options};
 use serde_json::{Value, json};
 
 use crate::serve::{Server, start_on};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(["-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn deployment(version: &str) -> String {
     format!(
