@@ -4,7 +4,7 @@
 //! Deployment reports a finished rollout only when the test says so, so each cluster stays
 //! unavailable until then and every step of the rollout can be watched.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fleet_test_tools::git_http::git;
