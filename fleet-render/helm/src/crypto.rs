@@ -597,53 +597,24 @@ fn dsa_to_der(key: &dsa::SigningKey) -> Vec<u8> {
     out
 }
 
-/// Reads one DER element of tag `tag` at the start of `input`: its contents and the rest.
-fn der_take(input: &[u8], tag: u8) -> Result<(&[u8], &[u8]), String> {
-    let (&t, rest) = input
-        .split_first()
-        .ok_or("asn1: syntax error: data truncated")?;
-    if t != tag {
-        return Err(format!(
-            "asn1: structure error: tags don't match (tag {tag:#04x}, found {t:#04x})"
-        ));
-    }
-    let (&first, mut rest) = rest
-        .split_first()
-        .ok_or("asn1: syntax error: data truncated")?;
-    let len = if first < 0x80 {
-        usize::from(first)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return Err("asn1: syntax error: invalid length".into());
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
-        rest = &rest[n..];
-        len
-    };
-    if rest.len() < len {
-        return Err("asn1: syntax error: data truncated".into());
-    }
-    Ok(rest.split_at(len))
-}
-
-/// Parses sprig's `DSAKeyFormat` (see [`dsa_to_der`]).
+/// Parses sprig's `DSAKeyFormat` (see [`dsa_to_der`]) with the DER reader x509-parser
+/// carries.
 fn dsa_from_der(der: &[u8]) -> Result<dsa::SigningKey, String> {
-    let (mut body, trailing) = der_take(der, 0x30)?;
-    if !trailing.is_empty() {
+    use x509_parser::der_parser::{ber::BerObjectContent, parse_der};
+    let (rest, seq) = parse_der(der).map_err(|e| format!("asn1: {e}"))?;
+    if !rest.is_empty() {
         return Err("asn1: syntax error: trailing data".into());
     }
-    let mut ints = Vec::with_capacity(6);
-    while !body.is_empty() {
-        let (int, rest) = der_take(body, 0x02)?;
-        if int.first().is_some_and(|b| b & 0x80 != 0) {
-            return Err("asn1: structure error: negative integer".into());
-        }
-        ints.push(dsa::BigUint::from_bytes_be(int));
-        body = rest;
-    }
+    let items = seq.as_sequence().map_err(|e| format!("asn1: {e}"))?;
+    let ints = items
+        .iter()
+        .map(|item| match &item.content {
+            BerObjectContent::Integer(bytes) if bytes.first().is_none_or(|b| b & 0x80 == 0) => {
+                Ok(dsa::BigUint::from_bytes_be(bytes))
+            }
+            _ => Err("asn1: structure error: want a non-negative INTEGER".to_string()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let [_version, p, q, g, y, x]: [dsa::BigUint; 6] = ints
         .try_into()
         .map_err(|v: Vec<_>| format!("asn1: structure error: {} integers, want 6", v.len()))?;
